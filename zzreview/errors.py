@@ -1,0 +1,33 @@
+"""One error type for bad input: it names the file, row and column, says why, and hints at a fix.
+The build prints these one per line and stops before any chapter executes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    reason: str
+    row: int | None = None  # line number in the file (the header of a CSV is line 1)
+    column: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        text = f"{where}: {self.reason}"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+class DataError(Exception):
+    """Raised with every problem found, so one run reports them all."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

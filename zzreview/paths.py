@@ -1,0 +1,50 @@
+"""Where things live. Every path resolves from the package, never from the working directory,
+so chapters and notebooks run from anywhere. ZZREVIEW_DATA_DIR points the whole pipeline at
+another copy of data/ (tests use it to feed malformed input)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("ZZREVIEW_DATA_DIR", REPO / "data")).resolve()
+
+
+def source_dir() -> Path:
+    return data_dir() / "source"
+
+
+def datapackage_path() -> Path:
+    return data_dir() / "datapackage.json"
+
+
+def metrics_path() -> Path:
+    return data_dir() / "metrics.csv"
+
+
+def exclusions_path() -> Path:
+    return data_dir() / "numeral_exclusions.csv"
+
+
+def layout_path() -> Path:
+    return source_dir() / "layout.yaml"
+
+
+def figures_registry_path() -> Path:
+    return REPO / "book" / "figures.yaml"
+
+
+def generated_dir() -> Path:
+    """Chart files written while chapters execute; Sphinx copies them into the site."""
+    return REPO / "book" / "_generated"
+
+
+def relpath(path: Path) -> str:
+    """A path as users see it in messages: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,92 @@
+"""The source page exactly as received, guarded by the sha256 recorded in data/datapackage.json."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from . import paths
+from .errors import DataError, Problem
+
+SOURCE_RESOURCE = "source-page"
+
+
+def _datapackage() -> dict:
+    path = paths.datapackage_path()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError([Problem(paths.relpath(path), f"cannot read the data package: {exc}",
+                                 hint="restore data/datapackage.json from git")]) from exc
+
+
+def source_resource() -> dict:
+    for res in _datapackage().get("resources", []):
+        if res.get("name") == SOURCE_RESOURCE:
+            return res
+    raise DataError([Problem(paths.relpath(paths.datapackage_path()),
+                             f"no resource named '{SOURCE_RESOURCE}'")])
+
+
+def source_path() -> Path:
+    return paths.data_dir() / source_resource()["path"]
+
+
+def expected_sha256() -> str:
+    value = source_resource().get("hash", "")
+    return value.split(":", 1)[1] if value.startswith("sha256:") else value
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_source() -> list[Problem]:
+    path = source_path()
+    if not path.is_file():
+        return [Problem(paths.relpath(path), "source text is missing",
+                        hint="restore it from git; it must stay exactly as received")]
+    actual, expected = sha256_of(path), expected_sha256()
+    if actual != expected:
+        return [Problem(paths.relpath(path),
+                        f"sha256 is {actual}, the data package records {expected}",
+                        hint="the source must stay exactly as received; restore it from git")]
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [Problem(paths.relpath(path), f"not valid UTF-8: {exc}")]
+    return []
+
+
+@lru_cache(maxsize=None)
+def _read(path: str, mtime: float) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def raw_text() -> str:
+    """The page text, after checking its hash; raises DataError if it was altered."""
+    problems = check_source()
+    if problems:
+        raise DataError(problems)
+    path = source_path()
+    return _read(str(path), path.stat().st_mtime)
+
+
+def raw_lines() -> list[str]:
+    """Raw lines, 1-based by position in the returned list + 1."""
+    return raw_text().split("\n")
+
+
+_WS = re.compile(r"\s+")
+
+
+def squash(text: str) -> str:
+    """Text with all whitespace removed: quotes are matched against the source this way,
+    because the OCR put spaces and line breaks inside words and numbers."""
+    return _WS.sub("", text)
+
+
+def squashed_source() -> str:
+    return squash(raw_text())

@@ -1,0 +1,239 @@
+"""Source text → logical structure of the page.
+
+The raw page is OCR-like: articles are out of order, headlines follow their bodies, one article
+is split across the page, columns break mid-sentence, some headlines are printed twice. The
+hand-made mapping data/source/layout.yaml says which raw lines form which block; this module
+applies it, repairs the text (joins lines, drops OCR spaces, de-duplicates doubled headlines)
+and records where every raw fragment went, so tests can prove nothing is lost or used twice.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import yaml
+
+from . import paths, source
+from .errors import DataError, Problem
+
+ROLES_TITLE = ("kicker", "headline", "subtitle", "heading", "byline", "page_label")
+
+
+@dataclass(frozen=True)
+class Fragment:
+    ref: str  # "17" for a whole line, "143.1" / "143.2" for the parts of a cut line
+    line: int
+    text: str
+
+
+@dataclass
+class Section:
+    id: str
+    article_id: str
+    kicker: str | None
+    heading: str | None
+    paragraphs: list[str]
+
+    @property
+    def title(self) -> str:
+        """Heading as a reader names the section ("平和交警：扶危助困 …")."""
+        parts = [p for p in (self.kicker, self.heading) if p]
+        return "：".join(p.rstrip("：") for p in parts)
+
+
+@dataclass
+class Article:
+    id: str
+    kicker: str | None
+    headline: str
+    subtitle: str | None
+    byline: str | None
+    note: str
+    sections: list[Section] = field(default_factory=list)
+    first_line: int = 0
+
+    @property
+    def title(self) -> str:
+        parts = [p for p in (self.kicker, self.headline) if p]
+        return "".join(parts)
+
+
+@dataclass
+class Page:
+    articles: list[Article]
+    page_labels: list[str]
+    usage: dict[str, list[str]]  # fragment ref → places it was used ("review-forge/body")
+    fragments: dict[str, Fragment]
+
+    def section(self, section_id: str) -> Section:
+        for art in self.articles:
+            for sec in art.sections:
+                if sec.id == section_id:
+                    return sec
+        raise KeyError(section_id)
+
+    def article(self, article_id: str) -> Article:
+        for art in self.articles:
+            if art.id == article_id:
+                return art
+        raise KeyError(article_id)
+
+    def section_ids(self) -> list[str]:
+        return [sec.id for art in self.articles for sec in art.sections]
+
+
+def undouble(text: str) -> str:
+    """'警民同台警民同台演小品演小品' → '警民同台演小品': every segment must be printed twice."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i].isspace():
+            out.append(text[i])
+            i += 1
+            continue
+        for k in range((len(text) - i) // 2, 0, -1):
+            if text[i:i + k] == text[i + k:i + 2 * k]:
+                out.append(text[i:i + k])
+                i += 2 * k
+                break
+        else:
+            raise ValueError(f"not a doubled headline: {text!r} (at {text[i:]!r})")
+    return "".join(out)
+
+
+def _fragments(lines: list[str], cuts: dict[int, str], layout_file: str) -> dict[str, Fragment]:
+    frags: dict[str, Fragment] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if number in cuts:
+            marker = cuts[number]
+            at = line.find(marker)
+            if at <= 0 or not line[:at].strip():
+                raise DataError([Problem(layout_file, f"cut marker {marker!r} not inside line {number}",
+                                         column="cuts", hint=f"line {number} is {line!r}")])
+            frags[f"{number}.1"] = Fragment(f"{number}.1", number, line[:at])
+            frags[f"{number}.2"] = Fragment(f"{number}.2", number, line[at:])
+        else:
+            frags[str(number)] = Fragment(str(number), number, line)
+    return frags
+
+
+_REF = r"\d+(?:\.[12])?"
+_SPEC = re.compile(rf"^({_REF})(?:-({_REF}))?$")
+
+
+def _expand(spec: str, frags: dict[str, Fragment], layout_file: str) -> list[Fragment]:
+    """'35-54' → the fragments of lines 35..54 in order (blank lines have none)."""
+    m = _SPEC.match(str(spec).strip())
+    if not m:
+        raise DataError([Problem(layout_file, f"bad line reference {spec!r}",
+                                 hint="use '17', '17-21', '143.1' or '256.2-259'")])
+    start, end = m.group(1), m.group(2) or m.group(1)
+    keys = list(frags)
+    try:
+        i, j = keys.index(start), keys.index(end)
+    except ValueError:
+        raise DataError([Problem(layout_file, f"line reference {spec!r} names a blank or unknown "
+                                 "line, or a cut line without its part number")]) from None
+    if j < i:
+        raise DataError([Problem(layout_file, f"line range {spec!r} runs backwards")])
+    return [frags[k] for k in keys[i:j + 1]]
+
+
+def _title_text(parts: list[str], block: dict) -> str:
+    if block.get("doubled"):
+        parts = [undouble(p.strip()) for p in parts]
+    text = block.get("join", "").join(p.strip() for p in parts)
+    if block.get("squeeze"):
+        return source.squash(text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _body_text(parts: list[str], keep_spaces: list[str]) -> str:
+    text = source.squash("".join(parts))
+    for phrase in keep_spaces:  # put back the few spaces that are real
+        text = text.replace(source.squash(phrase), phrase)
+    return text
+
+
+def load_layout() -> dict:
+    path = paths.layout_path()
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataError([Problem(paths.relpath(path), f"cannot read the layout: {exc}")]) from exc
+
+
+def build_page() -> Page:
+    layout = load_layout()
+    layout_file = paths.relpath(paths.layout_path())
+    lines = source.raw_lines()
+    cuts = {int(k): v for k, v in (layout.get("cuts") or {}).items()}
+    frags = _fragments(lines, cuts, layout_file)
+    keep_spaces = layout.get("keep_spaces") or []
+    usage: dict[str, list[str]] = {ref: [] for ref in frags}
+
+    taken_lines: list[int] = []  # raw lines used by the article being built
+
+    def take(spec: str, place: str) -> list[str]:
+        got = _expand(spec, frags, layout_file)
+        for frag in got:
+            usage[frag.ref].append(place)
+            taken_lines.append(frag.line)
+        return [f.text for f in got]
+
+    def title(block: dict | None, place: str) -> str | None:
+        if not block:
+            return None
+        return _title_text(take(block["lines"], place), block)
+
+    articles = []
+    for art in layout["articles"]:
+        taken_lines.clear()
+        sections = []
+        for sec in art["sections"]:
+            paras = [_body_text(take(spec, f"{sec['id']}/body"), keep_spaces)
+                     for spec in sec["paragraphs"]]
+            sections.append(Section(
+                id=sec["id"], article_id=art["id"],
+                kicker=title(sec.get("kicker"), f"{sec['id']}/kicker"),
+                heading=title(sec.get("heading"), f"{sec['id']}/heading"),
+                paragraphs=paras))
+        articles.append(Article(
+            id=art["id"],
+            kicker=title(art.get("kicker"), f"{art['id']}/kicker"),
+            headline=title(art.get("headline"), f"{art['id']}/headline"),
+            subtitle=title(art.get("subtitle"), f"{art['id']}/subtitle"),
+            byline=title(art.get("byline"), f"{art['id']}/byline"),
+            note=art.get("note", ""),
+            sections=sections, first_line=min(taken_lines)))
+    labels = [title(lab, "page/label") for lab in layout.get("page_labels") or []]
+    return Page(articles=articles, page_labels=labels, usage=usage, fragments=frags)
+
+
+@lru_cache(maxsize=1)
+def _cached_page(key: tuple) -> Page:
+    return build_page()
+
+
+def page() -> Page:
+    """The structured page (cached while the source and layout files are unchanged)."""
+    key = tuple((str(p), p.stat().st_mtime_ns) for p in (paths.layout_path(), source.source_path()))
+    return _cached_page(key)
+
+
+def coverage_problems(pg: Page) -> list[Problem]:
+    """Every non-blank raw fragment used exactly once; no id used twice."""
+    layout_file = paths.relpath(paths.layout_path())
+    problems = []
+    for ref, places in pg.usage.items():
+        if len(places) != 1:
+            what = "never used" if not places else f"used {len(places)} times ({', '.join(places)})"
+            problems.append(Problem(layout_file, f"raw line {ref} is {what}",
+                                    hint=f"the line reads {pg.fragments[ref].text.strip()!r}"))
+    ids = Counter(pg.section_ids())
+    problems += [Problem(layout_file, f"section id {sid!r} is used {n} times")
+                 for sid, n in ids.items() if n > 1]
+    return problems
