@@ -1,0 +1,252 @@
+"""Every chart of the book, styled once.
+
+Forms follow the numbers: `bars` compares figures that share a unit (one panel per unit, never
+two units on one axis); `magnitudes` lists figures of different units or sizes as a dot plot,
+on a log axis when they span orders of magnitude; `ranks` draws places as places; `funnel`
+draws stages; `partial` draws a breakdown the source leaves incomplete, with the remainder shown.
+Lower bounds (余/多) are drawn as ▶ and labelled "≥".
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")  # charts are written to files; no screen needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+from .quantity import bounds_text  # noqa: E402
+
+CJK_SANS = "Noto Sans CJK SC"
+WIDTH_IN = 7.2  # print width of a figure: A4 text block, about 18 cm
+PALETTE = {"ink": "#1f2933", "muted": "#616e7c", "bar": "#2f6f9f", "bound": "#c2410c",
+           "rest": "#d9dee3", "grid": "#e4e7eb"}
+SOURCE_LINE = "资料来源：报纸版面《漳州公安2021年工作回顾》及短讯（报名不详，2022年1月初）；整理：本书"
+
+STYLE = {
+    "font.family": "sans-serif",
+    "font.sans-serif": [CJK_SANS, "DejaVu Sans"],  # Latin fallback after the CJK face
+    "axes.unicode_minus": False,  # CJK fonts lack U+2212
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.edgecolor": PALETTE["muted"],
+    "axes.labelcolor": PALETTE["ink"],
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "xtick.color": PALETTE["muted"],
+    "ytick.color": PALETTE["ink"],
+    "text.color": PALETTE["ink"],
+    "figure.dpi": 100,
+    "savefig.dpi": 300,
+    "svg.fonttype": "path",  # glyphs become paths: readers need no CJK font
+    "svg.hashsalt": "zzreview",  # stable ids inside the SVG
+    "pdf.fonttype": 3,  # Type 42 subsetting of the CJK collection costs ~2.5 s a figure
+}
+
+
+class MissingGlyphError(RuntimeError):
+    pass
+
+
+def setup() -> None:
+    """Apply the style; fail loudly if the CJK font is absent or any glyph would be missing."""
+    try:
+        font_manager.findfont(font_manager.FontProperties(family=CJK_SANS), fallback_to_default=False)
+    except ValueError as exc:
+        raise RuntimeError(f"font {CJK_SANS!r} not found; install Debian fonts-noto-cjk "
+                           "(the set-up script does)") from exc
+    plt.rcParams.update(STYLE)
+    # Matplotlib only warns about a missing glyph and ships a blank box; make it an error.
+    warnings.filterwarnings("error", message=r"Glyph .* missing from", category=UserWarning)
+    warnings.filterwarnings("error", message=r"Matplotlib currently does not support .* natively")
+
+
+def _figure(n_rows: int, panels: int = 1, height_per_row: float = 0.42):
+    height = 1.6 + panels * 0.55 + max(n_rows, 1) * height_per_row
+    fig = plt.figure(figsize=(WIDTH_IN, height))
+    return fig
+
+
+TOP_IN, BOTTOM_IN = 0.62, 0.95  # room for the title above and the axis, legend and source below
+
+
+def _axes(fig, left: float, right: float = 0.9):
+    """Axes with fixed margins in inches, so titles and source lines sit the same on every chart."""
+    h = fig.get_figheight()
+    return fig.add_axes((left, BOTTOM_IN / h, right - left, 1 - (TOP_IN + BOTTOM_IN) / h))
+
+
+def _finish(fig, title: str) -> None:
+    fig.suptitle(title, x=0.02, y=0.985, ha="left", va="top", fontsize=12.5, fontweight="bold")
+    fig.text(0.02, 0.012, SOURCE_LINE, fontsize=7.5, color=PALETTE["muted"], ha="left", va="bottom")
+
+
+def _label(row) -> str:
+    return row["label"]
+
+
+def value_text(row) -> str:
+    return f"{bounds_text(row['value'], row['qualifier'])} {row['unit']}".strip()
+
+
+def _is_bound(row) -> bool:
+    return row["qualifier"] == "more_than"
+
+
+def bars(rows, title: str):
+    """Figures sharing a unit, one panel per unit; bars start at zero."""
+    units = list(dict.fromkeys(r["unit"] for r in rows))
+    fig = _figure(len(rows), panels=len(units))
+    heights = [sum(1 for r in rows if r["unit"] == u) + 0.8 for u in units]
+    bounded = False
+    h = fig.get_figheight()
+    grid = fig.add_gridspec(len(units), 1, height_ratios=heights, hspace=0.9, left=0.36, right=0.9,
+                            top=1 - TOP_IN / h, bottom=BOTTOM_IN / h)
+    for i, unit in enumerate(units):
+        ax = fig.add_subplot(grid[i])
+        group = [r for r in rows if r["unit"] == unit][::-1]
+        ys = range(len(group))
+        vals = [r["value"] for r in group]
+        ax.barh(ys, vals, color=[PALETTE["bound"] if _is_bound(r) else PALETTE["bar"] for r in group],
+                height=0.6)
+        bounded = bounded or any(_is_bound(r) for r in group)
+        ax.set_yticks(list(ys), [_label(r) for r in group])
+        top = max(vals)
+        for y, r in zip(ys, group):
+            ax.text(r["value"] + top * 0.015, y, value_text(r), va="center", fontsize=9)
+        ax.set_xlim(0, top * 1.3)
+        ax.set_title(f"单位：{unit}", fontsize=9, fontweight="normal", color=PALETTE["muted"])
+        ax.grid(axis="x", color=PALETTE["grid"])
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="y", length=0)
+    _legend(fig, bounded, "橙色条")
+    _finish(fig, title)
+    return fig
+
+
+def magnitudes(rows, title: str):
+    """Figures of different units or sizes: a dot plot, log axis when they span >20×."""
+    rows = list(rows)[::-1]
+    fig = _figure(len(rows))
+    ax = _axes(fig, 0.42, 0.88)
+    vals = [r["value"] for r in rows]
+    log = max(vals) / min(vals) > 20
+    for y, r in enumerate(rows):
+        bound = _is_bound(r)
+        ax.plot([r["value"]], [y], marker=">" if bound else "o", markersize=8, linestyle="none",
+                color=PALETTE["bound"] if bound else PALETTE["bar"])
+        ax.annotate(value_text(r), (r["value"], y), xytext=(8, 0), textcoords="offset points",
+                    va="center", fontsize=9)
+    ax.set_yticks(range(len(rows)), [_label(r) for r in rows])
+    ax.tick_params(axis="y", length=0)
+    if log:
+        ax.set_xscale("log")
+        lo, hi = 10 ** math.floor(math.log10(min(vals))), 10 ** math.ceil(math.log10(max(vals)) + 0.6)
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("对数刻度：每一格为 10 倍；各项单位不同，只比较数量级", fontsize=8.5,
+                      color=PALETTE["muted"])
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_pow10_label))
+    else:
+        ax.set_xlim(0, max(vals) * 1.45)
+        ax.set_xlabel("各项单位不同，只作数量大小的示意", fontsize=8.5, color=PALETTE["muted"])
+    ax.grid(axis="x", color=PALETTE["grid"])
+    ax.set_axisbelow(True)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    _legend(fig, any(_is_bound(r) for r in rows))
+    _finish(fig, title)
+    return fig
+
+
+def _pow10_label(x, _pos) -> str:
+    if x <= 0:
+        return ""
+    e = round(math.log10(x))
+    names = {0: "1", 1: "10", 2: "100", 3: "1000", 4: "1万", 5: "10万", 6: "100万", 7: "1000万"}
+    return names.get(e, f"1e{e}")
+
+
+def _legend(fig, with_bounds: bool, mark: str = "▶") -> None:
+    if with_bounds:
+        fig.text(0.42, 0.3 / fig.get_figheight(), f"{mark}：下限（原文“余”“多”，实际数更大）", fontsize=8.5,
+                 color=PALETTE["bound"], ha="left")
+
+
+RANK_NAMES = {1: "第一", 2: "第二", 3: "第三", 4: "第四", 5: "第五"}
+
+
+def ranks(rows, title: str):
+    """Places as places: first at the left, no bars (a rank is not an amount)."""
+    rows = list(rows)[::-1]
+    fig = _figure(len(rows))
+    ax = _axes(fig, 0.42, 0.92)
+    worst = int(max(r["value"] for r in rows))
+    for y, r in enumerate(rows):
+        ax.plot([r["value"]], [y], marker="o", markersize=11, color=PALETTE["bar"], linestyle="none")
+        ax.annotate(RANK_NAMES.get(int(r["value"]), f"第{int(r['value'])}"), (r["value"], y),
+                    xytext=(12, 0), textcoords="offset points", va="center", fontsize=9)
+    ax.set_xlim(0.5, worst + 1.0)
+    ax.set_xticks(range(1, worst + 1), [f"全省{RANK_NAMES.get(k, k)}" for k in range(1, worst + 1)])
+    ax.set_yticks(range(len(rows)), [_label(r) for r in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="x", color=PALETTE["grid"])
+    ax.set_axisbelow(True)
+    _finish(fig, title)
+    return fig
+
+
+def funnel(rows, title: str):
+    """Stages in order, same unit; each later stage labelled with its share of the first."""
+    rows = list(rows)
+    fig = _figure(len(rows), height_per_row=0.6)
+    ax = _axes(fig, 0.22, 0.96)
+    first = rows[0]["value"]
+    for i, r in enumerate(rows):
+        y = len(rows) - 1 - i
+        ax.barh(y, r["value"], left=(first - r["value"]) / 2, height=0.62,
+                color=PALETTE["bound"] if _is_bound(r) else PALETTE["bar"])
+        share = "" if i == 0 else f"\n占“{rows[0]['label']}”的 {r['value'] / first:.1%}"
+        ax.text(first * 1.03, y, value_text(r) + share, ha="left", va="center", fontsize=9)
+    ax.set_yticks(range(len(rows)), [_label(r) for r in rows[::-1]])
+    ax.set_xticks([])
+    ax.spines["bottom"].set_visible(False)
+    ax.spines["left"].set_visible(False)
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlim(0, first * 1.5)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    _legend(fig, any(_is_bound(r) for r in rows), "橙色条")
+    _finish(fig, title)
+    return fig
+
+
+def partial(total, parts, title: str, rest_label: str = "其余（原文未分类）"):
+    """A total and the parts the source names; the unnamed remainder is drawn, hatched."""
+    fig = _figure(3, height_per_row=0.5)
+    ax = fig.add_axes((0.04, 0.3, 0.92, 0.3))
+    left = 0.0
+    colors = ["#2f6f9f", "#5b9bc4", "#9cc3de", "#c7dcec"]
+    named = sum(p["value"] for p in parts)
+    segments = [(p["label"], p["value"], colors[i % len(colors)], None) for i, p in enumerate(parts)]
+    segments.append((rest_label, total["value"] - named, PALETTE["rest"], "///"))
+    for i, (label, value, color, hatch) in enumerate(segments):
+        ax.barh(0, value, left=left, color=color, hatch=hatch, edgecolor="white", height=0.8)
+        mid = left + value / 2
+        y_text = 0.62 if i % 2 == 0 else -0.62
+        ax.annotate(f"{label}\n{value:,.0f} {total['unit']}", (mid, 0.4 if y_text > 0 else -0.4),
+                    xytext=(mid, y_text), ha="center", va="bottom" if y_text > 0 else "top",
+                    fontsize=8.5, arrowprops={"arrowstyle": "-", "color": PALETTE["muted"], "lw": 0.6})
+        left += value
+    ax.set_xlim(0, total["value"])
+    ax.set_ylim(-1.6, 1.6)
+    ax.axis("off")
+    fig.text(0.04, 0.8, f"{total['label']}：共 {value_text(total)}", fontsize=10)
+    _finish(fig, title)
+    return fig
+
+
+FORMS = {"bars": bars, "magnitudes": magnitudes, "ranks": ranks, "funnel": funnel}

@@ -1,0 +1,159 @@
+"""The figure registry (book/figures.yaml) and the figures drawn from it.
+
+One entry per figure: a stable ASCII id (also the HTML anchor), the section it belongs to, its
+chart form, title, Chinese caption and the metric ids it plots. `show(id)` draws the chart from
+the data, writes SVG/PDF/PNG, and returns an output that Jupyter shows inline and that the book
+renders as a numbered MyST figure with the registry's caption.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from functools import lru_cache
+
+import matplotlib.pyplot as plt
+import yaml
+
+from . import charts, data, paths
+from .errors import Problem
+
+ID_PATTERN = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)*$")
+FORMS = ("bars", "magnitudes", "ranks", "funnel", "partial")
+FORMATS = ("svg", "pdf", "png")
+YEARS = {"2021", "2022"}  # the only numbers a title or caption may state: the period covered
+
+
+@lru_cache(maxsize=4)
+def _registry(mtime: float) -> list[dict]:
+    return yaml.safe_load(paths.figures_registry_path().read_text(encoding="utf-8")) or []
+
+
+def registry() -> list[dict]:
+    path = paths.figures_registry_path()
+    return _registry(path.stat().st_mtime_ns)
+
+
+def entry(fig_id: str) -> dict:
+    for item in registry():
+        if item["id"] == fig_id:
+            return item
+    raise KeyError(f"no figure {fig_id!r} in {paths.relpath(paths.figures_registry_path())}")
+
+
+def registry_problems() -> list[Problem]:
+    from .structure import page
+    from .validate import read_csv_rows
+
+    rel = paths.relpath(paths.figures_registry_path())
+    metric_rows = {r["id"]: r for _, r in read_csv_rows(paths.metrics_path())}
+    sections = set(page().section_ids())
+    problems, seen = [], set()
+    for item in registry():
+        fid = item.get("id", "")
+
+        def bad(reason, column=None, hint=None):
+            problems.append(Problem(rel, f"figure {fid!r}: {reason}", column=column, hint=hint))
+
+        if not ID_PATTERN.match(fid):
+            bad("id must look like 'fig-some-name'", "id")
+        if fid in seen:
+            bad("id is used twice; ids are never reused", "id")
+        seen.add(fid)
+        if item.get("section") not in sections:
+            bad(f"unknown section {item.get('section')!r}", "section")
+        if item.get("form") not in FORMS:
+            bad(f"unknown form {item.get('form')!r}", "form", f"use one of {', '.join(FORMS)}")
+        for key in ("title", "caption"):
+            if not item.get(key):
+                bad(f"has no {key}", key)
+            elif set(re.findall(r"\d+", item[key])) - YEARS:
+                bad(f"{key} states a number; figures come from the data (they would go stale here)",
+                    key, "say it in words, or let the chart and its alt text show it")
+        ids = list(item.get("metrics") or []) + ([item["total"]] if item.get("total") else [])
+        for mid in ids:
+            if mid not in metric_rows:
+                bad(f"plots unknown metric {mid!r}", "metrics", "use an id from data/metrics.csv")
+            elif not metric_rows[mid].get("value"):
+                bad(f"metric {mid!r} has no value to draw", "metrics")
+        if item.get("form") in ("bars", "funnel", "partial"):
+            units = {metric_rows[m]["unit"] for m in ids if m in metric_rows}
+            if item.get("form") != "bars" and len(units) > 1:
+                bad(f"a {item['form']} needs one unit, got {sorted(units)}", "metrics")
+    return problems
+
+
+def draw(fig_id: str):
+    """The matplotlib Figure for a registry entry, drawn from the current data."""
+    item = entry(fig_id)
+    rows = [data.metric(m) for m in item.get("metrics", [])]
+    if item["form"] == "partial":
+        return charts.partial(data.metric(item["total"]), rows, item["title"])
+    return charts.FORMS[item["form"]](rows, item["title"])
+
+
+def output_dir():
+    out = paths.generated_dir() / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def save(fig, fig_id: str) -> dict:
+    """Write every format; metadata without dates so two builds give the same bytes."""
+    out = output_dir()
+    files = {}
+    meta = {"svg": {"Date": None, "Creator": "zzreview"}, "pdf": {"CreationDate": None, "ModDate": None,
+            "Creator": "zzreview", "Producer": "matplotlib"}, "png": {"Software": "zzreview"}}
+    for fmt in FORMATS:
+        path = out / f"{fig_id}.{fmt}"
+        tmp = path.with_suffix(f".tmp.{fmt}")
+        fig.savefig(tmp, format=fmt, metadata=meta[fmt])
+        os.replace(tmp, path)  # readers never see a half-written file
+        files[fmt] = path
+    return files
+
+
+class FigureOutput:
+    """Shown inline in Jupyter (SVG + caption); rendered by the book as a numbered MyST figure."""
+
+    def __init__(self, fig_id: str, files: dict):
+        self.fig_id, self.files, self.item = fig_id, files, entry(fig_id)
+
+    @property
+    def alt(self) -> str:
+        """Alt text with the values, generated from the data so it never goes stale."""
+        item = self.item
+        rows = [data.metric(m) for m in ([item["total"]] if item.get("total") else []) + item["metrics"]]
+        form = {"bars": "条形图", "magnitudes": "点图", "ranks": "名次点图", "funnel": "漏斗图",
+                "partial": "分段条形图"}[item["form"]]
+        if item["form"] == "ranks":
+            parts = [f"{r['label']}{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
+        else:
+            parts = [f"{r['label']}{charts.value_text(r)}" for r in rows]
+        return f"{form}，{item['title']}：" + "；".join(parts) + "。"
+
+    def markdown(self) -> str:
+        rel = "/" + self.files["svg"].with_suffix("").relative_to(paths.REPO).as_posix() + ".*"
+        caption = self.item["caption"].strip()
+        return (f"```{{figure}} {rel}\n:name: {self.fig_id}\n:alt: {self.alt}\n"
+                f":width: 100%\n\n{caption}\n```\n")
+
+    def html(self) -> str:
+        svg = base64.b64encode(self.files["svg"].read_bytes()).decode()
+        return (f'<figure id="{self.fig_id}"><img alt="{html.escape(self.alt)}" style="max-width:100%" '
+                f'src="data:image/svg+xml;base64,{svg}"><figcaption>{html.escape(self.item["caption"])}'
+                f"</figcaption></figure>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/markdown": self.markdown(), "text/html": self.html(),
+                "text/plain": f"[{self.fig_id}] {self.item['title']}"}
+
+
+def show(fig_id: str) -> FigureOutput:
+    fig = draw(fig_id)
+    try:
+        files = save(fig, fig_id)
+    finally:
+        plt.close(fig)  # a figure left open would be displayed a second time
+    return FigureOutput(fig_id, files)

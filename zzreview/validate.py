@@ -1,0 +1,227 @@
+"""Validate everything the book reads, before any chapter executes.
+
+Order matters: the source hash first (all else refers to it), then the files as files (present,
+UTF-8, not empty), then the Frictionless Data Package (types, constraints, keys), then the
+checks a schema cannot express: quotes found in the source, values equal to the parse of their
+quote, every numeral accounted for, the page structure complete. Each problem names the file,
+row and column and hints at the fix.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from . import paths, source, structure
+from .errors import DataError, Problem
+from .inventory import occurrences, uncovered
+from .quantity import ParseError, parse
+
+HINTS = {
+    "type-error": "write a plain number such as 1012000 (no 万, no thousands separators)",
+    "constraint-error": "see the field's constraints in data/datapackage.json",
+    "unique-error": "ids are stable and never reused: give the row a new id",
+    "primary-key": "ids are stable and never reused: give the row a new id",
+    "missing-label": "restore the column header; the columns are listed in data/datapackage.json",
+    "incorrect-label": "restore the column header; the columns are listed in data/datapackage.json",
+    "blank-label": "restore the column header; the columns are listed in data/datapackage.json",
+    "extra-label": "remove the column or declare it in data/datapackage.json",
+    "extra-cell": "a row has more cells than there are columns: quote text that contains commas",
+    "missing-cell": "a row has fewer cells than there are columns",
+    "blank-row": "remove the empty line",
+}
+
+
+def _read_text(path: Path) -> tuple[str | None, list[Problem]]:
+    """File content as text; a UTF-8 BOM and CRLF line ends are fine (Windows editors write them)."""
+    rel = paths.relpath(path)
+    if not path.is_file():
+        return None, [Problem(rel, "file is missing", hint="restore it from git")]
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return None, [Problem(rel, f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})",
+                              row=line, hint="save the file as UTF-8")]
+    if not text.strip():
+        return None, [Problem(rel, "file is empty", hint="restore it from git")]
+    return text.replace("\r\n", "\n"), []
+
+
+def read_csv_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line number, row) pairs; the header is line 1."""
+    text, problems = _read_text(path)
+    if problems:
+        raise DataError(problems)
+    reader = csv.DictReader(io.StringIO(text))
+    return [(reader.line_num, row) for row in reader]
+
+
+def _package_problems() -> list[Problem]:
+    from frictionless import FrictionlessException, Package  # slow import: only when validating
+
+    dp = paths.datapackage_path()
+    rel_dp = paths.relpath(dp)
+    try:
+        descriptor = json.loads(dp.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return [Problem(rel_dp, f"not a readable JSON data package: {exc}", hint="restore it from git")]
+    problems: list[Problem] = []
+    try:
+        report = Package(descriptor, basepath=str(dp.parent)).validate()
+    except FrictionlessException as exc:
+        return [Problem(rel_dp, f"invalid data package: {exc.error.message}",
+                        hint="compare with the Data Package spec or restore the file from git")]
+    for task in report.tasks:
+        rel = paths.relpath(dp.parent / task.place) if task.place else rel_dp
+        for err in task.errors:
+            row = getattr(err, "row_number", None)
+            column = getattr(err, "field_name", None) or getattr(err, "label", None)
+            if err.type in ("missing-label", "incorrect-label", "blank-label", "extra-label"):
+                row = 1
+            problems.append(Problem(rel, f"{err.title}: {err.note}", row=row, column=column,
+                                    hint=HINTS.get(err.type)))
+    for err in report.errors:
+        problems.append(Problem(rel_dp, f"{err.title}: {err.note}"))
+    return problems
+
+
+def _metric_row_problems(pg: structure.Page) -> list[Problem]:
+    path = paths.metrics_path()
+    rel = paths.relpath(path)
+    problems: list[Problem] = []
+    sections = set(pg.section_ids())
+    for line, row in read_csv_rows(path):
+        def bad(column, reason, hint=None):
+            problems.append(Problem(rel, reason, row=line, column=column, hint=hint))
+
+        quote = row.get("quote") or ""
+        if row.get("section") and row["section"] not in sections:
+            bad("section", f"unknown section {row['section']!r}",
+                "use a section id from data/source/layout.yaml")
+        hits = len(occurrences(quote)) if quote else 0
+        if quote and hits == 0:
+            bad("quote", f"quote {quote!r} is not in the source",
+                "copy the phrase verbatim from data/source/000_29b51da462fdfb9d.txt (spaces are ignored)")
+            continue
+        if hits > 1:
+            bad("quote", f"quote {quote!r} occurs {hits} times in the source",
+                "lengthen the phrase until it occurs once")
+        try:
+            q = parse(quote)
+        except ParseError as exc:
+            bad("quote", str(exc), "the quote must contain the number it supports, and only that one")
+            continue
+        kind = row.get("kind") or ""
+        if kind in ("date", "time"):
+            if row.get("value"):
+                bad("value", f"a {kind} row has no value; its date goes in 'when'", "empty the value cell")
+            if (row.get("when") or "") != (q.when or ""):
+                bad("when", f"when is {row.get('when')!r} but the quote says {q.when!r}",
+                    f"set when to {q.when}")
+        else:
+            try:
+                value = float(row.get("value") or "nan")
+            except ValueError:
+                continue  # the schema check reports the type error
+            if value != q.value:
+                bad("value", f"value is {row.get('value')!r} but the quote {quote!r} says {q.value:g}",
+                    f"set value to {q.value:g}, or fix the quote")
+            if row.get("when"):
+                bad("when", "only date and time rows have a 'when'", "empty the when cell")
+        if row.get("qualifier") and row["qualifier"] != q.qualifier:
+            bad("qualifier", f"qualifier is {row['qualifier']!r} but the quote says {q.qualifier!r}",
+                f"set qualifier to {q.qualifier}")
+        problems += [Problem(rel, msg, row=line, column="unit", hint=hint)
+                     for msg, hint in _unit_problems(row, q)]
+    return problems
+
+
+FIXED_UNITS = {"rank": "名次", "percent": "%", "date": "日期", "time": "时刻"}
+
+
+def _unit_problems(row: dict, q) -> list[tuple[str, str]]:
+    """The unit is the counting word the source writes right after the number."""
+    kind, unit = row.get("kind") or "", row.get("unit") or ""
+    if kind in FIXED_UNITS:
+        want = FIXED_UNITS[kind]
+        return [] if unit == want else [(f"a {kind} row has unit {want!r}, not {unit!r}", f"set unit to {want}")]
+    if unit and not q.after.startswith(unit):
+        return [(f"unit {unit!r} does not follow the number in the quote ({q.expression}{q.after[:4]}…)",
+                 "use the counting word the source writes after the number")]
+    return []
+
+
+def _exclusion_problems() -> list[Problem]:
+    path = paths.exclusions_path()
+    rel = paths.relpath(path)
+    problems = []
+    for line, row in read_csv_rows(path):
+        try:
+            want = int(row.get("occurrences") or 0)
+        except ValueError:
+            continue  # the schema check reports it
+        got = len(occurrences(row.get("phrase") or ""))
+        if got != want:
+            problems.append(Problem(rel, f"phrase {row.get('phrase')!r} occurs {got} times in the source, "
+                                         f"not {want}", row=line, column="occurrences",
+                                    hint="copy the phrase verbatim and count its occurrences"))
+    return problems
+
+
+def _coverage_problems() -> list[Problem]:
+    phrases = [r["quote"] for _, r in read_csv_rows(paths.metrics_path()) if r.get("quote")]
+    phrases += [r["phrase"] for _, r in read_csv_rows(paths.exclusions_path()) if r.get("phrase")]
+    return [Problem(paths.relpath(paths.metrics_path()),
+                    f"the numeral {n.text!r} in the source (…{n.context}…) is in no metric quote "
+                    "and no exclusion",
+                    hint="add a metric row for it, or list it in data/numeral_exclusions.csv with a reason")
+            for n in uncovered(phrases)]
+
+
+def _schema_section_problems(pg: structure.Page) -> list[Problem]:
+    descriptor = json.loads(paths.datapackage_path().read_text(encoding="utf-8"))
+    for res in descriptor["resources"]:
+        if res["name"] == "metrics":
+            enum = next(f for f in res["schema"]["fields"] if f["name"] == "section")["constraints"]["enum"]
+            if enum != pg.section_ids():
+                return [Problem(paths.relpath(paths.datapackage_path()),
+                                "the 'section' enum of the metrics schema differs from the sections of "
+                                "data/source/layout.yaml", column="section",
+                                hint=f"set it to {pg.section_ids()}")]
+    return []
+
+
+def problems(frictionless: bool = True) -> list[Problem]:
+    """All problems with the book's inputs; an empty list means the build may run."""
+    found = source.check_source()
+    if found:
+        return found
+    for path in (paths.metrics_path(), paths.exclusions_path()):
+        found += _read_text(path)[1]
+    if found:
+        return found
+    if frictionless:
+        found += _package_problems()
+    try:
+        pg = structure.page()
+    except (DataError, ValueError, KeyError, TypeError) as exc:
+        return found + (exc.problems if isinstance(exc, DataError)
+                        else [Problem(paths.relpath(paths.layout_path()), f"cannot apply the layout: {exc}")])
+    found += structure.coverage_problems(pg)
+    found += _schema_section_problems(pg)
+    found += _metric_row_problems(pg)
+    found += _exclusion_problems()
+    found += _coverage_problems()
+    from . import figures
+    found += figures.registry_problems()
+    return found
+
+
+def check(frictionless: bool = True) -> None:
+    """Raise DataError naming every problem; chapters call this so stale or bad data never draws."""
+    found = problems(frictionless=frictionless)
+    if found:
+        raise DataError(found)
