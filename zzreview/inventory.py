@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .quantity import CN_DIGITS, MEASURE_WORDS
+from .quantity import CN_DIGITS, CN_NUMBER, MEASURE_WORDS
 from .source import squash, squashed_source
 
 ARABIC = re.compile(r"\d+(?:\.\d+)?")
 # A Chinese numeral states a quantity when a measure word follows it, or an order after 第.
-CHINESE = re.compile(rf"[{CN_DIGITS}]+(?=(?:{'|'.join(MEASURE_WORDS)}))|第[{CN_DIGITS}]+")
+CHINESE = re.compile(rf"{CN_NUMBER}[万亿]?(?=(?:{'|'.join(MEASURE_WORDS)}))|第[{CN_DIGITS}]+")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import cn2an
 from .source import squash
 
 CN_DIGITS = "零〇一二两三四五六七八九十百千"
+CN_NUMBER = rf"[{CN_DIGITS}]+(?:[万亿][{CN_DIGITS}]+)*"  # 一万零一; a trailing 万 is matched apart
 # Measure words after a Chinese numeral; without one, a numeral is part of a word (统一, 一体化).
 MEASURE_WORDS = ("批次", "辆次", "个", "名", "年", "项", "支", "辆", "场", "批", "起", "人", "次",
                  "处", "条", "份", "台", "笔", "岁", "路", "级", "类", "方", "楼", "圈", "室", "队")
@@ -43,7 +44,7 @@ RULES: list[tuple[str, str, re.Pattern]] = [
      re.compile(r"(?P<pre>约|近)?(?P<n>\d+(?:\.\d+)?)(?P<q1>余|多)?(?P<mag>万|亿)?(?P<q2>余|多)?"
                 r"(?P<post>许)?")),
     ("number", "中文数字：[约|近]中文数字[余|多][万|亿][余|多] + 量词（三个、六年、一名……）",
-     re.compile(rf"(?P<pre>约|近)?(?P<n>[{CN_DIGITS}]+)(?P<q1>余|多)?(?P<mag>万|亿)?(?P<q2>余|多)?"
+     re.compile(rf"(?P<pre>约|近)?(?P<n>{CN_NUMBER})(?P<q1>余|多)?(?P<mag>万|亿)?(?P<q2>余|多)?"
                 rf"(?=(?:{_MEASURE}))")),
 ]
 __doc__ += "\n".join(f"- {kind}: {text}" for kind, text, _ in RULES)

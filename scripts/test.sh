@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the tests (they include one full build of the book into a temporary folder).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k quantity`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+.venv/bin/python -m pytest "$@"
+rc=$?
+if [ $rc -eq 5 ]; then
+  echo "test.sh: pytest collected no tests; that counts as a failure" >&2
+  exit 1
+fi
+exit $rc
