@@ -66,6 +66,8 @@ def cmd_build(args) -> int:
     env.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
     env.setdefault("PYTHONHASHSEED", "0")
     env["MPLBACKEND"] = "Agg"
+    # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
+    env["PYTHONWARNINGS"] = "ignore:pkg_resources is deprecated as an API:UserWarning"
     log_path = out / "build.log"
     started = time.monotonic()
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),

@@ -81,7 +81,9 @@ def _package_problems() -> list[Problem]:
             column = getattr(err, "field_name", None) or getattr(err, "label", None)
             if err.type in ("missing-label", "incorrect-label", "blank-label", "extra-label"):
                 row = 1
-            problems.append(Problem(rel, f"{err.title}: {err.note}", row=row, column=column,
+            cell = getattr(err, "cell", None)
+            got = f" (the cell holds {cell!r})" if cell not in (None, "") else ""
+            problems.append(Problem(rel, f"{err.title}: {err.note}{got}", row=row, column=column,
                                     hint=HINTS.get(err.type)))
     for err in report.errors:
         problems.append(Problem(rel_dp, f"{err.title}: {err.note}"))
@@ -217,7 +219,18 @@ def problems(frictionless: bool = True) -> list[Problem]:
     found += _coverage_problems()
     from . import figures
     found += figures.registry_problems()
-    return found
+    return _one_per_cell(found)
+
+
+def _one_per_cell(found: list[Problem]) -> list[Problem]:
+    """The schema and the row checks can both catch one bad cell; report it once."""
+    seen, kept = set(), []
+    for p in found:
+        key = (p.file, p.row, p.column) if p.row is not None and p.column else id(p)
+        if key not in seen:
+            seen.add(key)
+            kept.append(p)
+    return kept
 
 
 def check(frictionless: bool = True) -> None:

@@ -1,0 +1,172 @@
+"""One real build of the book (README's build script, temp output), then what a reader gets."""
+import json
+import re
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+from conftest import REPO
+
+pytestmark = pytest.mark.build
+
+TOC = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+REGISTRY = yaml.safe_load((REPO / "book" / "figures.yaml").read_text(encoding="utf-8"))
+
+
+def toc_files():
+    files = [TOC["root"]]
+
+    def walk(entries):
+        for e in entries:
+            files.append(e["file"])
+            walk(e.get("sections", []))
+
+    for part in TOC["parts"]:
+        walk(part["chapters"])
+    return files
+
+
+def page(site, docname):
+    return BeautifulSoup((site["html"] / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def all_pages(site):
+    return sorted(p for p in site["html"].rglob("*.html") if "_static" not in p.parts)
+
+
+def test_every_chapter_page_exists_with_a_chinese_title(built_site):
+    for doc in toc_files():
+        soup = page(built_site, doc)
+        h1 = soup.find("h1")
+        assert h1 and re.search(r"[\u4e00-\u9fff]", h1.get_text()), doc
+
+
+def test_every_registry_figure_is_numbered_captioned_and_drawn(built_site):
+    section_page = {"review": "review/index", "review-forge": "review/forge", "review-risk": "review/risk",
+                    "review-safety": "review/safety", "review-reform": "review/reform",
+                    "traffic-jingbaoyi": "traffic/jingbaoyi", "traffic-mediation": "traffic/mediation",
+                    "newyear-nanjing": "newyear/nanjing"}
+    seen_numbers = set()
+    for item in REGISTRY:
+        soup = page(built_site, "book/" + section_page[item["section"]])
+        figs = soup.select(f'figure#{item["id"]}')
+        assert len(figs) == 1, f"{item['id']} appears {len(figs)} times"
+        caption = figs[0].find("figcaption").get_text(" ", strip=True)
+        number = re.match(r"图 (\d+\.\d+)", caption)
+        assert number, caption
+        assert number.group(1) not in seen_numbers
+        seen_numbers.add(number.group(1))
+        assert item["caption"].strip() in caption
+        img = figs[0].find("img")
+        assert re.search(r"[\u4e00-\u9fff]", img["alt"]), "alt text must be Chinese"
+        path = (built_site["html"] / "book" / section_page[item["section"]]).parent / img["src"]
+        assert path.suffix == ".svg" and path.stat().st_size > 10_000
+        root = ET.parse(path).getroot()  # a real, complete SVG
+        assert root.tag.endswith("svg") and len(list(root.iter())) > 50
+    total = sum(len(p.read_text(encoding="utf-8").split("<figure ")) - 1 for p in all_pages(built_site)
+                if p.name not in ("search.html", "genindex.html"))
+    assert total == len(REGISTRY), "a figure is missing from the registry or shown twice"
+
+
+def test_prose_references_resolve_to_figures(built_site):
+    refs = 0
+    for path in all_pages(built_site):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for a in soup.select("span.std-numref"):
+            link = a.find_parent("a")
+            assert link and "#fig-" in link["href"], a
+            refs += 1
+    assert refs >= len(REGISTRY)
+
+
+def test_build_log_is_clean(built_site):
+    log = built_site["log"]
+    # The kernel announces that it talks to the build over local TCP; that is not about the book.
+    lines = [l for l in log.splitlines() if "Kernel is running over TCP without encryption" not in l]
+    text = "\n".join(lines)
+    for bad in ("Glyph", "missing from font", "Traceback", "WARNING", "ERROR", "Exception"):
+        assert bad not in text, f"{bad!r} in the build log"
+    assert "build succeeded" in text
+
+
+def test_no_page_loads_anything_from_outside(built_site):
+    loads = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src",
+             "video": "src", "audio": "src", "embed": "src", "object": "data"}
+    for path in all_pages(built_site):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for tag, attr in loads.items():
+            for el in soup.find_all(tag):
+                url = el.get(attr) or ""
+                if tag == "link" and "stylesheet" not in (el.get("rel") or []) and "icon" not in (el.get("rel") or []) \
+                        and "preload" not in (el.get("rel") or []):
+                    continue
+                assert not re.match(r"^(https?:)?//", url), f"{path.name}: <{tag}> loads {url}"
+
+
+def test_chinese_search_finds_the_chapter_holding_a_term(built_site):
+    text = (built_site["html"] / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    docs = index["docnames"]
+    for term, doc in [("劝返", "book/review/risk"), ("调解", "book/traffic/mediation"),
+                      ("垫付", "book/traffic/jingbaoyi"), ("酒醉", "book/newyear/nanjing")]:
+        hits = set()
+        for table in ("terms", "titleterms"):  # Sphinx files a word once per page, title first
+            found = index[table].get(term, [])
+            hits |= set(found if isinstance(found, list) else [found])
+        assert hits, f"{term} is not in the search index"
+        assert docs.index(doc) in hits, f"{term} does not lead to {doc}"
+
+
+def test_lower_bounds_are_marked_on_the_page(built_site):
+    text = page(built_site, "book/review/risk").get_text()
+    assert "≥ 1,012,000 条" in text and "下限" in text
+
+
+def test_charts_fail_on_a_missing_glyph():
+    from zzreview import charts
+    import matplotlib.pyplot as plt
+
+    charts.setup()
+    fig, ax = plt.subplots()
+    ax.set_title("检查车辆 \U0001F697")  # an emoji no installed face has
+    with pytest.raises(UserWarning, match="Glyph"):
+        fig.savefig(Path("/dev/null"), format="png")
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("cell, message", [
+    # the package's own guard turns matplotlib's warning into an error that names the glyph
+    ("import zzreview.book as zz\nzz.setup()\nimport matplotlib.pyplot as plt\n"
+    "fig, ax = plt.subplots(); ax.set_title('\\U0001F697'); fig.savefig('/dev/null', format='png')", "Glyph"),
+    # plain matplotlib only warns on stderr; the book's stderr_output setting fails the build
+    ("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+    "fig, ax = plt.subplots(); ax.set_title('\\U0001F697'); fig.savefig('/dev/null', format='png')",
+     "stderr was found in the cell outputs"),
+])
+def test_a_missing_glyph_fails_a_build_with_the_book_config(tmp_path, cell, message):
+    (tmp_path / "_config.yml").write_text((REPO / "_config.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n", encoding="utf-8")
+    (tmp_path / "index.md").write_text(textwrap.dedent("""\
+        ---
+        jupytext:
+          text_representation:
+            format_name: myst
+        kernelspec:
+          name: python3
+          display_name: Python 3
+        ---
+        # 测试
+
+        ```{code-cell} ipython3
+        """) + cell + "\n```\n", encoding="utf-8")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run([str(jb), "build", str(tmp_path), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
