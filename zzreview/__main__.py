@@ -71,7 +71,8 @@ def cmd_build(args) -> int:
     log_path = out / "build.log"
     started = time.monotonic()
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
-           "--path-output", str(staging), "-W", "-n", "--keep-going"]
+           "--path-output", str(staging), "-W", "-n", "--keep-going",
+           "--all"]  # re-read and re-execute every chapter: Sphinx alone would miss changed data
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                 text=True, cwd=paths.REPO)

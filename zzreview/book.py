@@ -90,7 +90,12 @@ def metrics_table(section_id: str) -> Markdown:
         r = data.metric(mid)
         out.append(f"| `{r['id']}` | {esc(r['label'])} | {esc(value_cell(r))} | "
                    f"{QUALIFIER_ZH[r['qualifier']]} | 「{esc(r['quote'])}」 |")
-    return Markdown("\n".join(out) + "\n")
+    return Markdown(_container("metrics-table", "\n".join(out)))
+
+
+def _container(css_class: str, body: str) -> str:
+    """Wrap Markdown in a docutils container so the book's CSS can style it."""
+    return f"````{{container}} {css_class}\n{body}\n````\n"
 
 
 def figure(fig_id: str):
@@ -198,7 +203,7 @@ def derived_table(items: list[Derived]) -> Markdown:
         inputs = "；".join(f"{esc(value_cell(r))}（`{r['id']}`）" for r in d.inputs)
         caveats = "；".join(esc(c) for c in d.caveats) or "—"
         out.append(f"| {esc(d.label)} | {esc(d.formula)} | {inputs} | **{esc(d.result_text())}** | {caveats} |")
-    return Markdown("\n".join(out) + "\n")
+    return Markdown(_container("derived-table", "\n".join(out)))
 
 
 # --- Appendix helpers ------------------------------------------------------------------------
