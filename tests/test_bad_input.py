@@ -108,3 +108,25 @@ def test_build_stops_before_executing_and_keeps_last_good_output(data_copy, tmp_
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out" / ".staging").exists(), "a chapter ran despite bad data"
     assert (published / "index.html").read_text(encoding="utf-8") == "last good build"
+
+
+@pytest.mark.parametrize("phrase, numeral", [("八类案件", "八"), ("国道319线", "319")])
+def test_a_numeral_neither_used_nor_excluded_is_reported(data_copy, phrase, numeral):
+    path = data_copy / "numeral_exclusions.csv"
+    lines = [l for l in path.read_text(encoding="utf-8").split("\n") if not l.startswith(phrase + ",")]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    problems = [str(p) for p in validate.problems()]
+    assert any(f"numeral '{numeral}'" in p for p in problems), problems
+
+
+def test_figure_registry_problems_are_reported(tmp_path, monkeypatch):
+    from zzreview import figures, paths
+
+    reg = tmp_path / "figures.yaml"
+    reg.write_text((REPO / "book" / "figures.yaml").read_text(encoding="utf-8")
+                   .replace("metrics: [med-received, med-succeeded]", "metrics: [med-received, med-nope]")
+                   .replace("caption: 2021年平和县", "caption: 275起，平和县"), encoding="utf-8")
+    monkeypatch.setattr(paths, "figures_registry_path", lambda: reg)
+    problems = [str(p) for p in figures.registry_problems()]
+    assert any("unknown metric 'med-nope'" in p for p in problems), problems
+    assert any("caption states a number" in p for p in problems), problems

@@ -91,3 +91,11 @@ def test_spot_checks(phrase, value, unit, qualifier):
     assert len(match) == 1
     r = match[0]
     assert (float(r["value"]), r["unit"], r["qualifier"]) == (value, unit, qualifier)
+
+
+def test_data_package_is_valid_frictionless():
+    import frictionless
+
+    report = frictionless.validate(str(REPO / "data" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    assert {t.name for t in report.tasks} >= {"metrics", "numeral-exclusions", "source-page"}
