@@ -3,7 +3,8 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k quantity`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+# The tests also need a browser (Debian chromium) and iproute2 (to cut the network for a build).
+bash scripts/setup.sh chromium iproute2 || exit 1
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ $rc -eq 5 ]; then

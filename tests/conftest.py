@@ -14,20 +14,43 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def run_build(out: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+def offline_prefix() -> list[str] | None:
+    """A command prefix that runs its command with no network but loopback (a new network
+    namespace); None when this user cannot make one (unshare needs root)."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        return None
+    # bring loopback up (kernels talk to the build over it) and prove it is the only link
+    script = 'ip link set lo up && [ "$(ip -o link | wc -l)" -eq 1 ] && exec "$@"'
+    return ["unshare", "--net", "--", "sh", "-c", script, "sh"]
+
+
+def run_build(out: Path, env_extra: dict | None = None, offline: bool = False) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update(env_extra or {})
-    return subprocess.run(["bash", str(REPO / "scripts" / "build.sh"), "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)
+    cmd = ["bash", str(REPO / "scripts" / "build.sh"), "--out", str(out), "--quiet"]
+    if offline:
+        cmd = offline_prefix() + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)
+
+
+def _build_into(out: Path, offline: bool) -> dict:
+    proc = run_build(out, offline=offline)
+    log = (out / "build.log").read_text(encoding="utf-8") if (out / "build.log").exists() else ""
+    assert proc.returncode == 0, f"build failed:\n{proc.stderr[-4000:]}\n{log[-6000:]}"
+    return {"html": out / "html", "log": log, "stdout": proc.stdout, "stderr": proc.stderr,
+            "offline": offline}
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    proc = run_build(out)
-    log = (out / "build.log").read_text(encoding="utf-8") if (out / "build.log").exists() else ""
-    assert proc.returncode == 0, f"build failed:\n{proc.stderr[-4000:]}\n{log[-6000:]}"
-    return {"html": out / "html", "log": log, "stdout": proc.stdout, "stderr": proc.stderr}
+    """The book, built once with the network cut when this user can cut it."""
+    return _build_into(tmp_path_factory.mktemp("book"), offline=offline_prefix() is not None)
+
+
+@pytest.fixture(scope="session")
+def second_build(tmp_path_factory, built_site):
+    """Another clean build of the same commit, for the determinism test."""
+    return _build_into(tmp_path_factory.mktemp("book2"), offline=False)
 
 
 @pytest.fixture

@@ -13,73 +13,6 @@ HEADER = "id,section,label,value,unit,qualifier,kind,when,quote,note"
 ROW = "med-payment,traffic-mediation,调解支付金额,980370,元,exact,money,,980370元,"
 
 
-def edit_metrics(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-CASES = {
-    # name: (edit to data/, file, column, words the message must contain)
-    "non-numeric value": (lambda d: edit_metrics(d / "metrics.csv", ROW, ROW.replace(",980370,", ",九十八万,")),
-                          "metrics.csv", "value", "type"),
-    "negative count": (lambda d: edit_metrics(d / "metrics.csv", ROW, ROW.replace(",980370,", ",-980370,")),
-                       "metrics.csv", "value", "minimum"),
-    "unknown section": (lambda d: edit_metrics(d / "metrics.csv", ROW, ROW.replace("traffic-mediation", "traffic-x")),
-                        "metrics.csv", "section", "traffic-x"),
-    "unknown qualifier": (lambda d: edit_metrics(d / "metrics.csv", ROW, ROW.replace(",exact,", ",about,")),
-                          "metrics.csv", "qualifier", "about"),
-    "duplicate id": (lambda d: edit_metrics(d / "metrics.csv", "med-succeeded,", "med-payment,"),
-                     "metrics.csv", "id", "Unique"),
-    "quote not in source": (lambda d: edit_metrics(d / "metrics.csv", ROW, ROW.replace(",980370元,", ",980371元,")),
-                            "metrics.csv", "quote", "not in the source"),
-    "value disagrees with quote": (lambda d: edit_metrics(d / "metrics.csv", ROW, ROW.replace(",980370,", ",980380,")),
-                                   "metrics.csv", "value", "980370"),
-    "wrong unit": (lambda d: edit_metrics(d / "metrics.csv", ROW, ROW.replace(",元,", ",万元,")),
-                   "metrics.csv", "unit", "does not follow"),
-}
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_row_level_problem_names_file_row_column(data_copy, name):
-    edit, file, column, words = CASES[name]
-    edit(data_copy)
-    problems = validate.problems()
-    assert problems, "the malformed input was accepted"
-    hit = [p for p in problems if p.file.endswith(file) and p.column == column]
-    assert hit, [str(p) for p in problems]
-    lines = (data_copy / "metrics.csv").read_text(encoding="utf-8").split("\n")
-    assert lines[hit[0].row - 1].startswith("med-payment,"), "the message names the wrong row"
-    assert words in str(hit[0])
-
-
-def test_missing_column(data_copy):
-    path = data_copy / "metrics.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(HEADER, HEADER.replace("qualifier,", "qualifer,")),
-                    encoding="utf-8")
-    problems = validate.problems()
-    assert any(p.row == 1 and "qualif" in str(p) for p in problems), [str(p) for p in problems]
-
-
-def test_invalid_utf8(data_copy):
-    path = data_copy / "metrics.csv"
-    raw = path.read_bytes()
-    at = raw.index(ROW.encode())
-    path.write_bytes(raw[:at] + b"\xff\xfe" + raw[at + 2:])
-    (problem,) = validate.problems()
-    assert "UTF-8" in problem.reason and problem.row == line_of_bytes(raw, at)
-
-
-def line_of_bytes(raw, offset):
-    return raw[:offset].count(b"\n") + 1
-
-
-def test_empty_file(data_copy):
-    (data_copy / "metrics.csv").write_text("", encoding="utf-8")
-    (problem,) = validate.problems()
-    assert "empty" in problem.reason and problem.file.endswith("metrics.csv")
-
-
 def test_invalid_datapackage(data_copy):
     path = data_copy / "datapackage.json"
     dp = json.loads(path.read_text(encoding="utf-8"))
@@ -94,20 +27,6 @@ def test_bom_and_crlf_are_accepted(data_copy):
     text = path.read_text(encoding="utf-8")
     path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     assert validate.problems() == []
-
-
-def test_build_stops_before_executing_and_keeps_last_good_output(data_copy, tmp_path):
-    edit_metrics(data_copy / "metrics.csv", ROW, ROW.replace(",980370,", ",980380,"))
-    published = tmp_path / "out" / "html"
-    published.mkdir(parents=True)
-    (published / "index.html").write_text("last good build", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert proc.returncode != 0
-    assert "metrics.csv, row" in proc.stderr and "column 'value'" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "out" / ".staging").exists(), "a chapter ran despite bad data"
-    assert (published / "index.html").read_text(encoding="utf-8") == "last good build"
 
 
 @pytest.mark.parametrize("phrase, numeral", [("八类案件", "八"), ("国道319线", "319")])
@@ -130,3 +49,97 @@ def test_figure_registry_problems_are_reported(tmp_path, monkeypatch):
     problems = [str(p) for p in figures.registry_problems()]
     assert any("unknown metric 'med-nope'" in p for p in problems), problems
     assert any("caption states a number" in p for p in problems), problems
+
+
+# --- Through the README's build command: ≥ 12 distinct malformed inputs ---------------------
+
+def _replace_text(rel, old, new):
+    def edit(d):
+        path = d / rel
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (rel, old)
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return edit
+
+
+def _write_bytes(rel, make):
+    def edit(d):
+        path = d / rel
+        path.write_bytes(make(path.read_bytes()))
+    return edit
+
+
+BUILD_CASES = {
+    # name: (edit, file named, column named or None, line of the file named or None)
+    "missing required column": (_replace_text("metrics.csv", HEADER, HEADER.replace(",qualifier,", ",qualifer,")),
+                                "metrics.csv", "qualif", 1),
+    "non-numeric value": (_replace_text("metrics.csv", ROW, ROW.replace(",980370,", ",九十八万,")),
+                          "metrics.csv", "value", "med-payment,"),
+    "negative count": (_replace_text("metrics.csv", ROW, ROW.replace(",980370,", ",-980370,")),
+                       "metrics.csv", "value", "med-payment,"),
+    "duplicate id": (_replace_text("metrics.csv", "med-succeeded,", "med-payment,"),
+                     "metrics.csv", "id", "med-payment,"),  # reported on the second of the pair
+    "unknown section": (_replace_text("metrics.csv", ROW, ROW.replace("traffic-mediation", "traffic-x")),
+                        "metrics.csv", "section", "med-payment,"),
+    "unknown qualifier": (_replace_text("metrics.csv", ROW, ROW.replace(",exact,", ",about,")),
+                          "metrics.csv", "qualifier", "med-payment,"),
+    "quote not in source": (_replace_text("metrics.csv", ROW, ROW.replace(",980370元,", ",980371元,")),
+                            "metrics.csv", "quote", "med-payment,"),
+    "value disagrees with quote": (_replace_text("metrics.csv", ROW, ROW.replace(",980370,", ",980380,")),
+                                   "metrics.csv", "value", "med-payment,"),
+    "unit not in the quote": (_replace_text("metrics.csv", ROW, ROW.replace(",元,", ",万元,")),
+                              "metrics.csv", "unit", "med-payment,"),
+    "date row with a value": (_replace_text("metrics.csv", "child-date,lost-child,民警和热心群众救助迷途儿童的日期,,",
+                                            "child-date,lost-child,民警和热心群众救助迷途儿童的日期,1,"),
+                              "metrics.csv", "value", "child-date,"),
+    "invalid UTF-8": (_write_bytes("metrics.csv", lambda b: b.replace(ROW.encode(), b"\xff\xfe" + ROW.encode()[2:])),
+                      "metrics.csv", None, "med-payment,"),
+    "empty file": (_write_bytes("metrics.csv", lambda b: b""), "metrics.csv", None, None),
+    "exclusion count wrong": (_replace_text("numeral_exclusions.csv", "漳州110,4,", "漳州110,3,"),
+                              "numeral_exclusions.csv", "occurrences", "漳州110,"),
+    "source text altered": (_write_bytes("source/000_29b51da462fdfb9d.txt", lambda b: b.replace("252".encode(), b"253", 1)),
+                            "000_29b51da462fdfb9d.txt", None, None),
+    "data package not JSON": (_write_bytes("datapackage.json", lambda b: b[:-3]),
+                              "datapackage.json", None, None),
+}
+
+
+def _tree_digest(root):
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("name", BUILD_CASES)
+def test_bad_input_stops_the_build_and_keeps_the_last_good_output(built_site, data_copy, tmp_path, name):
+    import shutil
+
+    from conftest import run_build
+
+    edit, file, column, line = BUILD_CASES[name]
+    original = {p: p.read_bytes() for p in data_copy.rglob("*") if p.is_file()}
+    edit(data_copy)
+    out = tmp_path / "out"
+    shutil.copytree(built_site["html"], out / "html")  # the last good, published build
+    before = _tree_digest(out / "html")
+    proc = run_build(out, {"ZZREVIEW_DATA_DIR": str(data_copy)})
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    problems = [l for l in proc.stderr.splitlines() if l.startswith("  - ")]
+    assert len(problems) == 1, proc.stderr  # one clear message, not a wall
+    message = problems[0]
+    assert file in message and "hint:" in message, message
+    if column:
+        assert f"column '{column}" in message, message
+    if line is not None:
+        if isinstance(line, str):  # the row whose text starts so, as a text editor counts lines
+            text = next(b for p, b in original.items() if p.name == file).decode("utf-8", "replace")
+            line = next(n for n, l in enumerate(text.split("\n"), 1) if l.startswith(line))
+        assert f", row {line}" in message, message
+    assert not (out / ".staging").exists(), "a chapter was executed despite bad input"
+    assert _tree_digest(out / "html") == before, "the published output changed"

@@ -61,6 +61,9 @@ def cmd_build(args) -> int:
         print(f"nothing executed; the last good build in {out} is untouched", file=sys.stderr)
         return 2
     staging = out / ".staging"
+    # Pages written into a fresh folder: an asset left from the last run would change the links
+    # Sphinx writes (it adds ?v=checksum only to files already present), and so the bytes.
+    shutil.rmtree(staging / "_build" / "html", ignore_errors=True)
     staging.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())

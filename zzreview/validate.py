@@ -76,15 +76,20 @@ def _package_problems() -> list[Problem]:
                         hint="compare with the Data Package spec or restore the file from git")]
     for task in report.tasks:
         rel = paths.relpath(dp.parent / task.place) if task.place else rel_dp
+        unique_rows = {e.row_number for e in task.errors if e.type == "unique-error"}
         for err in task.errors:
+            if err.type == "primary-key" and err.row_number in unique_rows:
+                continue  # the same duplicate id, already reported for its column
             row = getattr(err, "row_number", None)
             column = getattr(err, "field_name", None) or getattr(err, "label", None)
+            reason = f"{err.title}: {err.note}"
             if err.type in ("missing-label", "incorrect-label", "blank-label", "extra-label"):
                 row = 1
+                reason = f"{err.title}: the header is {getattr(err, 'label', '')!r}, expected {column!r}"
             cell = getattr(err, "cell", None)
-            got = f" (the cell holds {cell!r})" if cell not in (None, "") else ""
-            problems.append(Problem(rel, f"{err.title}: {err.note}{got}", row=row, column=column,
-                                    hint=HINTS.get(err.type)))
+            if cell not in (None, "") and row != 1:
+                reason += f" (the cell holds {cell!r})"
+            problems.append(Problem(rel, reason, row=row, column=column, hint=HINTS.get(err.type)))
     for err in report.errors:
         problems.append(Problem(rel_dp, f"{err.title}: {err.note}"))
     return problems
@@ -197,8 +202,13 @@ def _schema_section_problems(pg: structure.Page) -> list[Problem]:
 
 
 def problems(frictionless: bool = True) -> list[Problem]:
-    """All problems with the book's inputs; an empty list means the build may run."""
-    found = source.check_source()
+    """All problems with the book's inputs; an empty list means the build may run.
+    Checks that depend on a file stop at its first broken stage, so a message names the cause
+    and not its consequences (a duplicate id is not also reported as a broken figure)."""
+    try:
+        found = source.check_source()
+    except DataError as exc:
+        return exc.problems
     if found:
         return found
     for path in (paths.metrics_path(), paths.exclusions_path()):
@@ -216,6 +226,8 @@ def problems(frictionless: bool = True) -> list[Problem]:
     found += _schema_section_problems(pg)
     found += _metric_row_problems(pg)
     found += _exclusion_problems()
+    if found:
+        return _one_per_cell(found)
     found += _coverage_problems()
     from . import figures
     found += figures.registry_problems()

@@ -1,0 +1,165 @@
+"""The built site in a real browser (Debian chromium driven by Playwright), offline and
+deterministic. Screenshots land in test-artifacts/ for a person to look at."""
+import functools
+import hashlib
+import http.server
+import re
+import socketserver
+import threading
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import REPO
+
+pytestmark = pytest.mark.build
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run"]
+ARTIFACTS = REPO / "test-artifacts"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(built_site):
+    root = built_site["html"]
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pages = sorted(str(p.relative_to(root)) for p in root.rglob("*.html") if "_static" not in p.parts)
+    yield {"base": f"http://127.0.0.1:{server.server_address[1]}", "root": root, "pages": pages}
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing; scripts/test.sh installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, site, rel, width=1280):
+    """Load a page; return it with every outside request, failed request and console error."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    seen = {"outside": [], "failed": [], "errors": []}
+    page.on("request", lambda r: seen["outside"].append(r.url)
+            if urlparse(r.url).hostname not in ("127.0.0.1", None) else None)
+    page.on("requestfailed", lambda r: seen["failed"].append(r.url))
+    page.on("response", lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.goto(f"{site['base']}/{rel}", wait_until="networkidle")
+    return page, seen
+
+
+def test_every_page_loads_cleanly_with_its_figures(browser, site):
+    for rel in site["pages"]:
+        page, seen = open_page(browser, site, rel)
+        # a page without <link rel=icon> makes browsers fetch /favicon.ico, a 404 here
+        favicon = page.evaluate("""(() => { const l = document.querySelector('link[rel~=icon]');
+            return l ? fetch(l.href).then(r => r.status) : 0; })()""")
+        images = page.evaluate("""[...document.querySelectorAll('figure img')].map(i =>
+            ({src: i.src, w: i.naturalWidth, alt: i.alt}))""")
+        page.context.close()
+        assert seen["outside"] == [], f"{rel} asks outside hosts: {seen['outside']}"
+        assert seen["failed"] == [], f"{rel}: failed requests {seen['failed']}"
+        assert seen["errors"] == [], f"{rel}: console errors {seen['errors']}"
+        assert favicon == 200, f"{rel}: no icon, or it answers {favicon}"
+        for img in images:
+            assert img["w"] > 0, f"{rel}: {img['src']} did not decode"
+            assert CJK.search(img["alt"]), f"{rel}: {img['src']} has no Chinese alt text"
+
+
+def test_every_internal_link_and_anchor_resolves(site):
+    root = site["root"]
+    ids = {}
+    checked = 0
+    for rel in site["pages"]:
+        soup = BeautifulSoup((root / rel).read_text(encoding="utf-8"), "html.parser")
+        ids[rel] = {el["id"] for el in soup.select("[id]")}
+    for rel in site["pages"]:
+        soup = BeautifulSoup((root / rel).read_text(encoding="utf-8"), "html.parser")
+        for a in soup.select("a[href]"):
+            href = a["href"]
+            if re.match(r"^(https?:|mailto:|javascript:)", href):
+                continue
+            target = urlparse(urljoin(f"http://x/{rel}", href))
+            path = target.path.lstrip("/") or "index.html"
+            assert (root / path).exists(), f"{rel}: link to missing {href}"
+            if target.fragment and path.endswith(".html"):
+                assert target.fragment in ids.get(path, set()), f"{rel}: anchor {href} not found"
+            checked += 1
+    assert checked > 100
+
+
+def test_accessibility_has_no_serious_violations(browser, site):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for rel in site["pages"]:
+        page, _ = open_page(browser, site, rel)
+        # preload off: axe would otherwise fetch @import-ed stylesheets from wrong URLs
+        result = axe.run(page, options={"resultTypes": ["violations"], "preload": False})
+        page.context.close()
+        bad = [(v["id"], v["impact"], v["help"]) for v in result.response["violations"]
+               if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"{rel}: {bad}"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_text_column_fits_and_figures_scale(browser, site, width):
+    ARTIFACTS.mkdir(exist_ok=True)
+    for rel in ["book/index.html", "book/review/risk.html", "book/newyear/nanjing.html"]:
+        page, _ = open_page(browser, site, rel, width)
+        sizes = page.evaluate("""() => {
+            const main = document.querySelector('main') || document.body;
+            const figs = [...document.querySelectorAll('figure img')].map(i => i.getBoundingClientRect().right);
+            return {doc: document.documentElement.scrollWidth, view: window.innerWidth,
+                    main: main.scrollWidth, mainBox: main.clientWidth, figRight: Math.max(0, ...figs)};
+        }""")
+        name = rel.replace("/", "-").removesuffix(".html")
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        page.context.close()
+        assert sizes["doc"] <= sizes["view"], f"{rel} scrolls sideways at {width}px: {sizes}"
+        assert sizes["main"] <= sizes["mainBox"] + 1, f"{rel}: text column overflows at {width}px"
+        assert sizes["figRight"] <= sizes["view"], f"{rel}: a figure is wider than the screen"
+
+
+def test_chinese_search_finds_the_chapter(browser, site):
+    page, seen = open_page(browser, site, "search.html?q=%E5%8A%9D%E8%BF%94")  # 劝返
+    page.wait_for_selector("#search-results li a", timeout=15000)
+    links = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
+    page.context.close()
+    assert any(l.split("#")[0].endswith("book/review/risk.html") for l in links), links
+    assert seen["errors"] == []
+
+
+def test_build_runs_with_the_network_cut(built_site):
+    if not built_site["offline"]:
+        pytest.skip("not root, or no unshare/ip: the network cannot be cut here, so the build ran online")
+    assert "build succeeded" in built_site["log"]
+
+
+def _digests(root: Path) -> dict:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_two_clean_builds_are_identical(built_site, second_build):
+    first, second = _digests(built_site["html"]), _digests(second_build["html"])
+    assert first.keys() == second.keys()
+    differ = [k for k in first if first[k] != second[k]]
+    assert differ == [], f"differ between two builds: {differ}"
+    assert any(k.endswith(".svg") for k in first) and any(k.endswith(".html") for k in first)
