@@ -4,6 +4,8 @@ input never damages the last good output."""
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -53,29 +55,81 @@ def _publish(built: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements.txt", "book/**/*", "zzreview/*.py")
+
+
+def _inputs_digest() -> str:
+    """Everything a build reads, hashed: if it is unchanged, the published book is current."""
+    digest = hashlib.sha256()
+    files = {p for pattern in INPUT_GLOBS for p in paths.REPO.glob(pattern) if p.is_file()}
+    files |= {p for p in paths.data_dir().rglob("*") if p.is_file()}
+    for path in sorted(files):
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def cmd_build(args) -> int:
+    from . import execute
+    from .sphinxext import executed_list_path
+
     out = Path(args.out).resolve()
+    staging = out / ".staging"
+    build_dir = staging / "_build"  # what jupyter-book makes under --path-output
+    state_path = staging / "zz-state.json"
+    if args.fresh:
+        shutil.rmtree(staging, ignore_errors=True)
+    state = _read_json(state_path)
+    started = time.monotonic()
+    digest = _inputs_digest()
+    if state.get("inputs") == digest and (out / "html" / "index.html").exists():
+        print(f"nothing changed since the last build: {out / 'html' / 'index.html'}")
+        return 0
+
     problems = validate.problems()
     if problems:
         _report(problems)
         print(f"nothing executed; the last good build in {out} is untouched", file=sys.stderr)
         return 2
-    staging = out / ".staging"
-    # Pages written into a fresh folder: an asset left from the last run would change the links
-    # Sphinx writes (it adds ?v=checksum only to files already present), and so the bytes.
-    shutil.rmtree(staging / "_build" / "html", ignore_errors=True)
-    staging.mkdir(parents=True, exist_ok=True)
+
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
     env.setdefault("PYTHONHASHSEED", "0")
     env["MPLBACKEND"] = "Agg"
     # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
     env["PYTHONWARNINGS"] = "ignore:pkg_resources is deprecated as an API:UserWarning"
+    env["ZZREVIEW_GENERATED_DIR"] = str(staging / "_generated")
+    os.environ.update({k: env[k] for k in ("ZZREVIEW_GENERATED_DIR", "MPLBACKEND", "SOURCE_DATE_EPOCH",
+                                           "PYTHONHASHSEED")})  # the executor's kernels inherit these
+
+    plan = execute.plan(build_dir / ".jupyter_cache", staging / "_generated", state.get("fingerprints", {}))
+    for doc, why in plan.reasons.items():
+        print(f"  to execute: {doc} ({why})")
+    errors = execute.execute(plan.stale, build_dir / ".jupyter_cache", workers=args.jobs)
+    if errors:
+        print("build FAILED: a chapter could not be executed; the last good build in "
+              f"{out / 'html'} is untouched", file=sys.stderr)
+        for err in errors:
+            print(err, file=sys.stderr)
+        return 1
+    executed_list_path(build_dir / "html").parent.mkdir(parents=True, exist_ok=True)
+    executed_list_path(build_dir / "html").write_text(
+        json.dumps(sorted(set(state.get("pending", [])) | {c.docname for c in plan.stale})), encoding="utf-8")
+    state.update(fingerprints={**state.get("fingerprints", {}), **plan.fingerprints},
+                 pending=sorted(set(state.get("pending", [])) | {c.docname for c in plan.stale}))
+    state.pop("inputs", None)
+    staging.mkdir(parents=True, exist_ok=True)
+    state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+
     log_path = out / "build.log"
-    started = time.monotonic()
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
-           "--path-output", str(staging), "-W", "-n", "--keep-going",
-           "--all"]  # re-read and re-execute every chapter: Sphinx alone would miss changed data
+           "--path-output", str(staging), "-W", "-n", "--keep-going"]
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                 text=True, cwd=paths.REPO)
@@ -89,8 +143,12 @@ def cmd_build(args) -> int:
         print(f"\nbuild FAILED after {elapsed:.0f} s (log: {log_path}); "
               f"the last good build in {out / 'html'} is untouched", file=sys.stderr)
         return 1
-    _publish(staging / "_build" / "html", out / "html")
-    print(f"\nbuild OK in {elapsed:.0f} s: {out / 'html' / 'index.html'}")
+    _publish(build_dir / "html", out / "html")
+    state.update(pending=[], inputs=digest)
+    state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    executed_list_path(build_dir / "html").unlink(missing_ok=True)
+    print(f"\nbuild OK in {elapsed:.0f} s ({len(plan.stale)} of {len(plan.fingerprints)} chapters "
+          f"executed): {out / 'html' / 'index.html'}")
     return 0
 
 
@@ -101,6 +159,8 @@ def main(argv=None) -> int:
     build = sub.add_parser("build", help="validate, then build the book (HTML)")
     build.add_argument("--out", default=str(paths.REPO / "_build"), help="output folder (default: _build)")
     build.add_argument("--quiet", action="store_true", help="write the Sphinx log to the file only")
+    build.add_argument("--fresh", action="store_true", help="forget the cache and the last build's state")
+    build.add_argument("--jobs", type=int, default=0, help="chapters executed at once (default: cores)")
     build.set_defaults(func=cmd_build)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -134,7 +134,8 @@ class FigureOutput:
         return f"{form}，{item['title']}：" + "；".join(parts) + "。"
 
     def markdown(self) -> str:
-        rel = "/" + self.files["svg"].with_suffix("").relative_to(paths.REPO).as_posix() + ".*"
+        # relative to the chapter being executed (its working directory), as Sphinx resolves it
+        rel = os.path.relpath(self.files["svg"].with_suffix(""), os.getcwd()).replace(os.sep, "/") + ".*"
         caption = self.item["caption"].strip()
         return (f"```{{figure}} {rel}\n:name: {self.fig_id}\n:alt: {self.alt}\n"
                 f":width: 100%\n\n{caption}\n```\n")

@@ -38,8 +38,10 @@ def figures_registry_path() -> Path:
 
 
 def generated_dir() -> Path:
-    """Chart files written while chapters execute; Sphinx copies them into the site."""
-    return REPO / "book" / "_generated"
+    """Chart files written while chapters execute; Sphinx copies them into the site. The build
+    points this into its own output folder (ZZREVIEW_GENERATED_DIR), so two builds never share
+    figure files; an analyst's interactive run writes under _build/generated."""
+    return Path(os.environ.get("ZZREVIEW_GENERATED_DIR", REPO / "_build" / "generated")).resolve()
 
 
 def relpath(path: Path) -> str:

@@ -1,0 +1,291 @@
+"""Execute the chapters that need it, in parallel, into the cache the book is built from.
+
+myst-nb's cache (jupyter-cache) keys a notebook on its code cells only: change a CSV or the chart
+module and it would serve old outputs. Here every chapter also gets a fingerprint of what its
+outputs depend on: its code, the data records and files its calls name, and the package code it
+runs (the chart code only for chapters that draw). A chapter is executed again when its
+fingerprint changed, when it is missing from the cache, or when its figure files are gone; its
+cache entry is then overwritten, and Sphinx is told to re-read it. Everything else is served from
+the cache, so a prose-only edit executes nothing.
+
+Execution runs on all cores: one kernel per worker, reused across that worker's chapters (the
+namespace is reset between chapters), which saves a kernel start-up and the imports per chapter.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+CORE_MODULES = ("__init__.py", "book.py", "data.py", "structure.py", "source.py", "quantity.py",
+                "paths.py", "errors.py")
+DRAWING_MODULES = ("charts.py", "figures.py")
+# Calls whose output reads whole files rather than the records named by their arguments.
+FILE_CALLS = {
+    "source_statement": ("datapackage.json",),
+    "data_dictionary": ("datapackage.json",),
+    "exclusions_table": ("numeral_exclusions.csv",),
+    "restored_source": ("source/layout.yaml", "source/000_29b51da462fdfb9d.txt"),
+    "pipeline_summary": ("metrics.csv", "numeral_exclusions.csv", "source/layout.yaml", "@figures"),
+    "counts": ("metrics.csv", "numeral_exclusions.csv", "source/layout.yaml", "@figures"),
+    "parser_rules": (),  # quantity.py is core
+}
+RECORD_CALLS = {"setup", "passage", "article_heading", "metrics_table", "figure", "ratio", "total",
+                "difference", "derived_table"}
+CALL = re.compile(r"\bzz\.(\w+)\(")
+LITERAL = re.compile(r"""["']([A-Za-z0-9_-]+)["']""")
+
+
+@dataclass
+class Chapter:
+    docname: str  # "book/review/risk"
+    path: Path
+
+    @property
+    def notebook(self):
+        from myst_nb.core.read import read_myst_markdown_notebook
+
+        return read_myst_markdown_notebook(self.path.read_text(encoding="utf-8"), path=self.path)
+
+
+def chapters() -> list[Chapter]:
+    """Every page of the table of contents that is a notebook (has a kernelspec)."""
+    toc = yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(entries):
+        for e in entries:
+            files.append(e["file"])
+            walk(e.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part["chapters"])
+    out = []
+    for f in files:
+        path = paths.REPO / f"{f}.md"
+        if "kernelspec:" in path.read_text(encoding="utf-8").split("---", 2)[1]:
+            out.append(Chapter(f, path))
+    return out
+
+
+def _code(nb) -> str:
+    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+class _Inputs:
+    """The records a chapter's calls can name, as text, read once per build."""
+
+    def __init__(self):
+        from .structure import page
+
+        self.page = page()
+        text = paths.metrics_path().read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        self.metric_rows = {r[0]: ",".join(r) for r in rows[1:] if r}
+        self.metric_section = {r[0]: r[1] for r in rows[1:] if len(r) > 1}
+        self.figures = {f["id"]: f for f in yaml.safe_load(
+            paths.figures_registry_path().read_text(encoding="utf-8")) or []}
+        self.sections = set(self.page.section_ids())
+        self.articles = {a.id for a in self.page.articles}
+
+    def section(self, sid: str) -> str:
+        sec = self.page.section(sid)
+        art = self.page.article(sec.article_id)
+        rows = [r for mid, r in self.metric_rows.items() if self.metric_section.get(mid) == sid]
+        return json.dumps([sec.title, sec.paragraphs, art.title, art.subtitle, art.byline, rows],
+                          ensure_ascii=False)
+
+    def article(self, aid: str) -> str:
+        a = self.page.article(aid)
+        return json.dumps([a.kicker, a.headline, a.subtitle, a.byline, a.note], ensure_ascii=False)
+
+    def figure(self, fid: str) -> str:
+        item = self.figures[fid]
+        ids = list(item.get("metrics", [])) + ([item["total"]] if item.get("total") else [])
+        return json.dumps([item, [self.metric_rows.get(m, "") for m in ids]], ensure_ascii=False)
+
+
+def _file(rel: str) -> str:
+    if rel == "@figures":
+        return paths.figures_registry_path().read_text(encoding="utf-8")
+    return hashlib.sha256((paths.data_dir() / rel).read_bytes()).hexdigest()
+
+
+def _module(name: str) -> str:
+    return hashlib.sha256((Path(__file__).parent / name).read_bytes()).hexdigest()
+
+
+def dependencies(nb, inputs: _Inputs) -> dict[str, str]:
+    """What a chapter's outputs depend on, name → content (or content hash)."""
+    code = _code(nb)
+    deps = {f"module:{m}": _module(m) for m in CORE_MODULES}
+    deps["requirements"] = hashlib.sha256((paths.REPO / "requirements.txt").read_bytes()).hexdigest()
+    calls = set(CALL.findall(code))
+    for name in calls - RECORD_CALLS:
+        for rel in FILE_CALLS.get(name, ("metrics.csv", "numeral_exclusions.csv", "datapackage.json",
+                                         "source/layout.yaml", "@figures")):  # unknown call: all
+            deps[f"file:{rel}"] = _file(rel)
+    for lit in set(LITERAL.findall(code)):
+        if lit in inputs.figures:
+            deps[f"figure:{lit}"] = inputs.figure(lit)
+            deps.update({f"module:{m}": _module(m) for m in DRAWING_MODULES})
+        if lit in inputs.sections:
+            deps[f"section:{lit}"] = inputs.section(lit)
+        if lit in inputs.articles:
+            deps[f"article:{lit}"] = inputs.article(lit)
+        if lit in inputs.metric_rows:
+            deps[f"metric:{lit}"] = inputs.metric_rows[lit]
+    return deps
+
+
+def figure_ids(nb, inputs: _Inputs) -> list[str]:
+    return [lit for lit in LITERAL.findall(_code(nb)) if lit in inputs.figures]
+
+
+def fingerprint(nb, inputs: _Inputs) -> str:
+    payload = {"code": _code(nb), "kernel": nb.metadata.get("kernelspec", {}).get("name"),
+               "deps": dependencies(nb, inputs)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# --- execution ---------------------------------------------------------------------------------
+
+PREAMBLE = """%reset -f
+import os as _os, matplotlib.pyplot as _plt
+_os.chdir({cwd!r})
+_plt.close("all")
+del _os, _plt"""
+
+
+def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[tuple[str, str | None, str | None, float]]:
+    """Worker: run notebooks (docname, json, cwd) in one kernel; return executed json or error."""
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=jobs[0][2])
+    results = []
+    try:
+        for docname, nb_json, cwd in jobs:
+            nb = nbformat.reads(nb_json, as_version=4)
+            nb.cells.insert(0, nbformat.v4.new_code_cell(PREAMBLE.format(cwd=cwd)))
+            started = time.monotonic()
+            client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
+                                    resources={"metadata": {"path": cwd}})
+            try:
+                client.execute()
+            except CellExecutionError as exc:
+                results.append((docname, None, str(exc), time.monotonic() - started))
+                continue
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+            nb.cells.pop(0)
+            results.append((docname, nbformat.writes(nb), None, time.monotonic() - started))
+    finally:
+        km.shutdown_kernel(now=True)
+    return results
+
+
+def _buckets(jobs: list, costs: list[float], n: int) -> list[list]:
+    """Longest job first onto the least loaded worker."""
+    loads = [[0.0, []] for _ in range(n)]
+    for job, cost in sorted(zip(jobs, costs), key=lambda t: -t[1]):
+        slot = min(loads, key=lambda s: s[0])
+        slot[0] += cost
+        slot[1].append(job)
+    return [b for _, b in loads if b]
+
+
+@dataclass
+class Plan:
+    stale: list[Chapter]
+    fingerprints: dict[str, str]
+    reasons: dict[str, str]
+
+
+def plan(cache_dir: Path, generated: Path, stored: dict[str, str]) -> Plan:
+    """Which chapters must run, and why."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_dir))
+    inputs = _Inputs()
+    stale, fps, reasons = [], {}, {}
+    for ch in chapters():
+        nb = ch.notebook
+        fps[ch.docname] = fp = fingerprint(nb, inputs)
+        reason = None
+        if stored.get(ch.docname) != fp:
+            reason = "changed" if ch.docname in stored else "new"
+        else:
+            try:
+                cache.match_cache_notebook(nb)
+            except KeyError:
+                reason = "not cached"
+        if reason is None:
+            missing = [f for f in figure_ids(nb, inputs) if not (generated / "figures" / f"{f}.svg").exists()]
+            if missing:
+                reason = f"figure files missing ({', '.join(missing)})"
+        if reason:
+            stale.append(ch)
+            reasons[ch.docname] = reason
+    return Plan(stale, fps, reasons)
+
+
+def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, timeout: int = 120,
+            log=print) -> list[str]:
+    """Run the chapters in parallel and store their outputs in the cache; return error messages."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    if not chapters_to_run:
+        return []
+    workers = workers or min(os.cpu_count() or 1, len(chapters_to_run))
+    inputs = _Inputs()
+    originals = {ch.docname: ch.notebook for ch in chapters_to_run}
+    jobs = [(ch.docname, nbformat.writes(originals[ch.docname]), str(ch.path.parent)) for ch in chapters_to_run]
+    costs = [1 + 2 * len(figure_ids(originals[ch.docname], inputs)) for ch in chapters_to_run]
+    buckets = _buckets(jobs, costs, workers)
+    results = []
+    with ProcessPoolExecutor(max_workers=len(buckets), mp_context=get_context("spawn")) as pool:
+        for done in pool.map(_run_bucket, buckets, [timeout] * len(buckets)):
+            results.extend(done)
+    cache = get_cache(str(cache_dir))
+    errors = []
+    by_doc = {ch.docname: ch for ch in chapters_to_run}
+    for docname, nb_json, error, seconds in results:
+        if error:
+            errors.append(f"{by_doc[docname].path.relative_to(paths.REPO)}: a cell failed\n{error}")
+            continue
+        # Outputs go into the notebook as read from the Markdown: the kernel rewrites metadata
+        # (kernelspec) that jupyter-cache hashes, and Sphinx must find the same hash.
+        executed = originals[docname]
+        ran_nb = nbformat.reads(nb_json, as_version=4)
+        executed.metadata["language_info"] = ran_nb.metadata.get("language_info", {})  # code lexer
+        ran = ran_nb.cells
+        for cell, done in zip(executed.cells, ran):
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = done.outputs, done.execution_count
+        for record in cache.list_cache_records():  # drop this chapter's older versions
+            if record.uri == str(by_doc[docname].path):
+                cache.remove_cache(record.pk)
+        cache.cache_notebook_bundle(CacheBundleIn(executed, str(by_doc[docname].path),
+                                                  data={"execution_seconds": round(seconds, 2)}),
+                                    check_validity=False, overwrite=True)
+        log(f"  executed {docname} in {seconds:.1f} s")
+    return errors
