@@ -68,6 +68,11 @@ def _inputs_digest() -> str:
     return digest.hexdigest()
 
 
+def _registry() -> list[dict]:
+    from .figures import registry
+    return registry()
+
+
 def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -88,7 +93,8 @@ def cmd_build(args) -> int:
     state = _read_json(state_path)
     started = time.monotonic()
     digest = _inputs_digest()
-    if state.get("inputs") == digest and (out / "html" / "index.html").exists():
+    drawn = all((staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in _registry())
+    if state.get("inputs") == digest and drawn and (out / "html" / "index.html").exists():
         print(f"nothing changed since the last build: {out / 'html' / 'index.html'}")
         return 0
 
@@ -97,6 +103,7 @@ def cmd_build(args) -> int:
         _report(problems)
         print(f"nothing executed; the last good build in {out} is untouched", file=sys.stderr)
         return 2
+    phases = {"validate": time.monotonic() - started}
 
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
@@ -105,13 +112,16 @@ def cmd_build(args) -> int:
     # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
     env["PYTHONWARNINGS"] = "ignore:pkg_resources is deprecated as an API:UserWarning"
     env["ZZREVIEW_GENERATED_DIR"] = str(staging / "_generated")
+    env["ZZREVIEW_DATA_CHECKED"] = "1"  # validated above: kernels need not check again
     os.environ.update({k: env[k] for k in ("ZZREVIEW_GENERATED_DIR", "MPLBACKEND", "SOURCE_DATE_EPOCH",
-                                           "PYTHONHASHSEED")})  # the executor's kernels inherit these
+                                           "PYTHONHASHSEED", "ZZREVIEW_DATA_CHECKED")})  # kernels inherit these
 
     plan = execute.plan(build_dir / ".jupyter_cache", staging / "_generated", state.get("fingerprints", {}))
     for doc, why in plan.reasons.items():
         print(f"  to execute: {doc} ({why})")
+    phases["plan"] = time.monotonic() - started - sum(phases.values())
     errors = execute.execute(plan.stale, build_dir / ".jupyter_cache", workers=args.jobs)
+    phases["execute"] = time.monotonic() - started - sum(phases.values())
     if errors:
         print("build FAILED: a chapter could not be executed; the last good build in "
               f"{out / 'html'} is untouched", file=sys.stderr)
@@ -138,6 +148,7 @@ def cmd_build(args) -> int:
             if not args.quiet:
                 sys.stdout.write(line)
         rc = proc.wait()
+    phases["sphinx"] = time.monotonic() - started - sum(phases.values())
     elapsed = time.monotonic() - started
     if rc != 0:
         print(f"\nbuild FAILED after {elapsed:.0f} s (log: {log_path}); "
@@ -148,7 +159,8 @@ def cmd_build(args) -> int:
     state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
     executed_list_path(build_dir / "html").unlink(missing_ok=True)
     print(f"\nbuild OK in {elapsed:.0f} s ({len(plan.stale)} of {len(plan.fingerprints)} chapters "
-          f"executed): {out / 'html' / 'index.html'}")
+          f"executed; " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()) +
+          f"): {out / 'html' / 'index.html'}")
     return 0
 
 

@@ -160,6 +160,12 @@ def fingerprint(nb, inputs: _Inputs) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def fingerprints() -> dict[str, str]:
+    """docname → fingerprint, for every chapter, from the current files."""
+    inputs = _Inputs()
+    return {ch.docname: fingerprint(ch.notebook, inputs) for ch in chapters()}
+
+
 # --- execution ---------------------------------------------------------------------------------
 
 PREAMBLE = """%reset -f

@@ -1,0 +1,175 @@
+"""Build-speed benchmark: prints a table of medians and their ratio to the floor. Not a test.
+
+    .venv/bin/python benchmarks/bench.py [--runs 3] [--suite-runs 1]
+
+floor      every chapter's code cells executed in one warm Python process as a plain script
+           (the least work any build must do)
+clean      HTML build into an empty folder (no cache)
+no-change  the same build again
+prose      after appending a sentence to one chapter
+data       after changing one value (a label) in data/metrics.csv (on a copy of data/)
+style      after changing the chart style module (zzreview/charts.py; restored afterwards)
+pdf        PDF build (not part of the book yet)
+tests      the test suite (scripts/test.sh)
+Then page weight: each page's HTML plus its own images, the largest figure, the whole site.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+FLOOR_SCRIPT = r"""
+import ast, os, tempfile, time
+os.environ["ZZREVIEW_GENERATED_DIR"] = tempfile.mkdtemp()
+os.environ["MPLBACKEND"] = "Agg"
+import zzreview.book as zz  # warm: imports are not part of the floor
+from zzreview import execute
+zz.setup()
+chapters = [(ch.path.parent, [c.source for c in ch.notebook.cells if c.cell_type == "code"])
+            for ch in execute.chapters()]
+start = time.perf_counter()
+for cwd, sources in chapters:
+    os.chdir(cwd)
+    ns = {}
+    for src in sources:
+        tree = ast.parse(src)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<cell>", "exec"), ns)
+        if last is not None:  # what the page shows: render it as the book would
+            shown = eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns)
+            getattr(shown, "_repr_markdown_", getattr(shown, "markdown", lambda: None))()
+print(time.perf_counter() - start)
+"""
+
+
+def floor() -> float:
+    out = subprocess.run([PY, "-c", FLOOR_SCRIPT], capture_output=True, text=True, cwd=REPO, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def build(out: Path, env: dict | None = None, fresh: bool = False) -> float:
+    cmd = [PY, "-m", "zzreview", "build", "--out", str(out), "--quiet"] + (["--fresh"] if fresh else [])
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})})
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"build failed:\n{proc.stderr[-3000:]}")
+    return took
+
+
+def median_of(runs: int, step) -> float:
+    return statistics.median(step(i) for i in range(runs))
+
+
+def page_weight(html: Path) -> list[tuple[str, int]]:
+    from bs4 import BeautifulSoup
+
+    rows = []
+    for page in sorted(p for p in html.rglob("*.html") if "_static" not in p.parts):
+        size = page.stat().st_size
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for img in soup.find_all("img"):
+            src = (page.parent / img.get("src", "")).resolve()
+            if src.is_file() and "_static" not in src.parts:
+                size += src.stat().st_size
+        rows.append((str(page.relative_to(html)), size))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--suite-runs", type=int, default=1, help="the test suite takes minutes")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="zz-bench-"))
+    results: list[tuple[str, float | None, str]] = []
+
+    fl = median_of(args.runs, lambda i: floor())
+    results.append(("floor (all chapter code, one warm process)", fl, ""))
+
+    out = work / "out"
+    results.append(("clean HTML build", median_of(args.runs, lambda i: build(out, fresh=True)), ""))
+    results.append(("no-change rebuild", median_of(args.runs, lambda i: build(out)), ""))
+
+    chapter = REPO / "book" / "review" / "safety.md"
+    original = chapter.read_text(encoding="utf-8")
+
+    def prose(i):
+        chapter.write_text(original + f"\n补充说明第{i + 1}句。\n", encoding="utf-8")
+        try:
+            return build(out)
+        finally:
+            chapter.write_text(original, encoding="utf-8")
+            build(out)  # back to the baseline, untimed
+    results.append(("rebuild after a prose-only edit", median_of(args.runs, prose), ""))
+
+    data = work / "data"
+    shutil.copytree(REPO / "data", data)
+    build(out, {"ZZREVIEW_DATA_DIR": str(data)})
+    metrics = data / "metrics.csv"
+    base = metrics.read_text(encoding="utf-8")
+
+    def data_change(i):
+        metrics.write_text(base.replace(",劝返车辆,", f",劝返车辆{'甲乙丙'[i % 3]},", 1), encoding="utf-8")
+        return build(out, {"ZZREVIEW_DATA_DIR": str(data)})
+    results.append(("rebuild after one data value changed", median_of(args.runs, data_change), ""))
+    build(out)
+
+    charts = REPO / "zzreview" / "charts.py"
+    charts_text = charts.read_text(encoding="utf-8")
+
+    def style(i):
+        charts.write_text(charts_text + f"\n# benchmark edit {i}\n", encoding="utf-8")
+        try:
+            return build(out)
+        finally:
+            charts.write_text(charts_text, encoding="utf-8")
+    try:
+        results.append(("rebuild after the chart style module changed", median_of(args.runs, style), ""))
+    finally:
+        charts.write_text(charts_text, encoding="utf-8")
+        build(out)
+
+    results.append(("PDF build", None, "no PDF edition yet"))
+
+    def suite(i):
+        start = time.perf_counter()
+        subprocess.run(["bash", "scripts/test.sh", "-q"], cwd=REPO, capture_output=True)
+        return time.perf_counter() - start
+    results.append(("test suite (scripts/test.sh)", median_of(args.suite_runs, suite),
+                    f"{args.suite_runs} run(s)"))
+
+    print(f"\n{'case':48} {'median s':>9} {'× floor':>8}  note")
+    for name, secs, note in results:
+        if secs is None:
+            print(f"{name:48} {'—':>9} {'—':>8}  {note}")
+        else:
+            print(f"{name:48} {secs:9.2f} {secs / fl:8.2f}  {note}")
+    clean = results[1][1]
+    print(f"\nno-change / clean: {results[2][1] / clean:.1%}   data change / clean: {results[4][1] / clean:.1%}")
+
+    html = out / "html"
+    weights = page_weight(html)
+    images = sorted(html.rglob("_images/*"), key=lambda p: p.stat().st_size)
+    total = sum(p.stat().st_size for p in html.rglob("*") if p.is_file())
+    print("\npage weight (HTML + its own images, KB):")
+    for name, size in sorted(weights, key=lambda r: -r[1]):
+        print(f"  {name:40} {size / 1024:8.1f}")
+    if images:
+        print(f"largest figure: {images[-1].name} {images[-1].stat().st_size / 1024:.1f} KB")
+    print(f"whole site: {total / 1024 / 1024:.2f} MB")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
