@@ -101,17 +101,21 @@ def main() -> None:
     results.append(("clean HTML build", median_of(args.runs, lambda i: build(out, fresh=True)), ""))
     results.append(("no-change rebuild", median_of(args.runs, lambda i: build(out)), ""))
 
-    chapter = REPO / "book" / "review" / "safety.md"
-    original = chapter.read_text(encoding="utf-8")
+    def edited_rebuild(path: Path, addition):
+        """Time a rebuild after appending text to a repository file; restore it and rebuild."""
+        original = path.read_text(encoding="utf-8")
 
-    def prose(i):
-        chapter.write_text(original + f"\n补充说明第{i + 1}句。\n", encoding="utf-8")
-        try:
-            return build(out)
-        finally:
-            chapter.write_text(original, encoding="utf-8")
-            build(out)  # back to the baseline, untimed
-    results.append(("rebuild after a prose-only edit", median_of(args.runs, prose), ""))
+        def step(i):
+            path.write_text(original + addition(i), encoding="utf-8")
+            try:
+                return build(out)
+            finally:
+                path.write_text(original, encoding="utf-8")
+                build(out)  # back to the baseline, untimed
+        return median_of(args.runs, step)
+
+    results.append(("rebuild after a prose-only edit", edited_rebuild(
+        REPO / "book" / "review" / "safety.md", lambda i: f"\n补充说明第{i + 1}句。\n"), ""))
 
     data = work / "data"
     shutil.copytree(REPO / "data", data)
@@ -125,20 +129,8 @@ def main() -> None:
     results.append(("rebuild after one data value changed", median_of(args.runs, data_change), ""))
     build(out)
 
-    charts = REPO / "zzreview" / "charts.py"
-    charts_text = charts.read_text(encoding="utf-8")
-
-    def style(i):
-        charts.write_text(charts_text + f"\n# benchmark edit {i}\n", encoding="utf-8")
-        try:
-            return build(out)
-        finally:
-            charts.write_text(charts_text, encoding="utf-8")
-    try:
-        results.append(("rebuild after the chart style module changed", median_of(args.runs, style), ""))
-    finally:
-        charts.write_text(charts_text, encoding="utf-8")
-        build(out)
+    results.append(("rebuild after the chart style module changed", edited_rebuild(
+        REPO / "zzreview" / "charts.py", lambda i: f"\n# benchmark edit {i}\n"), ""))
 
     results.append(("PDF build", None, "no PDF edition yet"))
 

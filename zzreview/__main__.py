@@ -92,7 +92,11 @@ def cmd_build(args) -> int:
         shutil.rmtree(staging, ignore_errors=True)
     state = _read_json(state_path)
     started = time.monotonic()
-    digest = _inputs_digest()
+    from .cite import book_version
+
+    os.environ.setdefault("ZZREVIEW_VERSION", book_version())  # one version for the whole build
+    os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
+    digest = _inputs_digest() + os.environ["ZZREVIEW_VERSION"]
     drawn = all((staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in _registry())
     if state.get("inputs") == digest and drawn and (out / "html" / "index.html").exists():
         print(f"nothing changed since the last build: {out / 'html' / 'index.html'}")

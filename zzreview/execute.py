@@ -77,7 +77,9 @@ def chapters() -> list[Chapter]:
     out = []
     for f in files:
         path = paths.REPO / f"{f}.md"
-        if "kernelspec:" in path.read_text(encoding="utf-8").split("---", 2)[1]:
+        text = path.read_text(encoding="utf-8")
+        front = text.split("---", 2)[1] if text.startswith("---") else ""
+        if "kernelspec:" in front:
             out.append(Chapter(f, path))
     return out
 

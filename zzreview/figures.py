@@ -111,6 +111,9 @@ def save(fig, fig_id: str) -> dict:
         fig.savefig(tmp, format=fmt, metadata=meta[fmt])
         os.replace(tmp, path)  # readers never see a half-written file
         files[fmt] = path
+    thumb = out / f"{fig_id}.thumb.png"  # for the figure index: 320 px wide, light
+    fig.savefig(thumb, format="png", dpi=320 / fig.get_figwidth(), metadata=meta["png"])
+    files["thumb"] = thumb
     return files
 
 
@@ -138,7 +141,7 @@ class FigureOutput:
         rel = os.path.relpath(self.files["svg"].with_suffix(""), os.getcwd()).replace(os.sep, "/") + ".*"
         caption = self.item["caption"].strip()
         return (f"```{{figure}} {rel}\n:name: {self.fig_id}\n:alt: {self.alt}\n"
-                f":width: 100%\n\n{caption}\n```\n")
+                f":width: 100%\n\n{caption}\n```\n\n```{{zz-cite}} {self.fig_id}\n```\n")
 
     def html(self) -> str:
         svg = base64.b64encode(self.files["svg"].read_bytes()).decode()

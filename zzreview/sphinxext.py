@@ -2,6 +2,10 @@
 
 - Re-read the chapters the pre-build executor ran (their Markdown may be unchanged, their data
   not): it lists them in <build>/zz-executed.json.
+- Citing and reuse: the `zz-cite` directive (under every figure: downloads and citation text),
+  `zz-figure-index` (the 图表索引 page), `zz-book-citation` (front page); the downloads
+  themselves (figures/, notebooks/, data/ in the site) are written when the build has succeeded.
+  The book's version is a config value, so a new commit re-reads (not re-executes) every page.
 - Write myst-nb's stylesheet before pages are written, so every page links it the same way
   (Sphinx adds ?v=checksum only for files already present: a clean build and a rebuild would
   otherwise differ).
@@ -11,11 +15,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive, directives
+from sphinx.util.osutil import relative_uri
 
 TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
 EXECUTED_LIST = "zz-executed.json"
+DOWNLOADS = (("png", "PNG 图片（300 dpi）"), ("svg", "SVG 矢量图"), ("pdf", "PDF 矢量图"),
+             ("csv", "CSV 数据"), ("json", "JSON 元数据"))
 
 
 def executed_list_path(outdir) -> Path:
@@ -28,6 +39,137 @@ def _reread_executed(app, env, added, changed, removed):
         return []
     docnames = json.loads(path.read_text(encoding="utf-8"))
     return [d for d in docnames if d in env.found_docs and d not in added and d not in changed]
+
+
+def _link(env, target: str, text: str) -> nodes.reference:
+    """A link from the current page to a file at the site root (figures/…, notebooks/…)."""
+    uri = relative_uri(env.app.builder.get_target_uri(env.docname), target)
+    return nodes.reference("", text, refuri=uri, internal=True)
+
+
+def _citation_block(title: str, texts: dict) -> nodes.Node:
+    box = nodes.admonition(classes=["zz-cite", "dropdown"])
+    box += nodes.title("", title)
+    for style, text in texts.items():
+        box += nodes.paragraph("", style)
+        box += nodes.literal_block(text, text, language="text" if style != "BibTeX" else "bibtex")
+    return box
+
+
+def _downloads(env, fig_id: str) -> nodes.paragraph:
+    para = nodes.paragraph("", "下载：")
+    for i, (ext, label) in enumerate(DOWNLOADS):
+        if i:
+            para += nodes.Text("　")
+        para += _link(env, f"figures/{fig_id}.{ext}", label)
+    return para
+
+
+class CiteFigure(Directive):
+    """Downloads and ready citation text for one figure of the registry."""
+
+    required_arguments = 1
+
+    def run(self):
+        from . import cite, paths
+
+        env = self.state.document.settings.env
+        env.note_dependency(str(paths.figures_registry_path()))
+        fig_id = self.arguments[0]
+        cfg = env.config
+        box = _citation_block("引用本图", cite.figure_citations(fig_id, cfg.zz_version, cfg.html_baseurl or ""))
+        box.insert(1, _downloads(env, fig_id))
+        box.insert(2, nodes.paragraph("", f"永久链接（图的编号 {fig_id}）：{cite.permalink(fig_id, cfg.html_baseurl or '')}"))
+        return [box]
+
+
+class FigureIndex(Directive):
+    """Every figure: thumbnail, number and title, chapter, downloads, citation."""
+
+    def run(self):
+        from . import cite, figures, paths
+
+        env = self.state.document.settings.env
+        env.note_dependency(str(paths.figures_registry_path()))
+        out = []
+        for item in sorted(figures.registry(), key=lambda f: [int(x) for x in cite.number(f["id"]).split(".")]):
+            fid = item["id"]
+            section = nodes.section(ids=[f"index-{fid}"])
+            section += nodes.title("", f"图 {cite.number(fid)} {item['title']}")
+            thumb = nodes.reference("", "", refuri=relative_uri(env.app.builder.get_target_uri(env.docname),
+                                                                 f"{cite.page(fid)}.html#{fid}"), internal=True)
+            thumb += nodes.image(uri=_relative_to_doc(env, paths.generated_dir() / "figures" / f"{fid}.thumb.png"),
+                                 alt=f"图 {cite.number(fid)} 的缩略图：{item['title']}", width="320px")
+            section += nodes.paragraph("", "", thumb)
+            where = nodes.paragraph("", "所在章节：")
+            where += _link(env, f"{cite.page(fid)}.html#{fid}", f"{cite.page(fid)}.html#{fid}")
+            section += where
+            section += _downloads(env, fid)
+            section += _citation_block("引用本图", cite.figure_citations(fid, env.config.zz_version,
+                                                                       env.config.html_baseurl or ""))
+            out.append(section)
+        return out
+
+
+def _relative_to_doc(env, path: Path) -> str:
+    import os
+
+    doc_dir = Path(env.doc2path(env.docname)).parent
+    return os.path.relpath(path, doc_dir).replace(os.sep, "/")
+
+
+class BookCitation(Directive):
+    def run(self):
+        from . import cite
+
+        cfg = self.state.document.settings.env.config
+        return [_citation_block("引用本书", cite.book_citations(cfg.zz_version, cfg.html_baseurl or ""))]
+
+
+def _write_downloads(app, exception):
+    if exception or app.builder.format != "html":
+        return
+    from . import cite, execute, figures
+
+    out = Path(app.outdir)
+    version, base = app.config.zz_version, app.config.html_baseurl or ""
+    for item in figures.registry():
+        cite.write_figure_downloads(item["id"], out / "figures", version, base)
+    import jupytext
+
+    for ch in execute.chapters():  # each chapter as a notebook analysts can rerun
+        target = out / "notebooks" / f"{ch.docname}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nb = jupytext.read(ch.path)
+        for i, cell in enumerate(nb.cells):  # nbformat draws random cell ids; builds must repeat
+            cell.id = f"cell-{i}"
+        jupytext.write(nb, str(target), fmt="ipynb")
+    from . import paths
+
+    for name in ("datapackage.json", "metrics.csv", "numeral_exclusions.csv"):
+        (out / "data").mkdir(exist_ok=True)
+        shutil.copyfile(paths.data_dir() / name, out / "data" / name)
+
+
+def _notebook_link(app, pagename, templatename, context, doctree):
+    """'Download this chapter as a notebook' on every chapter that is one."""
+    from . import execute
+
+    if "body" not in context or pagename not in {c.docname for c in execute.chapters()}:
+        return
+    href = relative_uri(app.builder.get_target_uri(pagename), f"notebooks/{pagename}.ipynb")
+    context["body"] = (f'<p class="zz-notebook">下载本章笔记本：<a href="{href}" download>'
+                       f'{Path(pagename).name}.ipynb</a>（可在 JupyterLab 中重新运行）</p>\n' + context["body"])
+
+
+def _footer_version(app, config):
+    from . import cite
+
+    config.zz_version = config.zz_version or cite.book_version()
+    opts = dict(config.html_theme_options or {})
+    opts["extra_footer"] = (opts.get("extra_footer", "") +
+                            f" 本书版本 {config.zz_version}，构建于 {cite.build_date()}。")
+    config.html_theme_options = opts
 
 
 def _mystnb_css_early(app):
@@ -51,8 +193,15 @@ def _name_toggles(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.add_config_value("zz_version", "", "env")  # a new version re-reads every page
+    app.connect("config-inited", _footer_version)
+    app.add_directive("zz-cite", CiteFigure)
+    app.add_directive("zz-figure-index", FigureIndex)
+    app.add_directive("zz-book-citation", BookCitation)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("builder-inited", _mystnb_css_early)
+    app.connect("build-finished", _write_downloads)
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _name_toggles, priority=900)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "2"}
+    app.connect("html-page-context", _notebook_link, priority=901)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3"}

@@ -1,0 +1,145 @@
+"""Cite and reuse: every figure downloadable and citable, every chapter rerunnable."""
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from PIL import Image
+
+from conftest import REPO
+from zzreview import cite, data, execute, figures
+
+pytestmark = pytest.mark.build
+
+REGISTRY = yaml.safe_load((REPO / "book" / "figures.yaml").read_text(encoding="utf-8"))
+
+
+def soup_of(site, doc):
+    return BeautifulSoup((site["html"] / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def test_registry_numbers_are_the_numbers_the_book_prints(built_site):
+    for item in REGISTRY:
+        fig = soup_of(built_site, cite.page(item["id"])).select_one(f"figure#{item['id']}")
+        printed = re.match(r"图 (\S+)", fig.find("figcaption").get_text(" ", strip=True)).group(1)
+        assert printed == cite.number(item["id"]), item["id"]
+
+
+def test_every_figure_has_five_downloads_of_the_right_type(built_site):
+    root = built_site["html"] / "figures"
+    for item in REGISTRY:
+        fid = item["id"]
+        png = Image.open(root / f"{fid}.png")
+        assert png.format == "PNG" and png.width >= 300 * 7  # ≥ 300 dpi at print width (7.2 in)
+        assert round(png.info["dpi"][0]) >= 300
+        assert ET.parse(root / f"{fid}.svg").getroot().tag.endswith("svg")
+        assert (root / f"{fid}.pdf").read_bytes().startswith(b"%PDF")
+        rows = list(csv.DictReader(io.StringIO((root / f"{fid}.csv").read_text(encoding="utf-8"))))
+        assert rows and set(rows[0]) >= {"id", "value", "unit", "qualifier", "quote"}
+        meta = json.loads((root / f"{fid}.json").read_text(encoding="utf-8"))
+        assert meta["id"] == fid and meta["licence"] and meta["book_version"]
+        assert meta["caption"] == item["caption"].strip()
+
+
+def test_each_csv_holds_exactly_the_values_drawn(built_site):
+    for item in REGISTRY:
+        rows = list(csv.DictReader(io.StringIO(
+            (built_site["html"] / "figures" / f"{item['id']}.csv").read_text(encoding="utf-8"))))
+        wanted = ([item["total"]] if item.get("total") else []) + item["metrics"]
+        named = [r for r in rows if r["id"] in wanted]
+        assert [r["id"] for r in named] == wanted
+        for r in named:  # re-read from the data, not from the code that wrote the CSV
+            m = data.metric(r["id"])
+            assert (float(r["value"]), r["unit"], r["qualifier"], r["quote"]) == \
+                (m["value"], m["unit"], m["qualifier"], m["quote"])
+        if item["form"] == "partial":  # the drawn remainder: total minus the named parts
+            rest = [r for r in rows if r["id"] not in wanted]
+            total = data.metric(item["total"])["value"]
+            assert len(rest) == 1 and float(rest[0]["value"]) == total - sum(
+                data.metric(m)["value"] for m in item["metrics"])
+        else:
+            assert len(rows) == len(named)
+
+
+def test_each_figure_page_offers_downloads_and_citations(built_site):
+    for item in REGISTRY:
+        fid = item["id"]
+        page_soup = soup_of(built_site, cite.page(fid))
+        box = page_soup.select_one(f"figure#{fid}").find_next(class_="zz-cite")
+        text = box.get_text("\n")
+        version = json.loads((built_site["html"] / "figures" / f"{fid}.json").read_text())["book_version"]
+        for style in ("GB/T 7714-2015", "APA", "BibTeX"):
+            assert style in text
+        for block in box.select("pre"):
+            assert fid in block.get_text() and version in block.get_text()
+            assert f"{cite.page(fid)}.html#{fid}" in block.get_text()
+        hrefs = [a["href"] for a in box.select("a[href]")]
+        assert {h.rsplit(".", 1)[1] for h in hrefs} == {"png", "svg", "pdf", "csv", "json"}
+
+
+def test_bibtex_parses_with_a_real_parser(built_site):
+    from pybtex.database import parse_string
+
+    for item in REGISTRY:
+        meta = json.loads((built_site["html"] / "figures" / f"{item['id']}.json").read_text())
+        db = parse_string(meta["citation"]["BibTeX"], "bibtex")
+        (entry,) = db.entries.values()
+        assert entry.fields["url"].endswith(f"#{item['id']}")
+        assert entry.fields["version"] == meta["book_version"]
+
+
+def test_figure_index_lists_every_figure(built_site):
+    page = soup_of(built_site, "book/appendix/figures")
+    for item in REGISTRY:
+        section = page.select_one(f"#index-{item['id']}")
+        assert section is not None, item["id"]
+        assert section.find("img") and section.select(".zz-cite")
+
+
+def test_front_page_cites_the_book_and_footer_names_the_version(built_site):
+    page = soup_of(built_site, "book/index")
+    assert "引用本书" in page.get_text()
+    version = cite.book_version()
+    assert version in " ".join(f.get_text() for f in page.select("footer"))
+
+
+def test_citation_cff_is_valid():
+    import jsonschema
+
+    schema = json.loads((REPO / "tests" / "schemas" / "citation-file-format-1.2.0.json").read_text())
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    jsonschema.validate(cff, schema)
+    assert cff["title"] == cite.BOOK_TITLE
+
+
+def _run_notebook(path: str, cwd: str) -> int:
+    """Execute one downloaded notebook in a fresh kernel; return how many outputs it made."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=120, resources={"metadata": {"path": cwd}}).execute()
+    return sum(len(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code")
+
+
+def test_every_exported_notebook_runs_outside_the_repo(built_site, tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    notebooks = sorted(str(p) for p in (built_site["html"] / "notebooks").rglob("*.ipynb"))
+    assert len(notebooks) == len(execute.chapters())
+    assert not str(tmp_path).startswith(str(REPO))
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        outputs = list(pool.map(_run_notebook, notebooks, [str(tmp_path)] * len(notebooks)))
+    assert all(n > 0 for n in outputs), dict(zip(notebooks, outputs))
+
+
+def test_every_chapter_page_links_its_notebook(built_site):
+    for ch in execute.chapters():
+        link = soup_of(built_site, ch.docname).select_one(".zz-notebook a[href]")
+        assert link and (built_site["html"] / ch.docname).parent.joinpath(link["href"]).resolve().is_file()

@@ -1,0 +1,178 @@
+"""Citing and reusing figures: numbers, permanent links, citation text, data downloads.
+
+Everything here is computed at build time from the figure registry, the table of contents, the
+data and the build's version; nothing is typed. The book's version is the git description of the
+commit it was built from (`git describe --tags --always --dirty`), so a cited figure can be traced
+to the exact build that made it.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import subprocess
+from functools import lru_cache
+
+import yaml
+
+from . import data, figures, paths
+
+BOOK_TITLE = "漳州公安 2021：可复现的注释版回顾"
+BOOK_AUTHOR = "本书编者"
+LICENCE = "CC-BY-4.0"
+FIGURE_CALL = re.compile(r"""zz\.figure\(\s*["'](fig-[a-z0-9-]+)["']""")
+
+
+def book_version() -> str:
+    if os.environ.get("ZZREVIEW_VERSION"):
+        return os.environ["ZZREVIEW_VERSION"]
+    try:
+        return subprocess.run(["git", "-C", str(paths.REPO), "describe", "--tags", "--always", "--dirty"],
+                              capture_output=True, text=True, check=True).stdout.strip() or "unknown"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def build_date() -> str:
+    """The date of the build's commit (SOURCE_DATE_EPOCH), not of the clock: builds repeat."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return "unknown"
+    return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+
+
+@lru_cache(maxsize=1)
+def _layout() -> tuple[dict, dict]:
+    """fig id → number ("1.3", as Sphinx numbers it: chapter.sequence) and → docname."""
+    toc = yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
+    numbers, pages = {}, {}
+    chapter = 0
+    for part in toc.get("parts", []):
+        for entry in part["chapters"]:
+            docs = [entry["file"]] + [s["file"] for s in entry.get("sections", [])]
+            numbered = bool(part.get("numbered"))
+            chapter += numbered
+            seq = 0
+            for doc in docs:
+                text = (paths.REPO / f"{doc}.md").read_text(encoding="utf-8")
+                for fig_id in FIGURE_CALL.findall(text):
+                    seq += 1
+                    pages[fig_id] = doc
+                    numbers[fig_id] = f"{chapter}.{seq}" if numbered else str(seq)
+    return numbers, pages
+
+
+def number(fig_id: str) -> str:
+    return _layout()[0][fig_id]
+
+
+def page(fig_id: str) -> str:
+    return _layout()[1][fig_id]
+
+
+def permalink(fig_id: str, baseurl: str = "") -> str:
+    return f"{baseurl}{page(fig_id)}.html#{fig_id}"
+
+
+def _year() -> str:
+    date = build_date()
+    return date[:4] if date != "unknown" else "n.d."
+
+
+def figure_citations(fig_id: str, version: str, baseurl: str = "") -> dict[str, str]:
+    item = figures.entry(fig_id)
+    label = f"图 {number(fig_id)} {item['title']}"
+    link, date = permalink(fig_id, baseurl), build_date()
+    return {
+        "GB/T 7714-2015": (f"{BOOK_AUTHOR}. {BOOK_TITLE}：{label}（{fig_id}）[EB/OL]. 版本 {version}. "
+                           f"({date})[引用日期]. {link}."),
+        "APA": (f"{BOOK_AUTHOR}. ({_year()}). {label} (Figure {fig_id}) [Figure]. In {BOOK_TITLE} "
+                f"(Version {version}). {link}"),
+        "BibTeX": (f"@misc{{zzreview-{fig_id},\n  author = {{{{{BOOK_AUTHOR}}}}},\n"
+                   f"  title = {{{label}}},\n  howpublished = {{{BOOK_TITLE}}},\n  year = {{{_year()}}},\n"
+                   f"  version = {{{version}}},\n  url = {{{link}}},\n  note = {{Figure ID {fig_id}}}\n}}"),
+    }
+
+
+def book_citations(version: str, baseurl: str = "") -> dict[str, str]:
+    link, date = f"{baseurl}book/index.html", build_date()
+    return {
+        "GB/T 7714-2015": f"{BOOK_AUTHOR}. {BOOK_TITLE}[EB/OL]. 版本 {version}. ({date})[引用日期]. {link}.",
+        "APA": f"{BOOK_AUTHOR}. ({_year()}). {BOOK_TITLE} (Version {version}). {link}",
+        "BibTeX": (f"@book{{zzreview,\n  author = {{{{{BOOK_AUTHOR}}}}},\n  title = {{{BOOK_TITLE}}},\n"
+                   f"  year = {{{_year()}}},\n  version = {{{version}}},\n  url = {{{link}}}\n}}"),
+    }
+
+
+DRAWN_COLUMNS = ["id", "label", "value", "unit", "qualifier", "lower_bound", "quote", "note"]
+
+
+def drawn_rows(fig_id: str) -> list[dict]:
+    """Exactly what the chart draws, in drawing order; a partial breakdown adds its remainder."""
+    item = figures.entry(fig_id)
+    ids = ([item["total"]] if item.get("total") else []) + list(item.get("metrics", []))
+    rows = []
+    for mid in ids:
+        r = data.metric(mid)
+        lower = r["value"] if r["qualifier"] in ("exact", "more_than") else None
+        rows.append({"id": mid, "label": r["label"], "value": r["value"], "unit": r["unit"],
+                     "qualifier": r["qualifier"], "lower_bound": lower, "quote": r["quote"],
+                     "note": r["note"] or ""})
+    if item["form"] == "partial":
+        rest = rows[0]["value"] - sum(r["value"] for r in rows[1:])
+        rows.append({"id": f"{item['total']}-unclassified", "label": "其余（原文未分类）", "value": rest,
+                     "unit": rows[0]["unit"], "qualifier": "exact", "lower_bound": rest, "quote": "",
+                     "note": "由总数减去原文点名的各类算出，假定各类互不重叠"})
+    return rows
+
+
+def _plain(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def figure_csv(fig_id: str) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=DRAWN_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in drawn_rows(fig_id):
+        writer.writerow({k: ("" if v is None else _plain(v)) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def figure_metadata(fig_id: str, version: str, baseurl: str = "") -> dict:
+    item = figures.entry(fig_id)
+    source = data.datapackage()["x_source"]
+    return {
+        "id": fig_id, "number": f"图 {number(fig_id)}", "title": item["title"],
+        "caption": item["caption"].strip(), "form": item["form"], "section": item["section"],
+        "page": f"{page(fig_id)}.html", "permalink": permalink(fig_id, baseurl),
+        "units": sorted({r["unit"] for r in drawn_rows(fig_id)}),
+        "metrics": [{k: _plain(v) for k, v in r.items()} for r in drawn_rows(fig_id)],
+        "notes": item.get("notes", ""), "book": BOOK_TITLE, "book_version": version,
+        "built": build_date(), "licence": LICENCE,
+        "source": {"newspaper": source["newspaper"], "published": source["published"],
+                   "published_not_before": source["published_not_before"]},
+        "citation": figure_citations(fig_id, version, baseurl),
+    }
+
+
+def write_figure_downloads(fig_id: str, target, version: str, baseurl: str = "") -> list:
+    """PNG, SVG, PDF (as drawn), CSV (the data drawn) and JSON (the metadata) into target."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    drawn = paths.generated_dir() / "figures"
+    written = []
+    for fmt in ("png", "svg", "pdf"):
+        shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
+        written.append(target / f"{fig_id}.{fmt}")
+    (target / f"{fig_id}.csv").write_text(figure_csv(fig_id), encoding="utf-8")
+    (target / f"{fig_id}.json").write_text(
+        json.dumps(figure_metadata(fig_id, version, baseurl), ensure_ascii=False, indent=2) + "\n",
+        encoding="utf-8")
+    return written + [target / f"{fig_id}.csv", target / f"{fig_id}.json"]
