@@ -69,8 +69,8 @@ def _inputs_digest() -> str:
 
 
 def _registry() -> list[dict]:
-    from .figures import registry
-    return registry()
+    import yaml  # not figures.registry(): that imports matplotlib, too slow for a no-op build
+    return yaml.safe_load(paths.figures_registry_path().read_text(encoding="utf-8")) or []
 
 
 def _read_json(path: Path) -> dict:

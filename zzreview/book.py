@@ -255,7 +255,7 @@ def restored_source() -> Markdown:
     pg = structure.page()
     out = []
     for art in pg.articles:
-        out.append(f"### {esc(art.title)}" + (f"　{esc(art.subtitle)}" if art.subtitle else ""))
+        out.append(f"## {esc(art.title)}" + (f"　{esc(art.subtitle)}" if art.subtitle else ""))
         out.append(f"*{esc(art.note)}*")
         for sec in art.sections:
             if sec.title:
@@ -263,7 +263,7 @@ def restored_source() -> Markdown:
             out += [esc(p) for p in sec.paragraphs]
         if art.byline:
             out.append(f"署名：{esc(art.byline)}")
-    out.append("### 版面栏目标签")
+    out.append("## 版面栏目标签")
     out.append("版面上另有以下栏目标签，原文未表明其属于哪篇文章：" +
                "、".join(f"「{esc(x)}」" for x in pg.page_labels) + "。")
     return Markdown("\n\n".join(out) + "\n")

@@ -1,4 +1,6 @@
 """Citing and reusing figures: numbers, permanent links, citation text, data downloads.
+(Imports of the data and chart modules are deferred: the build asks for the version first,
+before it knows whether anything needs doing.)
 
 Everything here is computed at build time from the figure registry, the table of contents, the
 data and the build's version; nothing is typed. The book's version is the git description of the
@@ -18,7 +20,7 @@ from functools import lru_cache
 
 import yaml
 
-from . import data, figures, paths
+from . import paths
 
 BOOK_TITLE = "漳州公安 2021：可复现的注释版回顾"
 BOOK_AUTHOR = "本书编者"
@@ -83,6 +85,8 @@ def _year() -> str:
 
 
 def figure_citations(fig_id: str, version: str, baseurl: str = "") -> dict[str, str]:
+    from . import figures
+
     item = figures.entry(fig_id)
     label = f"图 {number(fig_id)} {item['title']}"
     link, date = permalink(fig_id, baseurl), build_date()
@@ -112,6 +116,8 @@ DRAWN_COLUMNS = ["id", "label", "value", "unit", "qualifier", "lower_bound", "qu
 
 def drawn_rows(fig_id: str) -> list[dict]:
     """Exactly what the chart draws, in drawing order; a partial breakdown adds its remainder."""
+    from . import data, figures
+
     item = figures.entry(fig_id)
     ids = ([item["total"]] if item.get("total") else []) + list(item.get("metrics", []))
     rows = []
@@ -145,6 +151,8 @@ def figure_csv(fig_id: str) -> str:
 
 
 def figure_metadata(fig_id: str, version: str, baseurl: str = "") -> dict:
+    from . import data, figures
+
     item = figures.entry(fig_id)
     source = data.datapackage()["x_source"]
     return {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import pandas as pd
 
@@ -14,7 +15,13 @@ METRIC_DTYPES = {"id": "string", "section": "string", "label": "string", "value"
 
 def metrics() -> pd.DataFrame:
     """data/metrics.csv indexed by id (a UTF-8 BOM and CRLF line ends are accepted)."""
-    df = pd.read_csv(paths.metrics_path(), dtype=METRIC_DTYPES, encoding="utf-8-sig",
+    path = paths.metrics_path()
+    return _metrics(str(path), path.stat().st_mtime_ns).copy()
+
+
+@lru_cache(maxsize=2)
+def _metrics(path: str, mtime_ns: int) -> pd.DataFrame:  # read once per version of the file
+    df = pd.read_csv(path, dtype=METRIC_DTYPES, encoding="utf-8-sig",
                      keep_default_na=False, na_values={"value": [""], "when": [""]})
     return df.set_index("id", drop=False)
 

@@ -153,9 +153,10 @@ def _write_downloads(app, exception):
 
 def _notebook_link(app, pagename, templatename, context, doctree):
     """'Download this chapter as a notebook' on every chapter that is one."""
-    from . import execute
-
-    if "body" not in context or pagename not in {c.docname for c in execute.chapters()}:
+    if not hasattr(app, "_zz_notebooks"):  # the chapters that are notebooks, found once per build
+        from . import execute
+        app._zz_notebooks = {c.docname for c in execute.chapters()}
+    if "body" not in context or pagename not in app._zz_notebooks:
         return
     href = relative_uri(app.builder.get_target_uri(pagename), f"notebooks/{pagename}.ipynb")
     context["body"] = (f'<p class="zz-notebook">下载本章笔记本：<a href="{href}" download>'
