@@ -109,16 +109,12 @@ def cmd_build(args) -> int:
         return 2
     phases = {"validate": time.monotonic() - started}
 
-    env = dict(os.environ)
-    env.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
-    env.setdefault("PYTHONHASHSEED", "0")
-    env["MPLBACKEND"] = "Agg"
+    # The executor's kernels and Sphinx inherit these.
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(staging / "_generated"),
+                      ZZREVIEW_DATA_CHECKED="1")  # validated above: kernels need not check again
     # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
-    env["PYTHONWARNINGS"] = "ignore:pkg_resources is deprecated as an API:UserWarning"
-    env["ZZREVIEW_GENERATED_DIR"] = str(staging / "_generated")
-    env["ZZREVIEW_DATA_CHECKED"] = "1"  # validated above: kernels need not check again
-    os.environ.update({k: env[k] for k in ("ZZREVIEW_GENERATED_DIR", "MPLBACKEND", "SOURCE_DATE_EPOCH",
-                                           "PYTHONHASHSEED", "ZZREVIEW_DATA_CHECKED")})  # kernels inherit these
+    sphinx_env = {**os.environ, "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
 
     plan = execute.plan(build_dir / ".jupyter_cache", staging / "_generated", state.get("fingerprints", {}))
     for doc, why in plan.reasons.items():
@@ -132,11 +128,11 @@ def cmd_build(args) -> int:
         for err in errors:
             print(err, file=sys.stderr)
         return 1
+    # executed, but not yet re-read by a successful Sphinx run (this one or a failed earlier one)
+    pending = sorted(set(state.get("pending", [])) | {c.docname for c in plan.stale})
     executed_list_path(build_dir / "html").parent.mkdir(parents=True, exist_ok=True)
-    executed_list_path(build_dir / "html").write_text(
-        json.dumps(sorted(set(state.get("pending", [])) | {c.docname for c in plan.stale})), encoding="utf-8")
-    state.update(fingerprints={**state.get("fingerprints", {}), **plan.fingerprints},
-                 pending=sorted(set(state.get("pending", [])) | {c.docname for c in plan.stale}))
+    executed_list_path(build_dir / "html").write_text(json.dumps(pending), encoding="utf-8")
+    state.update(fingerprints={**state.get("fingerprints", {}), **plan.fingerprints}, pending=pending)
     state.pop("inputs", None)
     staging.mkdir(parents=True, exist_ok=True)
     state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -145,7 +141,7 @@ def cmd_build(args) -> int:
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
            "--path-output", str(staging), "-W", "-n", "--keep-going"]
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=sphinx_env,
                                 text=True, cwd=paths.REPO)
         for line in proc.stdout:
             log.write(line)
