@@ -85,8 +85,11 @@ def visits(browser, site):
         # preload off: axe would otherwise fetch @import-ed stylesheets from wrong URLs
         result = axe.run(page, options={"resultTypes": ["violations"], "preload": False})
         seen["axe"] = [(v["id"], v["impact"], v["help"]) for v in result.response["violations"]]
+        # let late requests (the search page loads its index after "load") finish, then keep a
+        # copy: closing the page aborts whatever is still in flight, which is not the site's fault
+        page.wait_for_load_state("networkidle")
+        reports[rel] = {k: (list(v) if isinstance(v, list) else v) for k, v in seen.items()}
         page.close()
-        reports[rel] = seen
     ctx.close()
     return reports
 
