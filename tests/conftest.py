@@ -19,6 +19,9 @@ def offline_prefix() -> list[str] | None:
     namespace); None when this user cannot make one (unshare needs root)."""
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
         return None
+    # root in a container may still lack the right to make a namespace: ask once
+    if subprocess.run(["unshare", "--net", "--", "true"], capture_output=True).returncode != 0:
+        return None
     # bring loopback up (kernels talk to the build over it) and prove it is the only link
     script = 'ip link set lo up && [ "$(ip -o link | wc -l)" -eq 1 ] && exec "$@"'
     return ["unshare", "--net", "--", "sh", "-c", script, "sh"]
