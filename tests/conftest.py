@@ -13,6 +13,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# One version and build date for every build of the session, fixed when it starts (a commit made
+# while the tests run must not make two builds differ).
+from zzreview import __main__ as _cli, cite as _cite  # noqa: E402
+
+os.environ.setdefault("ZZREVIEW_VERSION", _cite.book_version())
+os.environ.setdefault("SOURCE_DATE_EPOCH", _cli._source_date_epoch())
+
 
 def offline_prefix() -> list[str] | None:
     """A command prefix that runs its command with no network but loopback (a new network
