@@ -20,7 +20,7 @@ from . import charts, data, paths
 from .errors import Problem
 
 ID_PATTERN = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)*$")
-FORMS = ("bars", "magnitudes", "ranks", "funnel", "partial")
+FORMS = (*charts.FORMS, "partial")  # partial takes a total besides its parts
 FORMATS = ("svg", "pdf", "png")
 YEARS = {"2021", "2022"}  # the only numbers a title or caption may state: the period covered
 

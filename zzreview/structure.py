@@ -18,7 +18,6 @@ import yaml
 from . import paths, source
 from .errors import DataError, Problem
 
-ROLES_TITLE = ("kicker", "headline", "subtitle", "heading", "byline", "page_label")
 
 
 @dataclass(frozen=True)
