@@ -47,8 +47,8 @@ def _build_into(out: Path, offline: bool) -> dict:
     proc = run_build(out, offline=offline)
     log = (out / "build.log").read_text(encoding="utf-8") if (out / "build.log").exists() else ""
     assert proc.returncode == 0, f"build failed:\n{proc.stderr[-4000:]}\n{log[-6000:]}"
-    return {"html": out / "html", "log": log, "stdout": proc.stdout, "stderr": proc.stderr,
-            "offline": offline}
+    return {"html": out / "html", "pdf": out / "pdf" / "zzreview-2021.pdf", "out": out, "log": log,
+            "stdout": proc.stdout, "stderr": proc.stderr, "offline": offline}
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Command line: `python -m zzreview check` validates the data; `python -m zzreview build` validates,
-builds the book into a staging folder and publishes it only when everything succeeded, so a bad
-input never damages the last good output."""
+builds the book (HTML and PDF) into a staging folder and publishes both only when everything
+succeeded, so a bad input never damages the last good output."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import paths, validate
+from . import paths, pdf, validate
 
 
 def _report(problems) -> None:
@@ -98,9 +98,16 @@ def cmd_build(args) -> int:
     os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
     digest = _inputs_digest() + os.environ["ZZREVIEW_VERSION"]
     drawn = all((staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in _registry())
-    if state.get("inputs") == digest and drawn and (out / "html" / "index.html").exists():
-        print(f"nothing changed since the last build: {out / 'html' / 'index.html'}")
+    published = (out / "html" / "index.html").exists() and (out / "pdf" / f"{pdf.NAME}.pdf").exists()
+    if state.get("inputs") == digest and drawn and published:
+        print(f"nothing changed since the last build: {out / 'html' / 'index.html'}, "
+              f"{out / 'pdf' / f'{pdf.NAME}.pdf'}")
         return 0
+    missing_tools = pdf.tools_missing()
+    if missing_tools:  # before anything runs: a half-made build would be no use
+        print(f"build stopped: {', '.join(missing_tools)} not found; `bash scripts/setup.sh` installs "
+              "the TeX packages the PDF needs", file=sys.stderr)
+        return 1
 
     problems = validate.problems()
     if problems:
@@ -138,37 +145,60 @@ def cmd_build(args) -> int:
     state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
 
     log_path = out / "build.log"
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
-           "--path-output", str(staging), "-W", "-n", "--keep-going"]
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=sphinx_env,
-                                text=True, cwd=paths.REPO)
-        for line in proc.stdout:
-            log.write(line)
-            if not args.quiet:
-                sys.stdout.write(line)
-        rc = proc.wait()
-    phases["sphinx"] = time.monotonic() - started - sum(phases.values())
-    elapsed = time.monotonic() - started
-    if rc != 0:
-        print(f"\nbuild FAILED after {elapsed:.0f} s (log: {log_path}); "
-              f"the last good build in {out / 'html'} is untouched", file=sys.stderr)
+    untouched = f"the last good build in {out / 'html'} and {out / 'pdf'} is untouched"
+
+    def failed(what: str) -> int:
+        print(f"\nbuild FAILED after {time.monotonic() - started:.0f} s: {what} (log: {log_path}); "
+              + untouched, file=sys.stderr)
         return 1
+
+    with open(log_path, "w", encoding="utf-8") as log:
+        if _sphinx("html", staging, sphinx_env, log, args.quiet) != 0:
+            return failed("Sphinx (HTML)")
+        phases["sphinx html"] = time.monotonic() - started - sum(phases.values())
+        # The HTML run has re-read the executed chapters; the LaTeX run shares its environment.
+        executed_list_path(build_dir / "html").write_text("[]", encoding="utf-8")
+        if _sphinx("latex", staging, sphinx_env, log, args.quiet) != 0:
+            return failed("Sphinx (LaTeX)")
+        phases["sphinx latex"] = time.monotonic() - started - sum(phases.values())
+        try:
+            pdf_file = pdf.typeset(build_dir / "latex", log)
+        except pdf.TypesetError as err:
+            return failed(str(err))
+        phases["xelatex"] = time.monotonic() - started - sum(phases.values())
+    shutil.copyfile(pdf_file, build_dir / "html" / pdf_file.name)  # the site offers it for download
+    (staging / "pdf").mkdir(exist_ok=True)
+    shutil.copyfile(pdf_file, staging / "pdf" / pdf_file.name)
     _publish(build_dir / "html", out / "html")
+    _publish(staging / "pdf", out / "pdf")
     state.update(pending=[], inputs=digest)
     state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
     executed_list_path(build_dir / "html").unlink(missing_ok=True)
+    elapsed = time.monotonic() - started
     print(f"\nbuild OK in {elapsed:.0f} s ({len(plan.stale)} of {len(plan.fingerprints)} chapters "
           f"executed; " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()) +
-          f"): {out / 'html' / 'index.html'}")
+          f"): {out / 'html' / 'index.html'}, {out / 'pdf' / pdf_file.name}")
     return 0
+
+
+def _sphinx(builder: str, staging: Path, env: dict, log, quiet: bool) -> int:
+    """jupyter-book with one builder, into <staging>/_build/<builder>; output to the log."""
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
+           "--path-output", str(staging), "--builder", builder, "-W", "-n", "--keep-going"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            text=True, cwd=paths.REPO)
+    for line in proc.stdout:
+        log.write(line)
+        if not quiet:
+            sys.stdout.write(line)
+    return proc.wait()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zzreview")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the data package and the source").set_defaults(func=cmd_check)
-    build = sub.add_parser("build", help="validate, then build the book (HTML)")
+    build = sub.add_parser("build", help="validate, then build the book (HTML and PDF)")
     build.add_argument("--out", default=str(paths.REPO / "_build"), help="output folder (default: _build)")
     build.add_argument("--quiet", action="store_true", help="write the Sphinx log to the file only")
     build.add_argument("--fresh", action="store_true", help="forget the cache and the last build's state")

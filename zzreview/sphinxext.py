@@ -20,6 +20,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive, directives
+from sphinx import addnodes
 from sphinx.util.osutil import relative_uri
 
 TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
@@ -42,9 +43,24 @@ def _reread_executed(app, env, added, changed, removed):
 
 
 def _link(env, target: str, text: str) -> nodes.reference:
-    """A link from the current page to a file at the site root (figures/…, notebooks/…)."""
-    uri = relative_uri(env.app.builder.get_target_uri(env.docname), target)
+    """A link from the current page to a file at the site root (figures/…, notebooks/…).
+    Computed from the docname, not the builder: doctrees are read once and serve HTML and LaTeX."""
+    uri = relative_uri(f"{env.docname}.html", target)
     return nodes.reference("", text, refuri=uri, internal=True)
+
+
+def _only(expr: str, *children: nodes.Node) -> addnodes.only:
+    node = addnodes.only(expr=expr)
+    node.extend(children)
+    return node
+
+
+def _pdf_figure_note(fig_id: str, version: str) -> nodes.paragraph:
+    """Under a figure on paper: its stable ID and the citation text (the downloads are online)."""
+    from . import cite
+
+    gbt = cite.figure_citations(fig_id, version)["GB/T 7714-2015"]
+    return nodes.paragraph("", f"图的编号 {fig_id}。引用：{gbt}", classes=["zz-cite-pdf"])
 
 
 def _citation_block(title: str, texts: dict) -> nodes.Node:
@@ -80,7 +96,7 @@ class CiteFigure(Directive):
         box = _citation_block("引用本图", cite.figure_citations(fig_id, cfg.zz_version, cfg.html_baseurl or ""))
         box.insert(1, _downloads(env, fig_id))
         box.insert(2, nodes.paragraph("", f"永久链接（图的编号 {fig_id}）：{cite.permalink(fig_id, cfg.html_baseurl or '')}"))
-        return [box]
+        return [_only("html", box), _only("latex", _pdf_figure_note(fig_id, cfg.zz_version))]
 
 
 class FigureIndex(Directive):
@@ -91,12 +107,13 @@ class FigureIndex(Directive):
 
         env = self.state.document.settings.env
         env.note_dependency(str(paths.figures_registry_path()))
-        out = []
+        out, on_paper = [], nodes.bullet_list()
         for item in sorted(figures.registry(), key=lambda f: [int(x) for x in cite.number(f["id"]).split(".")]):
             fid = item["id"]
+            on_paper += nodes.list_item("", _pdf_index_entry(fid, item["title"]))
             section = nodes.section(ids=[f"index-{fid}"])
             section += nodes.title("", f"图 {cite.number(fid)} {item['title']}")
-            thumb = nodes.reference("", "", refuri=relative_uri(env.app.builder.get_target_uri(env.docname),
+            thumb = nodes.reference("", "", refuri=relative_uri(f"{env.docname}.html",
                                                                  f"{cite.page(fid)}.html#{fid}"), internal=True)
             thumb += nodes.image(uri=_relative_to_doc(env, paths.generated_dir() / "figures" / f"{fid}.thumb.png"),
                                  alt=f"图 {cite.number(fid)} 的缩略图：{item['title']}", width="320px")
@@ -108,7 +125,19 @@ class FigureIndex(Directive):
             section += _citation_block("引用本图", cite.figure_citations(fid, env.config.zz_version,
                                                                        env.config.html_baseurl or ""))
             out.append(section)
-        return out
+        return [_only("html", *out), _only("latex", on_paper)]
+
+
+def _pdf_index_entry(fig_id: str, title: str) -> nodes.paragraph:
+    """图 N.M, the title, the ID and the page: LaTeX prints the number it gave the figure."""
+    from . import cite
+
+    label = r"\detokenize{%s:%s}" % (cite.page(fig_id), fig_id)
+    para = nodes.paragraph()
+    para += nodes.raw("", r"\hyperref[%s]{图~\ref*{%s}}\quad " % (label, label), format="latex")
+    para += nodes.Text(f"{title}（{fig_id}），")
+    para += nodes.raw("", r"第~\pageref*{%s}~页" % label, format="latex")
+    return para
 
 
 def _relative_to_doc(env, path: Path) -> str:
@@ -116,6 +145,18 @@ def _relative_to_doc(env, path: Path) -> str:
 
     doc_dir = Path(env.doc2path(env.docname)).parent
     return os.path.relpath(path, doc_dir).replace(os.sep, "/")
+
+
+class PdfDownload(Directive):
+    """On the front page: the PDF edition, which the build writes into the site root."""
+
+    def run(self):
+        from .pdf import NAME
+
+        env = self.state.document.settings.env
+        para = nodes.paragraph("", "本书另有 PDF 版（A4，可打印；图的编号与网页相同）：", classes=["zz-pdf"])
+        para += _link(env, f"{NAME}.pdf", f"下载 {NAME}.pdf")
+        return [_only("html", para)]
 
 
 class BookCitation(Directive):
@@ -194,11 +235,15 @@ def _name_toggles(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    from . import latex
+
+    latex.setup(app)
     app.add_config_value("zz_version", "", "env")  # a new version re-reads every page
     app.connect("config-inited", _footer_version)
     app.add_directive("zz-cite", CiteFigure)
     app.add_directive("zz-figure-index", FigureIndex)
     app.add_directive("zz-book-citation", BookCitation)
+    app.add_directive("zz-pdf-download", PdfDownload)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("builder-inited", _mystnb_css_early)
     app.connect("build-finished", _write_downloads)

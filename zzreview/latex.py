@@ -1,0 +1,173 @@
+"""The PDF edition, part 1: shape Sphinx's LaTeX document (zzreview/pdf.py typesets it).
+
+- `setup(app)` (from the book's Sphinx extension) shapes the one big LaTeX document as a book:
+  导读 unnumbered in front, a 正文 part with the numbered chapters (so a figure is 图 1.3 in the
+  PDF exactly as in the HTML), then the appendices (附录 A, B, …). Code inputs are left out: the
+  PDF is for reading; the notebooks are downloadable from the HTML.
+- The title page and the PDF's metadata come from the data package and the build's version;
+  the typography lives in book/_latex/zzreview.sty.
+- Tables get column widths fit for paper; headline halves keep their space.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import yaml
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.util.texescape import escape as tex
+
+from . import paths
+
+STYLE = paths.REPO / "book" / "_latex" / "zzreview.sty"
+
+
+# xeCJK drops a typed space between two Chinese characters; in a headline it separates the halves.
+HALVES = re.compile(r"(?<=[\u3400-\u9fff”」）])\s+(?=[\u3400-\u9fff“「（])")
+
+
+def _raw(latex: str) -> nodes.raw:
+    return nodes.raw("", latex + "\n", format="latex")
+
+
+def _toc_parts() -> list[dict]:
+    toc = yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
+    return toc.get("parts", [])
+
+
+def _part_opening(caption: str, numbered: bool, appendix: bool) -> nodes.raw:
+    """A part is a line in the contents and a bookmark, not a page of its own."""
+    latex = [r"\cleardoublepage"]
+    if appendix:
+        latex.append(r"\appendix")
+    # chapters (and their sections, as in the HTML) numbered; headings inside a page are not
+    latex.append(r"\setcounter{secnumdepth}{%d}" % (1 if numbered and not appendix else 0))
+    latex.append(r"\phantomsection\addcontentsline{toc}{part}{%s}" % tex(caption))
+    return _raw("\n".join(latex))
+
+
+def restructure(app, doctree, docname) -> None:
+    """Rebuild the assembled LaTeX document: front matter, the parts, the appendices."""
+    if app.builder.name != "latex" or docname != app.config.root_doc:
+        return
+    front = next(iter(doctree.findall(nodes.section)))  # the root page, 导读
+    parts = _toc_parts()
+    top_level = {chapter["file"] for part in parts for chapter in part["chapters"]}
+    wrappers = [c for c in front.findall(nodes.compound)  # the root's toctrees, inlined
+                if any(isinstance(x, addnodes.start_of_file) and x["docname"] in top_level
+                       for x in c.children)]
+    chapters = {sof["docname"]: sof for w in wrappers for sof in w.children
+                if isinstance(sof, addnodes.start_of_file)}
+    holders = {id(w.parent): w.parent for w in wrappers}
+    for wrapper in wrappers:
+        wrapper.parent.remove(wrapper)
+    for holder in holders.values():  # the section that held the toctrees: its list is the 目录
+        if isinstance(holder, nodes.section) and holder is not front:
+            holder.parent.remove(holder)
+
+    book = nodes.section()
+    from .cite import BOOK_TITLE
+
+    book += nodes.title("", BOOK_TITLE)  # taken by the writer as the document's title
+    book += _raw(r"\setcounter{secnumdepth}{-1}")  # 导读: an unnumbered chapter
+    book += front
+    for i, part in enumerate(parts):
+        appendix = i == len(parts) - 1 and len(parts) > 1
+        book += _part_opening(part["caption"], bool(part.get("numbered")), appendix)
+        for chapter in part["chapters"]:
+            book += chapters.pop(chapter["file"])
+    if chapters:
+        raise RuntimeError(f"chapters not placed in the PDF: {sorted(chapters)}")
+    doctree.children = []
+    doctree += book
+    for cell_input in list(doctree.findall(lambda n: isinstance(n, nodes.container)
+                                           and "cell_input" in n.get("classes", []))):
+        cell_input.parent.remove(cell_input)
+    for table in doctree.findall(nodes.table):
+        _fit_columns(table)
+    for heading in doctree.findall(lambda n: isinstance(n, (nodes.title, nodes.strong))):
+        for text in list(heading.findall(nodes.Text)):  # a headline's halves: an ideographic space
+            spaced = HALVES.sub("\u3000", text)
+            if spaced != text:
+                text.parent.replace(text, nodes.Text(spaced))
+
+
+LINE_EM = 41.0  # the text width (160 mm) in ems of the 11 pt body font
+LONG_TABLE_ROWS = 8
+LATIN_TOKEN = re.compile(r"[!-,.-~]+-?")  # ids break after a hyphen (zzreview.sty)
+
+
+def _ems(text: str) -> float:
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in text)
+
+
+def _fit_columns(table: nodes.table) -> None:
+    """Column widths for paper, as a browser's automatic table layout would give them: each
+    column between its longest unbreakable word and its longest cell. (LaTeX's tabulary packs
+    Chinese, which has no spaces, into columns one character wide.)"""
+    tgroup = next(iter(table.findall(nodes.tgroup)), None)
+    if tgroup is None or "colwidths-given" in table["classes"]:
+        return
+    colspecs = [c for c in tgroup.children if isinstance(c, nodes.colspec)]
+    longest, widest_word = [0.0] * len(colspecs), [0.0] * len(colspecs)
+    for row in tgroup.findall(nodes.row):
+        for i, entry in enumerate(e for e in row.children if isinstance(e, nodes.entry)):
+            if i >= len(colspecs):
+                break
+            text = entry.astext()
+            longest[i] = max(longest[i], _ems(text))
+            words = LATIN_TOKEN.findall(text) + re.findall(r"[^!-~\s]{1,4}", text)
+            widest_word[i] = max([widest_word[i], *(_ems(w) for w in words)])
+    room = LINE_EM - 1.1 * len(colspecs)  # less the padding between columns
+    low = [min(n, max(w, 3.0)) for n, w in zip(longest, widest_word)]
+    if sum(longest) <= room:
+        widths = longest
+    elif sum(low) >= room:
+        widths = low
+    else:
+        share = (room - sum(low)) / (sum(longest) - sum(low))
+        widths = [lo + (hi - lo) * share for lo, hi in zip(low, longest)]
+    for colspec, width in zip(colspecs, widths):
+        colspec["colwidth"] = max(1, round(width * 10))
+    table["classes"].append("colwidths-given")
+    if len(list(tgroup.findall(nodes.row))) > LONG_TABLE_ROWS:
+        table["classes"].append("longtable")  # may break across pages instead of leaving a gap
+
+
+def _title_page(config) -> str:
+    """The title page's macros: everything on it is computed, not typed."""
+    from . import cite, data
+
+    dp = data.datapackage()
+    x = dp["x_source"]
+    sha = next(r for r in dp["resources"] if r["name"] == "source-page")["hash"].split(":", 1)[1]
+    title, _, subtitle = cite.BOOK_TITLE.partition("：")
+
+    def known(value: str) -> str:
+        return "不详" if value == "unknown" else value
+
+    source = (f"所据原文：一张报纸版面的文字（报纸名称{known(x['newspaper'])}，版次{known(x['page'])}，"
+              f"出版日期{known(x['published'])}，不早于 {x['published_not_before']}）。")
+    macros = {
+        "zztitle": tex(title), "zzsubtitle": tex(subtitle), "zzauthor": tex(cite.BOOK_AUTHOR),
+        "zzversion": tex(config.zz_version), "zzdate": tex(cite.build_date()),
+        "zzsource": tex(source), "zzsourcehash": tex(sha),
+        "zzlicence": tex("数据与注释以 CC BY 4.0 发布；原文版权归原报社及署名作者。"),
+        "zzsubject": tex(f"{subtitle}：对一张报纸版面（{x['published_not_before'][:4]} 年初）所载漳州市公安局与"
+                         "交警支队 2021 年工作回顾的数据整理与图表"),
+    }
+    return "".join(r"\newcommand{\%s}{%s}" % (k, v) + "\n" for k, v in macros.items())
+
+
+def configure(app, config) -> None:
+    """config-inited: the style file, the title page and metadata; only what LaTeX reads."""
+    elements = dict(config.latex_elements or {})
+    elements["preamble"] = _title_page(config) + elements.get("preamble", "")
+    config.latex_elements = elements
+    config.latex_additional_files = [*config.latex_additional_files, str(STYLE.relative_to(paths.REPO))]
+
+
+def setup(app) -> None:
+    app.connect("config-inited", configure, priority=600)  # after the version is known
+    app.connect("doctree-resolved", restructure)

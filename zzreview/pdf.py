@@ -1,0 +1,45 @@
+"""The PDF edition, part 2: typeset the LaTeX that Sphinx wrote (shaped by zzreview/latex.py)
+with latexmk → xelatex (xeCJK) → xdvipdfmx, and fail on any glyph the fonts lack."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+NAME = "zzreview-2021"  # the PDF's file name (latex_documents in _config.yml writes NAME.tex)
+TOOLS = ("latexmk", "xelatex", "xdvipdfmx")
+
+
+LOST_CHAR = re.compile(r"^Missing character: .*$", re.M)
+
+
+class TypesetError(RuntimeError):
+    pass
+
+
+def typeset(latex_dir: Path, log) -> Path:
+    """Run latexmk (xelatex → xdvipdfmx) in latex_dir; return the PDF. Dates in the PDF come from
+    SOURCE_DATE_EPOCH (FORCE_SOURCE_DATE makes TeX use it for \\today and the file dates too)."""
+    tex_file = latex_dir / f"{NAME}.tex"
+    env = {**os.environ, "FORCE_SOURCE_DATE": "1", "max_print_line": "10000"}
+    cmd = ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+           "-f-", tex_file.name]
+    proc = subprocess.run(cmd, cwd=latex_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace")
+    log.write(proc.stdout)
+    tex_log = (latex_dir / f"{NAME}.log")
+    text = tex_log.read_text(encoding="utf-8", errors="replace") if tex_log.exists() else ""
+    lost = LOST_CHAR.findall(text)
+    if lost:
+        raise TypesetError("the PDF's fonts lack glyphs (LaTeX log):\n  " + "\n  ".join(sorted(set(lost))))
+    if proc.returncode != 0:
+        errors = [line for line in text.splitlines() if line.startswith("!") or ":error:" in line
+                  or re.match(r"^\./.*:\d+: ", line)]
+        raise TypesetError(f"xelatex failed (log: {tex_log}):\n  " + "\n  ".join(errors[:10]))
+    return latex_dir / f"{NAME}.pdf"
+
+
+def tools_missing() -> list[str]:
+    return [t for t in TOOLS if shutil.which(t) is None]
