@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # charts are written to files; no screen needed
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.text  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from .quantity import bounds_text  # noqa: E402
@@ -86,8 +87,48 @@ def _finish(fig, title: str) -> None:
     fig.text(0.02, 0.012, SOURCE_LINE, fontsize=7.5, color=PALETTE["muted"], ha="left", va="bottom")
 
 
+LABEL_CHARS = 16  # characters per line of a category label; longer labels wrap
+
+
 def _label(row) -> str:
-    return row["label"]
+    """A category label, wrapped so it fits the left margin (before a bracket when that fits)."""
+    text = row["label"]
+    if len(text) <= LABEL_CHARS:
+        return text
+    cut = text.find("（")
+    if 0 < cut <= LABEL_CHARS and len(text) - cut <= LABEL_CHARS:
+        return text[:cut] + "\n" + text[cut:]
+    return "\n".join(text[i:i + LABEL_CHARS] for i in range(0, len(text), LABEL_CHARS))
+
+
+class ClippedTextError(RuntimeError):
+    pass
+
+
+def assert_inside(fig) -> None:
+    """Everything drawn lies inside the figure: a clipped label must fail the build, not ship cut
+    off (pages show the figure's canvas, nothing beyond it)."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    drawn = fig.get_tightbbox(renderer)  # inches; only what is drawn (not ticks beyond the limits)
+    width, height = fig.get_size_inches()
+    slack = 0.01
+    if drawn.x0 < -slack or drawn.y0 < -slack or drawn.x1 > width + slack or drawn.y1 > height + slack:
+        canvas, undrawn = fig.bbox, set()
+        for ax in fig.axes:  # labels of ticks beyond the axis limits exist but are not drawn
+            for axis in (ax.xaxis, ax.yaxis):
+                lo, hi = sorted(axis.get_view_interval())
+                undrawn |= {id(label) for tick in axis.get_major_ticks() if not lo <= tick.get_loc() <= hi
+                            for label in (tick.label1, tick.label2)}
+        outside = []
+        for t in fig.findobj(matplotlib.text.Text):
+            box = t.get_window_extent(renderer)
+            if t.get_visible() and t.get_text().strip() and id(t) not in undrawn and (
+                    box.x0 < canvas.x0 or box.y0 < canvas.y0 or box.x1 > canvas.x1 or box.y1 > canvas.y1):
+                outside.append(t.get_text())
+        raise ClippedTextError(f"chart content extends outside the figure ({drawn.x0:.2f}…{drawn.x1:.2f} in "
+                               f"of 0…{width:.2f}, {drawn.y0:.2f}…{drawn.y1:.2f} of 0…{height:.2f}); "
+                               f"texts partly outside: {outside}; shorten or wrap them")
 
 
 def value_text(row) -> str:

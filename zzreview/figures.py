@@ -101,6 +101,7 @@ def output_dir():
 
 def save(fig, fig_id: str) -> dict:
     """Write every format; metadata without dates so two builds give the same bytes."""
+    charts.assert_inside(fig)
     out = output_dir()
     files = {}
     meta = {"svg": {"Date": None, "Creator": "zzreview"}, "pdf": {"CreationDate": None, "ModDate": None,
