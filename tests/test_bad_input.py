@@ -126,7 +126,8 @@ def test_bad_input_stops_the_build_and_keeps_the_last_good_output(built_site, da
     edit(data_copy)
     out = tmp_path / "out"
     shutil.copytree(built_site["html"], out / "html")  # the last good, published build
-    before = _tree_digest(out / "html")
+    shutil.copytree(built_site["pdf"].parent, out / "pdf")
+    before = _tree_digest(out / "html"), _tree_digest(out / "pdf")
     proc = run_build(out, {"ZZREVIEW_DATA_DIR": str(data_copy)})
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
@@ -142,4 +143,4 @@ def test_bad_input_stops_the_build_and_keeps_the_last_good_output(built_site, da
             line = next(n for n, l in enumerate(text.split("\n"), 1) if l.startswith(line))
         assert f", row {line}" in message, message
     assert not (out / ".staging").exists(), "a chapter was executed despite bad input"
-    assert _tree_digest(out / "html") == before, "the published output changed"
+    assert (_tree_digest(out / "html"), _tree_digest(out / "pdf")) == before, "the published output changed"

@@ -181,3 +181,5 @@ def test_two_clean_builds_are_identical(built_site, second_build):
     differ = [k for k in first if first[k] != second[k]]
     assert differ == [], f"differ between two builds: {differ}"
     assert any(k.endswith(".svg") for k in first) and any(k.endswith(".html") for k in first)
+    assert "zzreview-2021.pdf" in first  # the PDF edition, same bytes too (SOURCE_DATE_EPOCH)
+    assert built_site["pdf"].read_bytes() == second_build["pdf"].read_bytes()

@@ -138,6 +138,23 @@ def test_charts_fail_on_a_missing_glyph():
     plt.close(fig)
 
 
+def test_charts_fail_when_a_label_would_be_clipped():
+    """A label too long for the chart's margin stops the build instead of shipping cut off."""
+    from zzreview import charts
+    import matplotlib.pyplot as plt
+
+    charts.setup()
+    row = {"label": "短", "value": 5.0, "unit": "个", "qualifier": "exact"}
+    fig = charts.magnitudes([row, {**row, "label": "很" * 60}], "测试")
+    charts.assert_inside(fig)  # wrapped to lines that fit: passes
+    plt.close(fig)
+    fig = plt.figure(figsize=(3, 2))
+    fig.text(-0.2, 0.5, "超出左边的标签")
+    with pytest.raises(charts.ClippedTextError, match="超出左边的标签"):
+        charts.assert_inside(fig)
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("cell, message", [
     # the package's own guard turns matplotlib's warning into an error that names the glyph
     ("import zzreview.book as zz\nzz.setup()\nimport matplotlib.pyplot as plt\n"

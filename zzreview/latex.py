@@ -86,11 +86,25 @@ def restructure(app, doctree, docname) -> None:
         cell_input.parent.remove(cell_input)
     for table in doctree.findall(nodes.table):
         _fit_columns(table)
+    for note in list(doctree.findall(lambda n: isinstance(n, nodes.paragraph)
+                                     and "zz-cite-pdf" in n.get("classes", []))):
+        _into_figure(note)
     for heading in doctree.findall(lambda n: isinstance(n, (nodes.title, nodes.strong))):
         for text in list(heading.findall(nodes.Text)):  # a headline's halves: an ideographic space
             spaced = HALVES.sub("\u3000", text)
             if spaced != text:
                 text.parent.replace(text, nodes.Text(spaced))
+
+
+def _into_figure(note: nodes.paragraph) -> None:
+    """The figure's id and citation line go inside its figure, as a legend: a page break never
+    separates them from the chart."""
+    siblings = note.parent.children
+    figure = next((n for n in reversed(siblings[:siblings.index(note)]) if isinstance(n, nodes.figure)), None)
+    if figure is None:
+        return
+    note.parent.remove(note)
+    figure += nodes.legend("", note)
 
 
 LINE_EM = 41.0  # the text width (160 mm) in ems of the 11 pt body font

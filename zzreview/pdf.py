@@ -12,7 +12,8 @@ NAME = "zzreview-2021"  # the PDF's file name (latex_documents in _config.yml wr
 TOOLS = ("latexmk", "xelatex", "xdvipdfmx")
 
 
-LOST_CHAR = re.compile(r"^Missing character: .*$", re.M)
+LOST_CHAR = re.compile(r"Missing character: There is no .*$", re.M)
+ERROR_LINE = re.compile(r"^(!.*|\S+:\d+: .*)$", re.M)  # TeX's errors, plain or file:line: style
 
 
 class TypesetError(RuntimeError):
@@ -21,23 +22,24 @@ class TypesetError(RuntimeError):
 
 def typeset(latex_dir: Path, log) -> Path:
     """Run latexmk (xelatex → xdvipdfmx) in latex_dir; return the PDF. Dates in the PDF come from
-    SOURCE_DATE_EPOCH (FORCE_SOURCE_DATE makes TeX use it for \\today and the file dates too)."""
-    tex_file = latex_dir / f"{NAME}.tex"
+    SOURCE_DATE_EPOCH (FORCE_SOURCE_DATE makes TeX use it for \\today and the file dates too), so
+    two builds of one commit give the same bytes. latexmk reruns only what changed."""
+    tex_log = latex_dir / f"{NAME}.log"
+    before = tex_log.stat().st_mtime_ns if tex_log.exists() else None
     env = {**os.environ, "FORCE_SOURCE_DATE": "1", "max_print_line": "10000"}
     cmd = ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           "-f-", tex_file.name]
+           f"{NAME}.tex"]
     proc = subprocess.run(cmd, cwd=latex_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors="replace")
     log.write(proc.stdout)
-    tex_log = (latex_dir / f"{NAME}.log")
-    text = tex_log.read_text(encoding="utf-8", errors="replace") if tex_log.exists() else ""
-    lost = LOST_CHAR.findall(text)
+    fresh = tex_log.exists() and tex_log.stat().st_mtime_ns != before
+    text = tex_log.read_text(encoding="utf-8", errors="replace") if fresh else ""
+    lost = sorted(set(LOST_CHAR.findall(text + proc.stdout)))
     if lost:
-        raise TypesetError("the PDF's fonts lack glyphs (LaTeX log):\n  " + "\n  ".join(sorted(set(lost))))
+        raise TypesetError("the PDF's fonts lack glyphs:\n  " + "\n  ".join(lost))
     if proc.returncode != 0:
-        errors = [line for line in text.splitlines() if line.startswith("!") or ":error:" in line
-                  or re.match(r"^\./.*:\d+: ", line)]
-        raise TypesetError(f"xelatex failed (log: {tex_log}):\n  " + "\n  ".join(errors[:10]))
+        errors = list(dict.fromkeys(ERROR_LINE.findall(text) + ERROR_LINE.findall(proc.stdout)))
+        raise TypesetError(f"xelatex failed (TeX log: {tex_log}):\n  " + "\n  ".join(errors[:10]))
     return latex_dir / f"{NAME}.pdf"
 
 

@@ -155,7 +155,7 @@ class PdfDownload(Directive):
 
         env = self.state.document.settings.env
         para = nodes.paragraph("", "本书另有 PDF 版（A4，可打印；图的编号与网页相同）：", classes=["zz-pdf"])
-        para += _link(env, f"{NAME}.pdf", f"下载 {NAME}.pdf")
+        para += _link(env, f"{NAME}.pdf", f"下载 PDF（{NAME}.pdf）")
         return [_only("html", para)]
 
 
