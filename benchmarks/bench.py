@@ -4,19 +4,21 @@
 
 floor      every chapter's code cells executed in one warm Python process as a plain script
            (the least work any build must do)
-clean      HTML build into an empty folder (no cache)
+clean      clean build (HTML and PDF) into an empty folder (no cache)
 no-change  the same build again
 prose      after appending a sentence to one chapter
 data       after changing one value (a label) in data/metrics.csv (on a copy of data/)
 style      after changing the chart style module (zzreview/charts.py; restored afterwards)
-pdf        PDF build (not part of the book yet)
+pdf        the PDF's share of a clean build (Sphinx LaTeX writer + latexmk/xelatex), from its phases
 tests      the test suite (scripts/test.sh)
-Then page weight: each page's HTML plus its own images, the largest figure, the whole site.
+Then page weight: each page's HTML plus its own images, the largest figure, the whole site,
+and the PDF's pages and size.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -57,6 +59,9 @@ def floor() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+PHASES: list[dict] = []  # each build's phases, as it prints them ("sphinx latex 5.1 s")
+
+
 def build(out: Path, env: dict | None = None, fresh: bool = False) -> float:
     cmd = [PY, "-m", "zzreview", "build", "--out", str(out), "--quiet"] + (["--fresh"] if fresh else [])
     start = time.perf_counter()
@@ -64,6 +69,7 @@ def build(out: Path, env: dict | None = None, fresh: bool = False) -> float:
     took = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"build failed:\n{proc.stderr[-3000:]}")
+    PHASES.append({k: float(v) for k, v in re.findall(r"([a-z][a-z ]*?) (\d+\.\d) s", proc.stdout)})
     return took
 
 
@@ -98,7 +104,9 @@ def main() -> None:
     results.append(("floor (all chapter code, one warm process)", fl, ""))
 
     out = work / "out"
-    results.append(("clean HTML build", median_of(args.runs, lambda i: build(out, fresh=True)), ""))
+    PHASES.clear()
+    results.append(("clean build (HTML and PDF)", median_of(args.runs, lambda i: build(out, fresh=True)), ""))
+    pdf_share = statistics.median(p.get("sphinx latex", 0) + p.get("xelatex", 0) for p in PHASES)
     results.append(("no-change rebuild", median_of(args.runs, lambda i: build(out)), ""))
 
     def edited_rebuild(path: Path, addition):
@@ -132,7 +140,7 @@ def main() -> None:
     results.append(("rebuild after the chart style module changed", edited_rebuild(
         REPO / "zzreview" / "charts.py", lambda i: f"\n# benchmark edit {i}\n"), ""))
 
-    results.append(("PDF build", None, "no PDF edition yet"))
+    results.append(("PDF part of the clean build", pdf_share, "Sphinx LaTeX writer + latexmk/xelatex"))
 
     def suite(i):
         start = time.perf_counter()
@@ -160,6 +168,10 @@ def main() -> None:
     if images:
         print(f"largest figure: {images[-1].name} {images[-1].stat().st_size / 1024:.1f} KB")
     print(f"whole site: {total / 1024 / 1024:.2f} MB")
+    import pypdf
+
+    pdf = out / "pdf" / "zzreview-2021.pdf"
+    print(f"PDF: {len(pypdf.PdfReader(pdf).pages)} pages, {pdf.stat().st_size / 1024 / 1024:.2f} MB")
     shutil.rmtree(work, ignore_errors=True)
 
 

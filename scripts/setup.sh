@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # fonts-noto-cjk: CJK glyphs for the charts (matplotlib), the pages (the browser) and the PDF.
-# The PDF: xelatex with xeCJK (texlive-lang-chinese: xeCJK needs ctexhook.sty from it), latexmk,
-# texlive-fonts-recommended (hyperref's XeTeX driver), TeX Gyre and DejaVu as the Latin companions.
-# All with --no-install-recommends, so not texlive-fonts-extra (1.4 GB).
-APT_PACKAGES=(fonts-noto-cjk texlive-xetex latexmk texlive-lang-chinese texlive-fonts-recommended
+# The PDF: xelatex with xeCJK (texlive-lang-cjk), latexmk, texlive-fonts-recommended (hyperref's
+# XeTeX driver), TeX Gyre and DejaVu as the Latin companions. All with --no-install-recommends: not
+# texlive-fonts-extra (1.4 GB), nor texlive-lang-chinese (130 MB) for the one file xeCJK needs from
+# it, ctexhook.sty, which book/_latex/ supplies when TeX lacks it (zzreview/latex.py).
+APT_PACKAGES=(fonts-noto-cjk texlive-xetex latexmk texlive-lang-cjk texlive-fonts-recommended
               fonts-texgyre fonts-dejavu-core)
 APT_PACKAGES+=("$@")  # callers may ask for more (test.sh adds the browser)
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import unicodedata
 
 import yaml
@@ -182,6 +183,27 @@ def configure(app, config) -> None:
     config.latex_additional_files = [*config.latex_additional_files, str(STYLE.relative_to(paths.REPO))]
 
 
+# xeCJK needs ctexhook.sty, which Debian ships only in texlive-lang-chinese (98 MB, plus 32 MB of
+# Arphic fonts it depends on). A copy of that one file (LPPL 1.3c, unmodified, from TeX Live 2022)
+# stands in when the TeX installation lacks it; an installed one is always preferred.
+CTEXHOOK = paths.REPO / "book" / "_latex" / "ctexhook.sty"
+
+
+def _tex_has(filename: str) -> bool:
+    try:
+        found = subprocess.run(["kpsewhich", filename], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return False
+    return bool(found)
+
+
+def _supply_ctexhook(app) -> None:
+    if app.builder.name == "latex" and not _tex_has("ctexhook.sty"):
+        app.config.latex_additional_files = [*app.config.latex_additional_files,
+                                             str(CTEXHOOK.relative_to(paths.REPO))]
+
+
 def setup(app) -> None:
     app.connect("config-inited", configure, priority=600)  # after the version is known
+    app.connect("builder-inited", _supply_ctexhook)
     app.connect("doctree-resolved", restructure)

@@ -192,6 +192,31 @@ def _write_downloads(app, exception):
         shutil.copyfile(paths.data_dir() / name, out / "data" / name)
 
 
+ROOT_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="icon" href="_static/{icon}">
+<meta http-equiv="Refresh" content="0; url={target}">
+</head>
+<body><p><a href="{target}">{title}</a></p></body>
+</html>
+"""
+
+
+def _root_page(app, exception):
+    """The site root forwards to the front page. The stock redirect has no icon, so a browser
+    asks for /favicon.ico (a 404) while it forwards; and it has no language or title."""
+    if exception or app.builder.format != "html" or app.config.root_doc == "index":
+        return
+    from .cite import BOOK_TITLE
+
+    icon = Path(app.config.html_favicon or "favicon.ico").name
+    (Path(app.outdir) / "index.html").write_text(
+        ROOT_PAGE.format(title=BOOK_TITLE, icon=icon, target=f"{app.config.root_doc}.html"), encoding="utf-8")
+
+
 def _notebook_link(app, pagename, templatename, context, doctree):
     """'Download this chapter as a notebook' on every chapter that is one."""
     if not hasattr(app, "_zz_notebooks"):  # the chapters that are notebooks, found once per build
@@ -247,6 +272,7 @@ def setup(app):
     app.connect("env-get-outdated", _reread_executed)
     app.connect("builder-inited", _mystnb_css_early)
     app.connect("build-finished", _write_downloads)
+    app.connect("build-finished", _root_page)
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _name_toggles, priority=900)
     app.connect("html-page-context", _notebook_link, priority=901)
