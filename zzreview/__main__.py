@@ -162,7 +162,8 @@ def cmd_build(args) -> int:
             return failed("Sphinx (LaTeX)")
         phases["sphinx latex"] = time.monotonic() - started - sum(phases.values())
         try:
-            pdf_file = pdf.typeset(build_dir / "latex", log)
+            with open(out / "latex.log", "w", encoding="utf-8") as latex_log:  # latexmk's passes
+                pdf_file = pdf.typeset(build_dir / "latex", latex_log)
         except pdf.TypesetError as err:
             return failed(str(err))
         phases["xelatex"] = time.monotonic() - started - sum(phases.values())

@@ -109,6 +109,7 @@ def _into_figure(note: nodes.paragraph) -> None:
 
 
 LINE_EM = 41.0  # the text width (160 mm) in ems of the 11 pt body font
+PAD_EM = 1.1  # a column's padding (2 × \tabcolsep = 12 pt)
 LONG_TABLE_ROWS = 8
 LATIN_TOKEN = re.compile(r"[!-,.-~]+-?")  # ids break after a hyphen (zzreview.sty)
 
@@ -134,20 +135,37 @@ def _fit_columns(table: nodes.table) -> None:
             longest[i] = max(longest[i], _ems(text))
             words = LATIN_TOKEN.findall(text) + re.findall(r"[^!-~\s]{1,4}", text)
             widest_word[i] = max([widest_word[i], *(_ems(w) for w in words)])
-    room = LINE_EM - 1.1 * len(colspecs)  # less the padding between columns
-    low = [min(n, max(w, 3.0)) for n, w in zip(longest, widest_word)]
+    room = LINE_EM - PAD_EM * len(colspecs)  # less the padding between columns
+    # LaTeX can still break a long code or pattern at / . , ; | and after hyphens: no column need
+    # be wider than a quarter of the line for one "word"
+    low = [min(n, max(min(w, room / 4), 2.0)) for n, w in zip(longest, widest_word)]
     if sum(longest) <= room:
         widths = longest
     elif sum(low) >= room:
         widths = low
     else:
-        share = (room - sum(low)) / (sum(longest) - sum(low))
-        widths = [lo + (hi - lo) * share for lo, hi in zip(low, longest)]
-    for colspec, width in zip(colspecs, widths):
-        colspec["colwidth"] = max(1, round(width * 10))
+        widths = _share_out(room, low, longest)
+    for colspec, width in zip(colspecs, widths):  # Sphinx's \X{w}{total} includes the padding
+        colspec["colwidth"] = max(1, round((width + PAD_EM) * 10))
     table["classes"].append("colwidths-given")
     if len(list(tgroup.findall(nodes.row))) > LONG_TABLE_ROWS:
         table["classes"].append("longtable")  # may break across pages instead of leaving a gap
+
+
+def _share_out(room: float, low: list[float], high: list[float]) -> list[float]:
+    """Give each column its minimum, then the rest of the line in proportion to the square root of
+    what it still wants (a column of long text should not starve one of medium text), never more
+    than its longest cell."""
+    widths, free = list(low), set(range(len(low)))
+    while free and room - sum(widths) > 1e-6:
+        weights = {i: (high[i] - widths[i]) ** 0.5 for i in free}
+        total, spare = sum(weights.values()), room - sum(widths)
+        if total <= 0:
+            break
+        for i, w in weights.items():
+            widths[i] = min(high[i], widths[i] + spare * w / total)
+        free = {i for i in free if high[i] - widths[i] > 1e-6}
+    return widths
 
 
 def _title_page(config) -> str:
