@@ -57,12 +57,18 @@ def open_page(browser, site, rel, width=1280, context=None):
     seen = {"outside": [], "failed": [], "errors": []}
     page.on("request", lambda r: seen["outside"].append(r.url)
             if urlparse(r.url).hostname not in ("127.0.0.1", None) else None)
-    page.on("requestfailed", lambda r: seen["failed"].append(r.url))
+    refresh = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"',
+                        (site["root"] / rel.split("?")[0]).read_text(encoding="utf-8"), re.I)
+
+    def failed(request):
+        # a page that forwards at once may leave its icon request behind: aborted, not missing
+        if not (refresh and request.failure == "net::ERR_ABORTED"):
+            seen["failed"].append(f"{request.url} {request.failure}")
+
+    page.on("requestfailed", failed)
     page.on("response", lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
     page.goto(f"{site['base']}/{rel}", wait_until="load")  # load waits for every image
-    refresh = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"',
-                        (site["root"] / rel.split("?")[0]).read_text(encoding="utf-8"), re.I)
     if refresh:  # the root page forwards to the book's front page
         page.wait_for_url("**/" + refresh.group(1).lstrip("./"))
         page.wait_for_load_state("load")

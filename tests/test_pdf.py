@@ -4,11 +4,11 @@ import os
 import re
 import shutil
 import subprocess
-import textwrap
 from datetime import datetime, timezone
 
 import pypdf
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 
 from conftest import REPO, run_build
@@ -122,6 +122,39 @@ def _first_body_page(pdf) -> int:
     raise AssertionError("printed page 1 (导读) not found")
 
 
+def test_ids_copy_out_of_the_pdf_as_typed(pdf, pdf_text):
+    """A report writer copies a figure or metric id from the PDF: it must be the ASCII id."""
+    import csv
+
+    assert "\u2011" not in pdf_text and "\u00ad" not in pdf_text  # no look-alike hyphens
+    for item in yaml.safe_load((REPO / "book" / "figures.yaml").read_text(encoding="utf-8")):
+        assert pdf_text.count(item["id"]) >= 2, item["id"]  # under the figure and in the index
+    with open(REPO / "data" / "metrics.csv", encoding="utf-8") as f:
+        ids = [row["id"] for row in csv.DictReader(f)]
+    words = _words_rejoined(pdf)
+    missing = [i for i in ids if i not in words]  # in the tables, possibly broken after a hyphen
+    assert missing == []
+
+
+def _words_rejoined(pdf) -> set[str]:
+    """Every word pdftotext finds; a word ending in a hyphen is joined to the word that starts
+    the next line at the same left edge (a table cell's id broken after a hyphen)."""
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    found = set()
+    for body in re.split(r"<page ", bbox)[1:]:
+        words = [(float(x0), float(y0), w) for x0, y0, w in
+                 re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)<', body)]
+        for x0, y0, word in words:
+            while word.endswith("-"):
+                below = [(y, w) for x, y, w in words if abs(x - x0) < 1 and 0 < y - y0 < 20]
+                if not below:
+                    break
+                y0, rest = min(below)
+                word += rest
+            found.add(word)
+    return found
+
+
 def test_figures_are_vector(pdf):
     """Charts come in as PDF drawings: no page carries a raster image."""
     reader = pypdf.PdfReader(pdf)
@@ -223,26 +256,20 @@ def test_pages_render_and_are_kept_for_a_person_to_look_at(pdf):
         assert dark > 500, f"{name} page {number} renders (almost) blank"
 
 
-def test_a_glyph_missing_from_the_fonts_fails_typesetting(tmp_path):
-    """The book's own style with text no installed font has: typesetting stops and names it."""
+def test_a_glyph_missing_from_the_fonts_fails_typesetting(built_site, tmp_path):
+    """The book's own LaTeX with one character no installed font has: typesetting stops and
+    names it (no blank box ships)."""
     from zzreview import pdf as pdfmod
 
-    shutil.copy(REPO / "book" / "_latex" / "zzreview.sty", tmp_path)
-    shutil.copy(REPO / "book" / "_latex" / "ctexhook.sty", tmp_path)  # as the build supplies it
-    macros = "".join(r"\newcommand{\%s}{x}" % m + "\n" for m in
-                     ("zztitle", "zzsubtitle", "zzauthor", "zzversion", "zzdate", "zzsource", "zzsourcehash",
-                      "zzlicence", "zzsubject"))
-    (tmp_path / f"{pdfmod.NAME}.tex").write_text(textwrap.dedent(r"""
-        \documentclass[a4paper,english]{report}
-        \usepackage{xeCJK}\usepackage{babel}\usepackage{titlesec}\usepackage{fancyhdr}\usepackage{array}
-        \usepackage{hyperref}
-        \makeatletter\def\spx@arrayrulewidth{0pt}\def\sphinxhyphenininlineliteral{}\makeatother
-        \newcommand\literalblockname{}
-        """) + macros + "\\usepackage{zzreview}\n\\begin{document}\n漳州 \U0001F697\n\\end{document}\n",
-        encoding="utf-8")
-    with open(tmp_path / "log.txt", "w", encoding="utf-8") as log:
-        with pytest.raises(pdfmod.TypesetError, match="Missing character"):
-            pdfmod.typeset(tmp_path, log)
+    latex = tmp_path / "latex"
+    shutil.copytree(built_site["out"] / ".staging" / "_build" / "latex", latex)
+    tex = latex / f"{pdfmod.NAME}.tex"
+    text = tex.read_text(encoding="utf-8")
+    assert "本书把一张报纸版面" in text
+    tex.write_text(text.replace("本书把一张报纸版面", "本书把一张\U0001F697报纸版面", 1), encoding="utf-8")
+    with open(tmp_path / "latexmk.txt", "w", encoding="utf-8") as log:
+        with pytest.raises(pdfmod.TypesetError, match=r"Missing character: There is no \U0001F697"):
+            pdfmod.typeset(latex, log)
 
 
 def test_a_failed_pdf_step_publishes_nothing(built_site, tmp_path):
