@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import unicodedata
@@ -19,7 +20,7 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.texescape import escape as tex
 
-from . import paths
+from . import cite, paths
 
 STYLE = paths.REPO / "book" / "_latex" / "zzreview.sty"
 
@@ -68,9 +69,7 @@ def restructure(app, doctree, docname) -> None:
             holder.parent.remove(holder)
 
     book = nodes.section()
-    from .cite import BOOK_TITLE
-
-    book += nodes.title("", BOOK_TITLE)  # taken by the writer as the document's title
+    book += nodes.title("", cite.BOOK_TITLE)  # taken by the writer as the document's title
     book += _raw(r"\setcounter{secnumdepth}{-1}")  # 导读: an unnumbered chapter
     book += front
     for i, part in enumerate(parts):
@@ -82,6 +81,11 @@ def restructure(app, doctree, docname) -> None:
         raise RuntimeError(f"chapters not placed in the PDF: {sorted(chapters)}")
     doctree.children = []
     doctree += book
+    _for_paper(doctree)
+
+
+def _for_paper(doctree) -> None:
+    """What differs from the screen: no code, tables sized for the page, figures with their id."""
     for cell_input in list(doctree.findall(lambda n: isinstance(n, nodes.container)
                                            and "cell_input" in n.get("classes", []))):
         cell_input.parent.remove(cell_input)
@@ -170,9 +174,7 @@ def _share_out(room: float, low: list[float], high: list[float]) -> list[float]:
 
 def _title_page(config) -> str:
     """The title page's macros: everything on it is computed, not typed."""
-    from . import cite, data
-
-    dp = data.datapackage()
+    dp = json.loads(paths.datapackage_path().read_text(encoding="utf-8"))  # validated before Sphinx
     x = dp["x_source"]
     sha = next(r for r in dp["resources"] if r["name"] == "source-page")["hash"].split(":", 1)[1]
     title, _, subtitle = cite.BOOK_TITLE.partition("：")

@@ -9,6 +9,9 @@
 - Write myst-nb's stylesheet before pages are written, so every page links it the same way
   (Sphinx adds ?v=checksum only for files already present: a clean build and a rebuild would
   otherwise differ).
+- One doctree serves both editions: directives give `only` html/latex variants (on paper, a
+  figure's id and citation line instead of downloads; the 图表索引 with LaTeX's own numbers and
+  pages). zzreview/latex.py shapes the PDF's document; the site root page forwards with an icon.
 - Chinese accessible names where the theme and myst-nb leave none or English ones (axe reports
   a <summary> without a name as a serious violation).
 """
@@ -55,11 +58,11 @@ def _only(expr: str, *children: nodes.Node) -> addnodes.only:
     return node
 
 
-def _pdf_figure_note(fig_id: str, version: str) -> nodes.paragraph:
+def _pdf_figure_note(fig_id: str, version: str, baseurl: str) -> nodes.paragraph:
     """Under a figure on paper: its stable ID and the citation text (the downloads are online)."""
     from . import cite
 
-    gbt = cite.figure_citations(fig_id, version)["GB/T 7714-2015"]
+    gbt = cite.figure_citations(fig_id, version, baseurl)["GB/T 7714-2015"]
     return nodes.paragraph("", f"图的编号 {fig_id}。引用：{gbt}", classes=["zz-cite-pdf"])
 
 
@@ -96,7 +99,7 @@ class CiteFigure(Directive):
         box = _citation_block("引用本图", cite.figure_citations(fig_id, cfg.zz_version, cfg.html_baseurl or ""))
         box.insert(1, _downloads(env, fig_id))
         box.insert(2, nodes.paragraph("", f"永久链接（图的编号 {fig_id}）：{cite.permalink(fig_id, cfg.html_baseurl or '')}"))
-        return [_only("html", box), _only("latex", _pdf_figure_note(fig_id, cfg.zz_version))]
+        return [_only("html", box), _only("latex", _pdf_figure_note(fig_id, cfg.zz_version, cfg.html_baseurl or ""))]
 
 
 class FigureIndex(Directive):
