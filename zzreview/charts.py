@@ -91,14 +91,20 @@ LABEL_CHARS = 16  # characters per line of a category label; longer labels wrap
 
 
 def _label(row) -> str:
-    """A category label, wrapped so it fits the left margin (before a bracket when that fits)."""
+    """A category label, wrapped so it fits the left margin: balanced lines, broken after a
+    closing quote or bracket or before an opening one when such a place is near."""
     text = row["label"]
     if len(text) <= LABEL_CHARS:
         return text
-    cut = text.find("（")
-    if 0 < cut <= LABEL_CHARS and len(text) - cut <= LABEL_CHARS:
-        return text[:cut] + "\n" + text[cut:]
-    return "\n".join(text[i:i + LABEL_CHARS] for i in range(0, len(text), LABEL_CHARS))
+    size = -(-len(text) // -(-len(text) // LABEL_CHARS))  # balanced: no one-character orphan
+    lines = []
+    while len(text) > LABEL_CHARS:
+        near = [i for i in range(max(1, size - 3), min(len(text), size + 3) + 1)
+                if i <= LABEL_CHARS and (text[i - 1] in "”）、，" or text[i] in "“（")]
+        cut = min(near, key=lambda i: abs(i - size)) if near else size
+        lines.append(text[:cut])
+        text = text[cut:]
+    return "\n".join([*lines, text])
 
 
 class ClippedTextError(RuntimeError):
