@@ -137,8 +137,9 @@ def cmd_build(args) -> int:
         return 1
     # executed, but not yet re-read by a successful Sphinx run (this one or a failed earlier one)
     pending = sorted(set(state.get("pending", [])) | {c.docname for c in plan.stale})
-    executed_list_path(build_dir / "html").parent.mkdir(parents=True, exist_ok=True)
-    executed_list_path(build_dir / "html").write_text(json.dumps(pending), encoding="utf-8")
+    executed_list = executed_list_path(build_dir / "html")
+    executed_list.parent.mkdir(parents=True, exist_ok=True)
+    executed_list.write_text(json.dumps(pending), encoding="utf-8")
     state.update(fingerprints={**state.get("fingerprints", {}), **plan.fingerprints}, pending=pending)
     state.pop("inputs", None)
     staging.mkdir(parents=True, exist_ok=True)
@@ -157,7 +158,7 @@ def cmd_build(args) -> int:
             return failed("Sphinx (HTML)")
         phases["sphinx html"] = time.monotonic() - started - sum(phases.values())
         # The HTML run has re-read the executed chapters; the LaTeX run shares its environment.
-        executed_list_path(build_dir / "html").write_text("[]", encoding="utf-8")
+        executed_list.write_text("[]", encoding="utf-8")
         if _sphinx("latex", staging, sphinx_env, log, args.quiet) != 0:
             return failed("Sphinx (LaTeX)")
         phases["sphinx latex"] = time.monotonic() - started - sum(phases.values())
@@ -174,7 +175,7 @@ def cmd_build(args) -> int:
     _publish(staging / "pdf", out / "pdf")
     state.update(pending=[], inputs=digest)
     state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    executed_list_path(build_dir / "html").unlink(missing_ok=True)
+    executed_list.unlink(missing_ok=True)
     elapsed = time.monotonic() - started
     print(f"\nbuild OK in {elapsed:.0f} s ({len(plan.stale)} of {len(plan.fingerprints)} chapters "
           f"executed; " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()) +

@@ -120,21 +120,27 @@ def assert_inside(fig) -> None:
     width, height = fig.get_size_inches()
     slack = 0.01
     if drawn.x0 < -slack or drawn.y0 < -slack or drawn.x1 > width + slack or drawn.y1 > height + slack:
-        canvas, undrawn = fig.bbox, set()
-        for ax in fig.axes:  # labels of ticks beyond the axis limits exist but are not drawn
-            for axis in (ax.xaxis, ax.yaxis):
-                lo, hi = sorted(axis.get_view_interval())
-                undrawn |= {id(label) for tick in axis.get_major_ticks() if not lo <= tick.get_loc() <= hi
-                            for label in (tick.label1, tick.label2)}
-        outside = []
-        for t in fig.findobj(matplotlib.text.Text):
-            box = t.get_window_extent(renderer)
-            if t.get_visible() and t.get_text().strip() and id(t) not in undrawn and (
-                    box.x0 < canvas.x0 or box.y0 < canvas.y0 or box.x1 > canvas.x1 or box.y1 > canvas.y1):
-                outside.append(t.get_text())
         raise ClippedTextError(f"chart content extends outside the figure ({drawn.x0:.2f}…{drawn.x1:.2f} in "
                                f"of 0…{width:.2f}, {drawn.y0:.2f}…{drawn.y1:.2f} of 0…{height:.2f}); "
-                               f"texts partly outside: {outside}; shorten or wrap them")
+                               f"texts partly outside: {_texts_outside(fig, renderer)}; shorten or wrap them")
+
+
+def _texts_outside(fig, renderer) -> list[str]:
+    """For the message: the drawn texts that cross the figure's edge."""
+    undrawn = set()  # labels of ticks beyond the axis limits exist but are not drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            undrawn |= {id(label) for tick in axis.get_major_ticks() if not lo <= tick.get_loc() <= hi
+                        for label in (tick.label1, tick.label2)}
+    canvas, outside = fig.bbox, []
+    for t in fig.findobj(matplotlib.text.Text):
+        if not t.get_visible() or not t.get_text().strip() or id(t) in undrawn:
+            continue
+        box = t.get_window_extent(renderer)
+        if box.x0 < canvas.x0 or box.y0 < canvas.y0 or box.x1 > canvas.x1 or box.y1 > canvas.y1:
+            outside.append(t.get_text())
+    return outside
 
 
 def value_text(row) -> str:

@@ -46,13 +46,17 @@ def build_date() -> str:
     return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
 
 
+def toc_parts() -> list[dict]:
+    """The parts of _toc.yml (caption, numbered, chapters), in reading order."""
+    return yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8")).get("parts", [])
+
+
 @lru_cache(maxsize=1)
 def _layout() -> tuple[dict, dict]:
     """fig id → number ("1.3", as Sphinx numbers it: chapter.sequence) and → docname."""
-    toc = yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
     numbers, pages = {}, {}
     chapter = 0
-    for part in toc.get("parts", []):
+    for part in toc_parts():
         for entry in part["chapters"]:
             docs = [entry["file"]] + [s["file"] for s in entry.get("sections", [])]
             numbered = bool(part.get("numbered"))

@@ -5,7 +5,7 @@
   PDF exactly as in the HTML), then the appendices (附录 A, B, …). Code inputs are left out: the
   PDF is for reading; the notebooks are downloadable from the HTML.
 - The title page and the PDF's metadata come from the data package and the build's version;
-  the typography lives in book/_latex/zzreview.sty.
+  the typography lives in book/_latex/zzreview.sty (listed in _config.yml).
 - Tables get column widths fit for paper; headline halves keep their space.
 """
 from __future__ import annotations
@@ -15,14 +15,11 @@ import re
 import subprocess
 import unicodedata
 
-import yaml
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.texescape import escape as tex
 
 from . import cite, paths
-
-STYLE = paths.REPO / "book" / "_latex" / "zzreview.sty"
 
 
 # xeCJK drops a typed space between two Chinese characters; in a headline it separates the halves.
@@ -31,11 +28,6 @@ HALVES = re.compile(r"(?<=[\u3400-\u9fff”」）])\s+(?=[\u3400-\u9fff“「（
 
 def _raw(latex: str) -> nodes.raw:
     return nodes.raw("", latex + "\n", format="latex")
-
-
-def _toc_parts() -> list[dict]:
-    toc = yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
-    return toc.get("parts", [])
 
 
 def _part_opening(caption: str, numbered: bool, appendix: bool) -> nodes.raw:
@@ -54,7 +46,7 @@ def restructure(app, doctree, docname) -> None:
     if app.builder.name != "latex" or docname != app.config.root_doc:
         return
     front = next(iter(doctree.findall(nodes.section)))  # the root page, 导读
-    parts = _toc_parts()
+    parts = cite.toc_parts()
     top_level = {chapter["file"] for part in parts for chapter in part["chapters"]}
     wrappers = [c for c in front.findall(nodes.compound)  # the root's toctrees, inlined
                 if any(isinstance(x, addnodes.start_of_file) and x["docname"] in top_level
@@ -196,11 +188,11 @@ def _title_page(config) -> str:
 
 
 def configure(app, config) -> None:
-    """config-inited: the style file, the title page and metadata; only what LaTeX reads."""
+    """config-inited (the LaTeX builder copies latex_elements when it starts): the title page's
+    and the metadata's values, ahead of the preamble that loads zzreview.sty."""
     elements = dict(config.latex_elements or {})
     elements["preamble"] = _title_page(config) + elements.get("preamble", "")
     config.latex_elements = elements
-    config.latex_additional_files = [*config.latex_additional_files, str(STYLE.relative_to(paths.REPO))]
 
 
 # xeCJK needs ctexhook.sty, which Debian ships only in texlive-lang-chinese (98 MB, plus 32 MB of

@@ -19,7 +19,6 @@ from . import paths, source
 from .errors import DataError, Problem
 
 
-
 @dataclass(frozen=True)
 class Fragment:
     ref: str  # "17" for a whole line, "143.1" / "143.2" for the parts of a cut line
