@@ -3,9 +3,9 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k quantity`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# The tests also need a browser (Debian chromium), iproute2 (to cut the network for a build) and
-# poppler-utils (pdftotext, pdffonts, pdftoppm: to read the PDF as a reader's tools do).
-bash scripts/setup.sh chromium iproute2 poppler-utils || exit 1
+# The tests also need a browser, iproute2 and poppler-utils: the `test` lines of
+# scripts/debian-packages.txt.
+bash scripts/setup.sh --tests || exit 1
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ $rc -eq 5 ]; then

@@ -21,6 +21,31 @@ os.environ.setdefault("ZZREVIEW_VERSION", _cite.book_version())
 os.environ.setdefault("SOURCE_DATE_EPOCH", _cli._source_date_epoch())
 
 
+def debian_packages() -> list[tuple[str, str, str]]:
+    """(name, command, reason) of scripts/debian-packages.txt, the one list of them."""
+    out = []
+    for line in (REPO / "scripts" / "debian-packages.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command, reason = line.split(None, 2)
+            out.append((name, command, reason))
+    return out
+
+
+def pytest_sessionstart(session):
+    """Name a missing Debian package before any test runs, instead of erroring deep inside
+    Playwright or LaTeX (`bash scripts/test.sh` installs them; a bare `pytest` may not have)."""
+    if not shutil.which("dpkg-query"):
+        return  # not Debian: setup.sh said so already
+    missing = []
+    for name, command, reason in debian_packages():
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True)
+        if "install ok installed" not in status.stdout:
+            missing.append(f"{name} ({reason})")
+    if missing:
+        pytest.exit("Debian packages the tests need are not installed: " + "; ".join(missing) +
+                    ". Run `bash scripts/test.sh`, which installs them.", returncode=4)
+
+
 def offline_prefix() -> list[str] | None:
     """A command prefix that runs its command with no network but loopback (a new network
     namespace); None when this user cannot make one (unshare needs root)."""
