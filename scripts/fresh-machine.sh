@@ -71,6 +71,15 @@ deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
 EOF
 rm -f "$ROOT"/etc/apt/sources.list.d/*
+# Where the registries are reached through a TLS proxy with a local certificate authority (as on
+# this project's machines), the root trusts it as the host does: the same local CA certificates,
+# and pip told to use the system's bundle. That is machine set-up, as an administrator does it;
+# no environment variable is carried into the commands.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" > /dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+  chroot "$ROOT" update-ca-certificates > /dev/null 2>&1
+  printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$ROOT/etc/pip.conf"
+fi
 
 git clone -q --no-local "$REPO" "$ROOT/root/book"
 git -C "$ROOT/root/book" checkout -q "$commit"
