@@ -145,7 +145,7 @@ def test_charts_fail_when_a_label_would_be_clipped():
 
     charts.setup()
     row = {"label": "短", "value": 5.0, "unit": "个", "qualifier": "exact"}
-    fig = charts.magnitudes([row, {**row, "label": "很" * 60}], "测试")
+    fig = charts.magnitudes([row, {**row, "label": "很" * 60}], "测试", "资料来源：测试")
     charts.assert_inside(fig)  # wrapped to lines that fit: passes
     plt.close(fig)
     fig = plt.figure(figsize=(3, 2))
@@ -185,3 +185,36 @@ def test_a_missing_glyph_fails_a_build_with_the_book_config(tmp_path, cell, mess
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
+
+
+def _main_text(site, docname) -> str:
+    main = page(site, docname).select_one("main")
+    for el in main.select(".headerlink"):
+        el.decompose()
+    return main.get_text()
+
+
+def test_data_is_shown_byte_identical_to_the_data_package(built_site):
+    """Typography must not alter data: every name, type, pattern and allowed value of the data
+    package, and every metric's id and quote, appear in the pages exactly as in the files."""
+    import csv
+
+    method = _main_text(built_site, "book/appendix/method")
+    dp = json.loads((REPO / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    wanted = []
+    for res in dp["resources"]:
+        wanted.append(res["path"])
+        for f in res.get("schema", {}).get("fields", []):
+            wanted += [f["name"], f["type"]]
+            for key, val in f.get("constraints", {}).items():
+                wanted += [str(v) for v in val] if key == "enum" else [val if isinstance(val, str) else json.dumps(val)]
+    missing = [w for w in wanted if w not in method]
+    assert missing == [], f"shown differently (or not at all) in the data dictionary: {missing}"
+    assert "--01-01" in method and "\u2013" not in method  # no dash turned into an en dash
+    assert "`" not in method, "literal backticks in the data dictionary"
+    section_page = {s: d for d in toc_files() for s in re.findall(r'zz\.metrics_table\("([a-z-]+)"\)',
+                                                                 (REPO / f"{d}.md").read_text(encoding="utf-8"))}
+    with open(REPO / "data" / "metrics.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            text = _main_text(built_site, section_page[row["section"]])
+            assert row["id"] in text and f"「{row['quote']}」" in text, row["id"]

@@ -12,6 +12,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from conftest import REPO, run_build
+from zzreview import meta
 from test_build import TOC, page, toc_files
 
 pytestmark = pytest.mark.build
@@ -263,7 +264,7 @@ def test_a_glyph_missing_from_the_fonts_fails_typesetting(built_site, tmp_path):
 
     latex = tmp_path / "latex"
     shutil.copytree(built_site["out"] / ".staging" / "_build" / "latex", latex)
-    tex = latex / f"{pdfmod.NAME}.tex"
+    tex = latex / f"{meta.pdf_name()}.tex"
     text = tex.read_text(encoding="utf-8")
     assert "本书把一张报纸版面" in text
     tex.write_text(text.replace("本书把一张报纸版面", "本书把一张\U0001F697报纸版面", 1), encoding="utf-8")
@@ -288,3 +289,22 @@ def test_a_failed_pdf_step_publishes_nothing(built_site, tmp_path):
     assert proc.returncode != 0
     assert "xelatex failed" in proc.stderr and "untouched" in proc.stderr, proc.stderr[-2000:]
     assert {name: _tree_digest(out / name) for name in ("html", "pdf")} == before
+
+
+CJK_CHAR = "[\u3400-\u9fff]"
+
+
+def test_spaces_between_chinese_words_show_in_the_pdf(built_site, pdf_text):
+    """Every space the HTML shows between two Chinese characters (a byline's two names, a
+    headline's halves, a slogan) is a visible gap on paper too: xeCJK would silently drop it."""
+    pairs = set()
+    for doc in toc_files():
+        main = page(built_site, doc).select_one("main")
+        for el in main.select("pre, code, .cell_input, .zz-cite, .zz-notebook, .zz-pdf, .headerlink, "
+                              ".toctree-wrapper"):
+            el.replace_with(" ‹› " if el.name == "code" else "")  # code, and what only the screen has
+        for m in re.finditer(rf"({CJK_CHAR}{{2}}) +({CJK_CHAR}{{2}})", main.get_text()):
+            pairs.add((m.group(1), m.group(2)))
+    assert len(pairs) >= 5, pairs  # bylines, headlines, the slogan: an empty scan would prove nothing
+    missing = sorted(f"{a} {b}" for a, b in pairs if not re.search(rf"{a}[\s\u3000]+{b}", pdf_text))
+    assert missing == [], f"spaces lost in the PDF: {missing}"

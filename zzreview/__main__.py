@@ -84,6 +84,11 @@ def cmd_build(args) -> int:
     from . import execute
     from .sphinxext import executed_list_path
 
+    bad_config = validate.config_problems()  # the files everything below reads by name
+    if bad_config:
+        _report(bad_config)
+        print(f"nothing executed; the last good build in {Path(args.out).resolve()} is untouched", file=sys.stderr)
+        return 2
     out = Path(args.out).resolve()
     staging = out / ".staging"
     build_dir = staging / "_build"  # what jupyter-book makes under --path-output
@@ -98,10 +103,12 @@ def cmd_build(args) -> int:
     os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
     digest = _inputs_digest() + os.environ["ZZREVIEW_VERSION"]
     drawn = all((staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in _registry())
-    published = (out / "html" / "index.html").exists() and (out / "pdf" / f"{pdf.NAME}.pdf").exists()
+    from .meta import pdf_name
+
+    published = (out / "html" / "index.html").exists() and (out / "pdf" / f"{pdf_name()}.pdf").exists()
     if state.get("inputs") == digest and drawn and published:
         print(f"nothing changed since the last build: {out / 'html' / 'index.html'}, "
-              f"{out / 'pdf' / f'{pdf.NAME}.pdf'}")
+              f"{out / 'pdf' / f'{pdf_name()}.pdf'}")
         return 0
     missing_tools = pdf.tools_missing()
     if missing_tools:  # before anything runs: a half-made build would be no use

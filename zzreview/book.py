@@ -3,15 +3,17 @@ derived figures with their inputs and caveats. Outputs are Markdown, which the b
 as MyST (tables and figures then work in HTML and PDF alike) and Jupyter shows as Markdown."""
 from __future__ import annotations
 
-import math
+import json
 import os
 import re
 from dataclasses import dataclass, field
 
-from . import charts, data, figures, structure, validate
+from . import charts, data, figures, meta, structure, validate
+from .bounds import Interval, interval_text
+from .figures import remainder
 from .quantity import QUALIFIERS, RULES, bounds_text
 
-QUALIFIER_ZH = {"exact": "确数", "more_than": "下限（余/多）", "approx": "约数（约/许）", "nearly": "上限（近）"}
+QUALIFIER_ZH = {"exact": "确数", "more_than": "下限（余/多）", "approx": "约数（约/许/之际）", "nearly": "上限（近）"}
 
 
 class Markdown:
@@ -63,13 +65,11 @@ def passage(section_id: str) -> Markdown:
     pg = structure.page()
     sec = pg.section(section_id)
     art = pg.article(sec.article_id)
-    lines = []
-    if sec.title:
-        lines.append(f"**{esc(sec.title)}**")
+    lines = [f"**{esc(t)}**" for t in sec.printed_titles]  # kicker and heading as printed
     lines += [esc(p) for p in sec.paragraphs]
     quote = "\n>\n".join(f"> {line}" for line in lines)
     title = esc(art.title + (art.subtitle or ""))
-    cite = f"——原文，载《{title}》" + (f"，署名 {esc(art.byline)}" if art.byline else "")
+    cite = f"——原文，出自《{title}》" + (f"，署名 {esc(art.byline)}" if art.byline else "")
     return Markdown(f"{quote}\n>\n> {cite}\n")
 
 
@@ -78,7 +78,7 @@ def article_heading(article_id: str) -> Markdown:
     art = structure.page().article(article_id)
     title = f"**{esc(art.title)}**" + (f"{esc(art.subtitle)}" if art.subtitle else "")
     byline = f"署名：{esc(art.byline)}。" if art.byline else "原文无署名。"
-    return Markdown(f"原标题：{title}\n\n{byline}版面说明：{esc(art.note)}\n")
+    return Markdown(f"原标题：{title}\n\n{byline}版面说明（本书）：{esc(art.note)}\n")
 
 
 def metrics_table(section_id: str) -> Markdown:
@@ -86,13 +86,49 @@ def metrics_table(section_id: str) -> Markdown:
     df = data.metrics()
     rows = df[df["section"] == section_id]
     if rows.empty:
-        return Markdown("本节原文没有可记录的定量事实。\n")
+        return Markdown("本书未从本节原文整理出定量事实；其中的数字（如有）见数据与方法中的排除清单。\n")
     out = ["| 编号 | 指标 | 数值 | 限定 | 原文 |", "|---|---|---|---|---|"]
     for mid in rows.index:
         r = data.metric(mid)
         out.append(f"| `{r['id']}` | {esc(r['label'])} | {esc(value_cell(r))} | "
                    f"{QUALIFIER_ZH[r['qualifier']]} | 「{esc(r['quote'])}」 |")
     return Markdown(_container("metrics-table", "\n".join(out)))
+
+
+def _register_labels() -> dict[str, str]:
+    res = next(r for r in meta.datapackage()["resources"] if r["name"] == "ambiguities")
+    return next(f for f in res["schema"]["fields"] if f["name"] == "kind")["x_labels"]
+
+
+def _register_item(row, labels: dict) -> str:
+    ids = "、".join(f"`{m}`" for m in row.metrics.split()) if row.metrics else ""
+    return (f"- **「{esc(row.quote)}」**（{labels[row.kind]}{'；所涉：' + ids if ids else ''}；"
+            f"`{row.id}`）  \n  {esc(row.question)}  \n  处理：{esc(row.judgement)}")
+
+
+def ambiguities(section_id: str) -> Markdown:
+    """What this part of the text leaves open, and how the book treats it (data/ambiguities.csv)."""
+    df = data.ambiguities()
+    rows = df[df["section"] == section_id]
+    if rows.empty:
+        return Markdown("登记表中没有本部分的条目。\n")
+    labels = _register_labels()
+    return Markdown("\n".join(_register_item(r, labels) for r in rows.itertuples()) + "\n")
+
+
+def ambiguity_register() -> Markdown:
+    """The whole register, part by part, in reading order."""
+    df = data.ambiguities()
+    pg, labels = structure.page(), _register_labels()
+    out = []
+    for art in pg.articles:
+        for sec in art.sections:
+            rows = df[df["section"] == sec.id]
+            name = sec.title or (art.title + (art.subtitle or ""))
+            out.append(f"### {esc(name)}（`{sec.id}`）\n")
+            out += [_register_item(r, labels) for r in rows.itertuples()] or ["（本部分没有条目）"]
+            out.append("")
+    return Markdown("\n".join(out))
 
 
 def _container(css_class: str, body: str) -> str:
@@ -105,19 +141,7 @@ def figure(fig_id: str):
     return figures.show(fig_id)
 
 
-# --- Derived figures: interval arithmetic, so a lower bound stays a bound -------------------
-
-@dataclass
-class Interval:
-    lo: float  # may be 0
-    hi: float  # may be math.inf
-
-    @classmethod
-    def of(cls, row: dict) -> "Interval":
-        v = row["value"]
-        return {"exact": cls(v, v), "more_than": cls(v, math.inf),
-                "nearly": cls(0.0, v), "approx": cls(v, v)}[row["qualifier"]]
-
+# --- Derived figures: interval arithmetic, so a bound stays a bound (zzreview/bounds.py) ------
 
 @dataclass
 class Derived:
@@ -125,26 +149,12 @@ class Derived:
     formula: str
     inputs: list[dict]
     result: Interval
-    point: float  # the figure computed from the stated numbers
     percent: bool = False
     caveats: list[str] = field(default_factory=list)
     unit: str = ""
 
-    def _fmt(self, x: float) -> str:
-        if self.percent:
-            return f"{x:.1%}"
-        text = f"{x:,.0f}" if float(x).is_integer() or x >= 100 else f"{x:,.1f}"
-        return f"{text} {self.unit}".strip()
-
     def result_text(self) -> str:
-        lo, hi = self.result.lo, self.result.hi
-        if lo == hi:
-            return self._fmt(lo)
-        if math.isinf(hi) and lo > 0:
-            return f"≥ {self._fmt(lo)}"
-        if lo == 0 and not math.isinf(hi):
-            return f"≤ {self._fmt(hi)}"
-        return f"约 {self._fmt(self.point)}（两数都是界限，真实值可大可小）"
+        return interval_text(self.result, self.unit, self.percent)
 
 
 def _bound_caveats(rows: list[dict]) -> list[str]:
@@ -161,17 +171,14 @@ def ratio(numerator: str, denominator: str, label: str, percent: bool = False,
           caveat: str | None = None) -> Derived:
     """numerator / denominator, with the bound the qualifiers allow."""
     a, b = data.metric(numerator), data.metric(denominator)
-    ia, ib = Interval.of(a), Interval.of(b)
-    lo = ia.lo / ib.hi if not math.isinf(ib.hi) else 0.0
-    hi = ia.hi / ib.lo if ib.lo else math.inf
     caveats = _bound_caveats([a, b])
     if a["unit"] != b["unit"]:
         caveats.append(f"单位不同（{a['unit']} ÷ {b['unit']}），结果是“每{b['unit']}多少{a['unit']}”")
     if caveat:
         caveats.append(caveat)
     unit = "" if percent or a["unit"] == b["unit"] else f"{a['unit']}/{b['unit']}"
-    return Derived(label, f"{a['label']} ÷ {b['label']}", [a, b], Interval(lo, hi),
-                   a["value"] / b["value"], percent, caveats, unit)
+    return Derived(label, f"{a['label']} ÷ {b['label']}", [a, b], Interval.of_row(a) / Interval.of_row(b),
+                   percent, caveats, unit)
 
 
 def total(ids: list[str], label: str, caveat: str | None = None) -> Derived:
@@ -180,27 +187,23 @@ def total(ids: list[str], label: str, caveat: str | None = None) -> Derived:
     units = {r["unit"] for r in rows}
     if len(units) != 1:
         raise ValueError(f"cannot add figures of different units: {sorted(units)}")
-    ivs = [Interval.of(r) for r in rows]
+    result = sum((Interval.of_row(r) for r in rows[1:]), Interval.of_row(rows[0]))
     caveats = _bound_caveats(rows) + ([caveat] if caveat else [])
-    return Derived(label, " + ".join(r["label"] for r in rows), rows,
-                   Interval(sum(i.lo for i in ivs), sum(i.hi for i in ivs)),
-                   sum(r["value"] for r in rows), False, caveats, rows[0]["unit"])
+    return Derived(label, " + ".join(r["label"] for r in rows), rows, result, False, caveats, rows[0]["unit"])
 
 
 def difference(whole: str, parts: list[str], label: str, caveat: str | None = None) -> Derived:
     """whole − sum(parts), e.g. the part of a total the source leaves unclassified."""
     w, rows = data.metric(whole), [data.metric(p) for p in parts]
-    if w["qualifier"] != "exact" or any(r["qualifier"] != "exact" for r in rows):
-        raise ValueError("a difference needs exact figures")
-    value = w["value"] - sum(r["value"] for r in rows)
-    caveats = [caveat] if caveat else []
+    result = remainder(w, rows)
+    caveats = _bound_caveats([w] + rows) + ([caveat] if caveat else [])
     return Derived(label, f"{w['label']} − （" + " + ".join(r["label"] for r in rows) + "）",
-                   [w] + rows, Interval(value, value), value, False, caveats, w["unit"])
+                   [w] + rows, result, False, caveats, w["unit"])
 
 
 def derived_table(items: list[Derived]) -> Markdown:
     """Derived figures with their formula, inputs (as quoted) and caveats."""
-    out = ["| 派生指标 | 计算 | 输入（原文） | 结果 | 注意 |", "|---|---|---|---|---|"]
+    out = ["| 派生指标 | 计算 | 输入（数值与编号） | 结果 | 注意 |", "|---|---|---|---|---|"]
     for d in items:
         inputs = "；".join(f"{esc(value_cell(r))}（`{r['id']}`）" for r in d.inputs)
         caveats = "；".join(esc(c) for c in d.caveats) or "—"
@@ -210,27 +213,34 @@ def derived_table(items: list[Derived]) -> Markdown:
 
 # --- Appendix helpers ------------------------------------------------------------------------
 
+def code(text: str) -> str:
+    """Inline code in a table cell: shown exactly as in the data (only the cell separator is
+    escaped, which the table parser turns back into '|')."""
+    text = str(text).replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
 def data_dictionary() -> Markdown:
-    """Every table of the data package with its fields, generated from datapackage.json."""
+    """Every table of the data package with its fields, generated from datapackage.json. Names,
+    values and patterns are code, shown byte for byte as the data package has them."""
     out = []
-    for res in data.datapackage()["resources"]:
-        out.append(f"### `{res['path']}`：{esc(res['title'])}\n\n{esc(res.get('description', ''))}\n")
+    for res in meta.datapackage()["resources"]:
+        out.append(f"### {code(res['path'])}：{esc(res['title'])}\n\n{esc(res.get('description', ''))}\n")
         if "schema" not in res:
             continue
         out += ["| 字段 | 名称 | 类型 | 约束 | 说明 |", "|---|---|---|---|---|"]
         for f in res["schema"]["fields"]:
-            cons = f.get("constraints", {})
             shown = []
-            for key, val in cons.items():
+            for key, val in f.get("constraints", {}).items():
                 if key == "enum":
-                    val = "、".join(f"`{v}`" for v in val)
-                elif key == "pattern":
-                    val = f"`{val}`"
-                shown.append(f"{key}: {val}")
-            out.append(f"| `{f['name']}` | {esc(f.get('title', ''))} | {f['type']} | "
-                       f"{esc('；'.join(shown)) if shown else '—'} | {esc(f.get('description', ''))} |")
+                    shown.append(f"{key}: " + "、".join(code(v) for v in val))
+                else:  # as JSON writes it: true, 2, a pattern string
+                    shown.append(f"{key}: {code(val if isinstance(val, str) else json.dumps(val))}")
+            out.append(f"| {code(f['name'])} | {esc(f.get('title', ''))} | {code(f['type'])} | "
+                       f"{'；'.join(shown) if shown else '—'} | {esc(f.get('description', ''))} |")
         key = res["schema"].get("primaryKey")
-        out.append(f"\n主键：{'、'.join(f'`{k}`' for k in key)}\n" if key else "")
+        out.append(f"\n主键：{'、'.join(code(k) for k in key)}\n" if key else "")
     return Markdown("\n".join(out))
 
 
@@ -251,20 +261,21 @@ def exclusions_table() -> Markdown:
 
 
 def restored_source() -> Markdown:
-    """The whole page in reading order, as restored by the structure step."""
+    """The whole page in reading order, as restored by the structure step. Every printed title
+    stands on its own line as printed; the only words added are the book's labels 署名 and the
+    note on each article's layout (in italics)."""
     pg = structure.page()
     out = []
     for art in pg.articles:
         out.append(f"## {esc(art.title)}" + (f"　{esc(art.subtitle)}" if art.subtitle else ""))
-        out.append(f"*{esc(art.note)}*")
+        out.append(f"*版面说明（本书）：{esc(art.note)}*")
         for sec in art.sections:
-            if sec.title:
-                out.append(f"**{esc(sec.title)}**")
+            out += [f"**{esc(t)}**" for t in sec.printed_titles]
             out += [esc(p) for p in sec.paragraphs]
         if art.byline:
             out.append(f"署名：{esc(art.byline)}")
     out.append("## 版面栏目标签")
-    out.append("版面上另有以下栏目标签，原文未表明其属于哪篇文章：" +
+    out.append("原文另有以下几行文字，本书推断是栏目标签；原文未表明它们属于哪篇文章：" +
                "、".join(f"「{esc(x)}」" for x in pg.page_labels) + "。")
     return Markdown("\n\n".join(out) + "\n")
 
@@ -272,35 +283,37 @@ def restored_source() -> Markdown:
 def counts() -> dict:
     """Sizes quoted on the front page, computed rather than typed."""
     df = data.metrics()
+    ex = data.exclusions()
     pg = structure.page()
     return {"metrics": len(df), "articles": len(pg.articles), "sections": len(pg.section_ids()),
-            "figures": len(figures.registry()), "exclusions": len(data.exclusions()),
+            "figures": len(figures.registry()), "exclusion_phrases": len(ex),
+            "exclusion_occurrences": int(ex["occurrences"].sum()),
             "lower_bounds": int((df["qualifier"] == "more_than").sum())}
 
 
 def source_statement() -> Markdown:
     """What the source is, from the data package; unknowns are said to be unknown."""
-    dp = data.datapackage()
-    src, x = dp["sources"][0], dp["x_source"]
+    dp = meta.datapackage()
+    src, x = dp["sources"][0], meta.source_facts()
     res = next(r for r in dp["resources"] if r["name"] == "source-page")
     unknown = "不详（原文中没有）"
     rows = [
-        ("报纸名称", unknown if x["newspaper"] == "unknown" else x["newspaper"]),
-        ("版次", unknown if x["page"] == "unknown" else x["page"]),
-        ("出版日期", (unknown if x["published"] == "unknown" else x["published"])
-         + f"；不早于 {x['published_not_before']}，依据：{x['evidence_for_date']}"),
-        ("收到的文本", f"`{x['received_as']}`，UTF-8 纯文本"),
-        ("sha256", f"`{res['hash'].split(':', 1)[1]}`"),
-        ("说明", src["description"]),
+        ("报纸名称", unknown if x["newspaper"] == meta.UNKNOWN else esc(x["newspaper"])),
+        ("版次", unknown if x["page"] == meta.UNKNOWN else esc(x["page"])),
+        ("出版日期", (unknown if x["published"] == meta.UNKNOWN else esc(x["published"]))
+         + f"；据文中日期推断不早于 {x['published_not_before']}，依据：{esc(x['evidence_for_date'])}"),
+        ("收到的文本", f"{code(x['received_as'])}，UTF-8 纯文本"),
+        ("sha256", code(res["hash"].split(":", 1)[1])),
+        ("说明", esc(src["description"])),
     ]
-    out = ["| 项目 | 内容 |", "|---|---|"] + [f"| {k} | {esc(v) if k not in ('收到的文本', 'sha256') else v} |"
-                                              for k, v in rows]
+    out = ["| 项目 | 内容 |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     return Markdown("\n".join(out) + "\n")
 
 
 def pipeline_summary() -> Markdown:
     c = counts()
     return Markdown(
-        f"原文复原为 {c['articles']} 篇文章、{c['sections']} 个部分；整理出 {c['metrics']} 个定量事实"
-        f"（其中 {c['lower_bounds']} 个是“余/多”给出的下限），{c['exclusions']} 处数字列为非定量并说明原因；"
-        f"全书 {c['figures']} 幅图。以上数目都由程序从数据计算，不是手写的。\n")
+        f"按本书的复原，原文分为 {c['articles']} 篇（组）文章、{c['sections']} 个部分；整理出 {c['metrics']} 个定量事实"
+        f"（其中 {c['lower_bounds']} 个是“余/多”给出的下限）；另有 {c['exclusion_phrases']} 个含数字的短语"
+        f"（在原文中共出现 {c['exclusion_occurrences']} 次）不作为定量事实，逐一说明了原因；"
+        f"全书 {c['figures']} 幅图。以上数目都由程序从数据计算。\n")

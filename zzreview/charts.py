@@ -19,13 +19,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.text  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from . import meta  # noqa: E402
 from .quantity import bounds_text  # noqa: E402
 
 CJK_SANS = "Noto Sans CJK SC"
-WIDTH_IN = 7.2  # print width of a figure: A4 text block, about 18 cm
 PALETTE = {"ink": "#1f2933", "muted": "#616e7c", "bar": "#2f6f9f", "bound": "#c2410c",
            "rest": "#d9dee3", "grid": "#e4e7eb"}
-SOURCE_LINE = "资料来源：报纸版面《漳州公安2021年工作回顾》及短讯（报名不详，2022年1月初）；整理：本书"
+SOURCE_PT = 7.5  # the source line under every chart
 
 STYLE = {
     "font.family": "sans-serif",
@@ -67,24 +67,54 @@ def setup() -> None:
     warnings.filterwarnings("error", message=r"Matplotlib currently does not support .* natively")
 
 
-def _figure(n_rows: int, panels: int = 1, height_per_row: float = 0.42):
-    height = 1.6 + panels * 0.55 + max(n_rows, 1) * height_per_row
-    fig = plt.figure(figsize=(WIDTH_IN, height))
-    return fig
-
-
 TOP_IN, BOTTOM_IN = 0.62, 0.95  # room for the title above and the axis, legend and source below
+SOURCE_LINE_IN = SOURCE_PT * 1.35 / 72  # the height of one more line of the source statement
+
+
+def _source_lines(source: str, width_in: float) -> list[str]:
+    """The source statement wrapped to the chart's width (a Chinese character is one em wide),
+    broken after a comma or semicolon when one is near the end of a line."""
+    per_line = int(width_in * 0.96 * 72 / SOURCE_PT)
+    lines = []
+    while _ems(source) > per_line:
+        cut = per_line
+        while _ems(source[:cut]) > per_line:
+            cut -= 1
+        breaks = [i + 1 for i in range(cut // 2, cut) if source[i] in "，；、）"]
+        cut = breaks[-1] if breaks else cut
+        lines.append(source[:cut])
+        source = source[cut:]
+    return [*lines, source]
+
+
+def _ems(text: str) -> float:
+    return sum(0.55 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+def _figure(n_rows: int, source: str, width_in: float | None = None, panels: int = 1,
+            height_per_row: float = 0.42):
+    """A figure for the print column (the PDF's text block, from _config.yml), tall enough for
+    its rows and its source statement."""
+    width_in = width_in or meta.text_width_in()
+    lines = _source_lines(source, width_in)
+    extra = (len(lines) - 1) * SOURCE_LINE_IN
+    height = 1.6 + panels * 0.55 + max(n_rows, 1) * height_per_row + extra
+    fig = plt.figure(figsize=(width_in, height))
+    fig.zz_source, fig.zz_bottom_in = "\n".join(lines), BOTTOM_IN + extra
+    return fig
 
 
 def _axes(fig, left: float, right: float = 0.9):
     """Axes with fixed margins in inches, so titles and source lines sit the same on every chart."""
     h = fig.get_figheight()
-    return fig.add_axes((left, BOTTOM_IN / h, right - left, 1 - (TOP_IN + BOTTOM_IN) / h))
+    return fig.add_axes((left, fig.zz_bottom_in / h, right - left, 1 - (TOP_IN + fig.zz_bottom_in) / h))
 
 
 def _finish(fig, title: str) -> None:
-    fig.suptitle(title, x=0.02, y=0.985, ha="left", va="top", fontsize=12.5, fontweight="bold")
-    fig.text(0.02, 0.012, SOURCE_LINE, fontsize=7.5, color=PALETTE["muted"], ha="left", va="bottom")
+    fig.suptitle(title, x=0.02, y=1 - 0.08 / fig.get_figheight(), ha="left", va="top", fontsize=12.5,
+                 fontweight="bold")
+    fig.text(0.02, 0.05 / fig.get_figheight(), fig.zz_source, fontsize=SOURCE_PT, color=PALETTE["muted"],
+             ha="left", va="bottom", linespacing=1.35)
 
 
 LABEL_CHARS = 16  # characters per line of a category label; longer labels wrap
@@ -144,22 +174,23 @@ def _texts_outside(fig, renderer) -> list[str]:
 
 
 def value_text(row) -> str:
-    return f"{bounds_text(row['value'], row['qualifier'])} {row['unit']}".strip()
+    """A drawn value as printed: '≥ 890,000 辆次'; a derived row brings its own text."""
+    return row.get("text") or f"{bounds_text(row['value'], row['qualifier'])} {row['unit']}".strip()
 
 
 def _is_bound(row) -> bool:
     return row["qualifier"] == "more_than"
 
 
-def bars(rows, title: str):
+def bars(rows, title: str, source: str, width_in: float | None = None):
     """Figures sharing a unit, one panel per unit; bars start at zero."""
     units = list(dict.fromkeys(r["unit"] for r in rows))
-    fig = _figure(len(rows), panels=len(units))
+    fig = _figure(len(rows), source, width_in, panels=len(units))
     heights = [sum(1 for r in rows if r["unit"] == u) + 0.8 for u in units]
     bounded = False
     h = fig.get_figheight()
     grid = fig.add_gridspec(len(units), 1, height_ratios=heights, hspace=0.9, left=0.36, right=0.9,
-                            top=1 - TOP_IN / h, bottom=BOTTOM_IN / h)
+                            top=1 - TOP_IN / h, bottom=fig.zz_bottom_in / h)
     for i, unit in enumerate(units):
         ax = fig.add_subplot(grid[i])
         group = [r for r in rows if r["unit"] == unit][::-1]
@@ -182,10 +213,10 @@ def bars(rows, title: str):
     return fig
 
 
-def magnitudes(rows, title: str):
+def magnitudes(rows, title: str, source: str, width_in: float | None = None):
     """Figures of different units or sizes: a dot plot, log axis when they span >20×."""
     rows = list(rows)[::-1]
-    fig = _figure(len(rows))
+    fig = _figure(len(rows), source, width_in)
     ax = _axes(fig, 0.42, 0.88)
     vals = [r["value"] for r in rows]
     log = max(vals) / min(vals) > 20
@@ -225,17 +256,17 @@ def _pow10_label(x, _pos) -> str:
 
 def _legend(fig, with_bounds: bool, mark: str = "▶") -> None:
     if with_bounds:
-        fig.text(0.42, 0.3 / fig.get_figheight(), f"{mark}：下限（原文“余”“多”，实际数更大）", fontsize=8.5,
+        fig.text(0.42, (0.3 + fig.zz_bottom_in - BOTTOM_IN) / fig.get_figheight(), f"{mark}：下限（原文“余”“多”，实际数更大）", fontsize=8.5,
                  color=PALETTE["bound"], ha="left")
 
 
 RANK_NAMES = {1: "第一", 2: "第二", 3: "第三", 4: "第四", 5: "第五"}
 
 
-def ranks(rows, title: str):
+def ranks(rows, title: str, source: str, width_in: float | None = None):
     """Places as places: first at the left, no bars (a rank is not an amount)."""
     rows = list(rows)[::-1]
-    fig = _figure(len(rows))
+    fig = _figure(len(rows), source, width_in)
     ax = _axes(fig, 0.42, 0.92)
     worst = int(max(r["value"] for r in rows))
     for y, r in enumerate(rows):
@@ -253,10 +284,10 @@ def ranks(rows, title: str):
     return fig
 
 
-def funnel(rows, title: str):
+def funnel(rows, title: str, source: str, width_in: float | None = None):
     """Stages in order, same unit; each later stage labelled with its share of the first."""
     rows = list(rows)
-    fig = _figure(len(rows), height_per_row=0.6)
+    fig = _figure(len(rows), source, width_in, height_per_row=0.6)
     ax = _axes(fig, 0.22, 0.96)
     first = rows[0]["value"]
     for i, r in enumerate(rows):
@@ -277,27 +308,29 @@ def funnel(rows, title: str):
     return fig
 
 
-def partial(total, parts, title: str, rest_label: str = "其余（原文未分类）"):
-    """A total and the parts the source names; the unnamed remainder is drawn, hatched."""
-    fig = _figure(3, height_per_row=0.5)
-    ax = fig.add_axes((0.04, 0.3, 0.92, 0.3))
+def partial(total, parts, rest, title: str, source: str, width_in: float | None = None):
+    """A total, the parts the source names and the remainder it leaves unnamed (hatched)."""
+    fig = _figure(3, source, width_in, height_per_row=0.5)
+    h, extra = fig.get_figheight(), fig.zz_bottom_in - BOTTOM_IN
+    base = h - extra  # the layout above the source statement, as for a one-line source
+    ax = fig.add_axes((0.04, (0.3 * base + extra) / h, 0.92, 0.3 * base / h))
     left = 0.0
     colors = ["#2f6f9f", "#5b9bc4", "#9cc3de", "#c7dcec"]
-    named = sum(p["value"] for p in parts)
-    segments = [(p["label"], p["value"], colors[i % len(colors)], None) for i, p in enumerate(parts)]
-    segments.append((rest_label, total["value"] - named, PALETTE["rest"], "///"))
-    for i, (label, value, color, hatch) in enumerate(segments):
+    segments = [(p, colors[i % len(colors)], None) for i, p in enumerate(parts)]
+    segments.append((rest, PALETTE["rest"], "///"))
+    for i, (row, color, hatch) in enumerate(segments):
+        value = row["value"]
         ax.barh(0, value, left=left, color=color, hatch=hatch, edgecolor="white", height=0.8)
         mid = left + value / 2
         y_text = 0.62 if i % 2 == 0 else -0.62
-        ax.annotate(f"{label}\n{value:,.0f} {total['unit']}", (mid, 0.4 if y_text > 0 else -0.4),
+        ax.annotate(f"{row['label']}\n{value_text(row)}", (mid, 0.4 if y_text > 0 else -0.4),
                     xytext=(mid, y_text), ha="center", va="bottom" if y_text > 0 else "top",
                     fontsize=8.5, arrowprops={"arrowstyle": "-", "color": PALETTE["muted"], "lw": 0.6})
         left += value
     ax.set_xlim(0, total["value"])
     ax.set_ylim(-1.6, 1.6)
     ax.axis("off")
-    fig.text(0.04, 0.8, f"{total['label']}：共 {value_text(total)}", fontsize=10)
+    fig.text(0.04, (0.8 * base + extra) / h, f"{total['label']}：共 {value_text(total)}", fontsize=10)
     _finish(fig, title)
     return fig
 

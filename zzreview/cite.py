@@ -20,11 +20,8 @@ from functools import lru_cache
 
 import yaml
 
-from . import paths
+from . import meta, paths
 
-BOOK_TITLE = "漳州公安 2021：可复现的注释版回顾"
-BOOK_AUTHOR = "本书编者"
-LICENCE = "CC-BY-4.0"
 FIGURE_CALL = re.compile(r"""zz\.figure\(\s*["'](fig-[a-z0-9-]+)["']""")
 
 
@@ -36,6 +33,16 @@ def book_version() -> str:
                               capture_output=True, text=True, check=True).stdout.strip() or "unknown"
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def version_label(version: str) -> str:
+    """The version as printed: a build from uncommitted changes says so in words, because its
+    version names a commit whose files it does not match."""
+    if version == "unknown":
+        return "未知（构建时不在 git 仓库中，无法对应到提交）"
+    if version.endswith("-dirty"):
+        return f"{version}（基于提交 {version.removesuffix('-dirty')}，另含未提交的改动，不能据此找回确切的源文件）"
+    return version
 
 
 def build_date() -> str:
@@ -93,50 +100,32 @@ def figure_citations(fig_id: str, version: str, baseurl: str = "") -> dict[str, 
 
     item = figures.entry(fig_id)
     label = f"图 {number(fig_id)} {item['title']}"
-    link, date = permalink(fig_id, baseurl), build_date()
+    link, date, shown = permalink(fig_id, baseurl), build_date(), version_label(version)
+    author, title = meta.book_author(), meta.book_title()
     return {
-        "GB/T 7714-2015": (f"{BOOK_AUTHOR}. {BOOK_TITLE}：{label}（{fig_id}）[EB/OL]. 版本 {version}. "
+        "GB/T 7714-2015": (f"{author}. {title}：{label}（{fig_id}）[EB/OL]. 版本 {shown}. "
                            f"({date})[引用日期]. {link}."),
-        "APA": (f"{BOOK_AUTHOR}. ({_year()}). {label} (Figure {fig_id}) [Figure]. In {BOOK_TITLE} "
-                f"(Version {version}). {link}"),
-        "BibTeX": (f"@misc{{zzreview-{fig_id},\n  author = {{{{{BOOK_AUTHOR}}}}},\n"
-                   f"  title = {{{label}}},\n  howpublished = {{{BOOK_TITLE}}},\n  year = {{{_year()}}},\n"
-                   f"  version = {{{version}}},\n  url = {{{link}}},\n  note = {{Figure ID {fig_id}}}\n}}"),
+        "APA": (f"{author}. ({_year()}). {label} (Figure {fig_id}) [Figure]. In {title} "
+                f"(Version {shown}). {link}"),
+        "BibTeX": (f"@misc{{zzreview-{fig_id},\n  author = {{{{{author}}}}},\n"
+                   f"  title = {{{label}}},\n  howpublished = {{{title}}},\n  year = {{{_year()}}},\n"
+                   f"  version = {{{shown}}},\n  url = {{{link}}},\n  note = {{Figure ID {fig_id}}}\n}}"),
     }
 
 
 def book_citations(version: str, baseurl: str = "") -> dict[str, str]:
-    link, date = f"{baseurl}book/index.html", build_date()
+    link, date, shown = f"{baseurl}book/index.html", build_date(), version_label(version)
+    author, title = meta.book_author(), meta.book_title()
     return {
-        "GB/T 7714-2015": f"{BOOK_AUTHOR}. {BOOK_TITLE}[EB/OL]. 版本 {version}. ({date})[引用日期]. {link}.",
-        "APA": f"{BOOK_AUTHOR}. ({_year()}). {BOOK_TITLE} (Version {version}). {link}",
-        "BibTeX": (f"@book{{zzreview,\n  author = {{{{{BOOK_AUTHOR}}}}},\n  title = {{{BOOK_TITLE}}},\n"
-                   f"  year = {{{_year()}}},\n  version = {{{version}}},\n  url = {{{link}}}\n}}"),
+        "GB/T 7714-2015": f"{author}. {title}[EB/OL]. 版本 {shown}. ({date})[引用日期]. {link}.",
+        "APA": f"{author}. ({_year()}). {title} (Version {shown}). {link}",
+        "BibTeX": (f"@book{{zzreview,\n  author = {{{{{author}}}}},\n  title = {{{title}}},\n"
+                   f"  year = {{{_year()}}},\n  version = {{{shown}}},\n  url = {{{link}}}\n}}"),
     }
 
 
-DRAWN_COLUMNS = ["id", "label", "value", "unit", "qualifier", "lower_bound", "quote", "note"]
-
-
-def drawn_rows(fig_id: str) -> list[dict]:
-    """Exactly what the chart draws, in drawing order; a partial breakdown adds its remainder."""
-    from . import data, figures
-
-    item = figures.entry(fig_id)
-    ids = ([item["total"]] if item.get("total") else []) + list(item.get("metrics", []))
-    rows = []
-    for mid in ids:
-        r = data.metric(mid)
-        lower = r["value"] if r["qualifier"] in ("exact", "more_than") else None
-        rows.append({"id": mid, "label": r["label"], "value": r["value"], "unit": r["unit"],
-                     "qualifier": r["qualifier"], "lower_bound": lower, "quote": r["quote"],
-                     "note": r["note"] or ""})
-    if item["form"] == "partial":
-        rest = rows[0]["value"] - sum(r["value"] for r in rows[1:])
-        rows.append({"id": f"{item['total']}-unclassified", "label": "其余（原文未分类）", "value": rest,
-                     "unit": rows[0]["unit"], "qualifier": "exact", "lower_bound": rest, "quote": "",
-                     "note": "由总数减去原文点名的各类算出，假定各类互不重叠"})
-    return rows
+# the drawn rows (figures.drawn_rows) as the CSV download gives them
+DRAWN_COLUMNS = ["id", "label", "value", "unit", "qualifier", "lower_bound", "upper_bound", "quote", "note"]
 
 
 def _plain(value):
@@ -149,26 +138,30 @@ def figure_csv(fig_id: str) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=DRAWN_COLUMNS, lineterminator="\n")
     writer.writeheader()
+    from .figures import drawn_rows
+
     for row in drawn_rows(fig_id):
-        writer.writerow({k: ("" if v is None else _plain(v)) for k, v in row.items()})
+        writer.writerow({k: ("" if row.get(k) is None else _plain(row[k])) for k in DRAWN_COLUMNS})
     return buf.getvalue()
 
 
 def figure_metadata(fig_id: str, version: str, baseurl: str = "") -> dict:
-    from . import data, figures
+    from . import figures
 
     item = figures.entry(fig_id)
-    source = data.datapackage()["x_source"]
+    rows = figures.drawn_rows(fig_id)
+    source = meta.source_facts()
     return {
         "id": fig_id, "number": f"图 {number(fig_id)}", "title": item["title"],
         "caption": item["caption"].strip(), "form": item["form"], "section": item["section"],
         "page": f"{page(fig_id)}.html", "permalink": permalink(fig_id, baseurl),
-        "units": sorted({r["unit"] for r in drawn_rows(fig_id)}),
-        "metrics": [{k: _plain(v) for k, v in r.items()} for r in drawn_rows(fig_id)],
-        "notes": item.get("notes", ""), "book": BOOK_TITLE, "book_version": version,
-        "built": build_date(), "licence": LICENCE,
-        "source": {"newspaper": source["newspaper"], "published": source["published"],
-                   "published_not_before": source["published_not_before"]},
+        "units": sorted({r["unit"] for r in rows}),
+        "metrics": [{k: _plain(r.get(k)) for k in DRAWN_COLUMNS} for r in rows],
+        "notes": item.get("notes", ""), "book": meta.book_title(), "book_version": version,
+        "book_version_label": version_label(version), "built": build_date(),
+        "licence": meta.licence()["name"], "rights": meta.rights_statement(),
+        "source": {"statement": figures.source_line(rows), "newspaper": source["newspaper"],
+                   "published": source["published"], "published_not_before": source["published_not_before"]},
         "citation": figure_citations(fig_id, version, baseurl),
     }
 

@@ -1,7 +1,6 @@
 """Validated data as the chapters read it. Dtypes are explicit (pandas 3 infers strings)."""
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 
 import pandas as pd
@@ -40,5 +39,7 @@ def exclusions() -> pd.DataFrame:
                        encoding="utf-8-sig", keep_default_na=False)
 
 
-def datapackage() -> dict:
-    return json.loads(paths.datapackage_path().read_text(encoding="utf-8"))
+def ambiguities() -> pd.DataFrame:
+    """data/ambiguities.csv: the register of what the text leaves open (metrics may be empty)."""
+    return pd.read_csv(paths.ambiguities_path(), dtype="string", encoding="utf-8-sig",
+                       keep_default_na=False)

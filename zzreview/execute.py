@@ -32,7 +32,7 @@ import yaml
 from . import paths
 
 CORE_MODULES = ("__init__.py", "book.py", "data.py", "structure.py", "source.py", "quantity.py",
-                "paths.py", "errors.py")
+                "paths.py", "errors.py", "meta.py", "bounds.py", "validate.py", "inventory.py")
 DRAWING_MODULES = ("charts.py", "figures.py")
 # Calls whose output reads whole files rather than the records named by their arguments.
 FILE_CALLS = {
@@ -43,7 +43,11 @@ FILE_CALLS = {
     "pipeline_summary": ("metrics.csv", "numeral_exclusions.csv", "source/layout.yaml", "@figures"),
     "counts": ("metrics.csv", "numeral_exclusions.csv", "source/layout.yaml", "@figures"),
     "parser_rules": (),  # quantity.py is core
+    "ambiguities": ("ambiguities.csv", "datapackage.json"),
+    "ambiguity_register": ("ambiguities.csv", "datapackage.json", "source/layout.yaml"),
 }
+ALL_FILES = ("metrics.csv", "numeral_exclusions.csv", "datapackage.json", "ambiguities.csv",
+             "source/layout.yaml", "@figures")
 RECORD_CALLS = {"setup", "passage", "article_heading", "metrics_table", "figure", "ratio", "total",
                 "difference", "derived_table"}
 CALL = re.compile(r"\bzz\.(\w+)\(")
@@ -116,9 +120,20 @@ class _Inputs:
         return json.dumps([a.kicker, a.headline, a.subtitle, a.byline, a.note], ensure_ascii=False)
 
     def figure(self, fid: str) -> str:
+        """A figure's registry entry, its rows, what its source line says (the headlines of its
+        articles, the unknowns) and the print width it is drawn at."""
+        from . import meta
+
         item = self.figures[fid]
         ids = list(item.get("metrics", [])) + ([item["total"]] if item.get("total") else [])
-        return json.dumps([item, [self.metric_rows.get(m, "") for m in ids]], ensure_ascii=False)
+        articles = []
+        for mid in ids:
+            section = self.metric_section.get(mid)
+            if section in self.sections:
+                art = self.page.article(self.page.section(section).article_id)
+                articles.append([art.title, art.subtitle])
+        frame = [meta.text_width_in(), meta.unknowns_text(), meta.book_author()]
+        return json.dumps([item, [self.metric_rows.get(m, "") for m in ids], articles, frame], ensure_ascii=False)
 
 
 def _file(rel: str) -> str:
@@ -138,8 +153,7 @@ def dependencies(nb, inputs: _Inputs) -> dict[str, str]:
     deps["requirements"] = hashlib.sha256((paths.REPO / "requirements.txt").read_bytes()).hexdigest()
     calls = set(CALL.findall(code))
     for name in calls - RECORD_CALLS:
-        for rel in FILE_CALLS.get(name, ("metrics.csv", "numeral_exclusions.csv", "datapackage.json",
-                                         "source/layout.yaml", "@figures")):  # unknown call: all
+        for rel in FILE_CALLS.get(name, ALL_FILES):  # unknown call: all
             deps[f"file:{rel}"] = _file(rel)
     for lit in set(LITERAL.findall(code)):
         if lit in inputs.figures:

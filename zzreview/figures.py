@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 import re
 from functools import lru_cache
@@ -16,13 +17,16 @@ from functools import lru_cache
 import matplotlib.pyplot as plt
 import yaml
 
-from . import charts, data, paths
+from . import charts, data, meta, paths
+from .bounds import Interval, interval_text
 from .errors import Problem
+from .inventory import stated_numbers
 
 ID_PATTERN = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)*$")
 FORMS = (*charts.FORMS, "partial")  # partial takes a total besides its parts
 FORMATS = ("svg", "pdf", "png")
 YEARS = {"2021", "2022"}  # the only numbers a title or caption may state: the period covered
+NAME_CATEGORIES = ("name", "ordinal-name", "event", "road", "period")
 
 
 @lru_cache(maxsize=4)
@@ -42,6 +46,12 @@ def entry(fig_id: str) -> dict:
     raise KeyError(f"no figure {fig_id!r} in {paths.relpath(paths.figures_registry_path())}")
 
 
+def _without_names(text: str, names: list[str]) -> str:
+    for name in names:
+        text = text.replace(f"“{name}”", "“”")
+    return text
+
+
 def registry_problems() -> list[Problem]:
     from .structure import page
     from .validate import read_csv_rows
@@ -49,6 +59,8 @@ def registry_problems() -> list[Problem]:
     rel = paths.relpath(paths.figures_registry_path())
     metric_rows = {r["id"]: r for _, r in read_csv_rows(paths.metrics_path())}
     sections = set(page().section_ids())
+    # names such as “一室两队” and periods such as “一年来” hold numerals but state no quantity (data/numeral_exclusions.csv)
+    names = [r["phrase"] for _, r in read_csv_rows(paths.exclusions_path()) if r["category"] in NAME_CATEGORIES]
     problems, seen = [], set()
     for item in registry():
         fid = item.get("id", "")
@@ -65,12 +77,14 @@ def registry_problems() -> list[Problem]:
             bad(f"unknown section {item.get('section')!r}", "section")
         if item.get("form") not in FORMS:
             bad(f"unknown form {item.get('form')!r}", "form", f"use one of {', '.join(FORMS)}")
-        for key in ("title", "caption"):
-            if not item.get(key):
+        for key in ("title", "caption", "notes"):
+            if not item.get(key) and key != "notes":
                 bad(f"has no {key}", key)
-            elif set(re.findall(r"\d+", item[key])) - YEARS:
-                bad(f"{key} states a number; figures come from the data (they would go stale here)",
-                    key, "say it in words, or let the chart and its alt text show it")
+            elif stated_numbers(_without_names(item.get(key) or "", names), YEARS):
+                found = stated_numbers(_without_names(item[key], names), YEARS)
+                bad(f"{key} states a number ({'、'.join(found)}); figures come "
+                    "from the data (they would go stale here)", key,
+                    "say it without a numeral, or let the chart and its alt text show it")
         ids = list(item.get("metrics") or []) + ([item["total"]] if item.get("total") else [])
         for mid in ids:
             if mid not in metric_rows:
@@ -84,13 +98,61 @@ def registry_problems() -> list[Problem]:
     return problems
 
 
-def draw(fig_id: str):
+def remainder(total: dict, parts: list[dict]) -> Interval:
+    """What a total leaves after the parts the source names, with the bound their qualifiers
+    allow (the parts are assumed not to overlap: the figure's note says so)."""
+    named = sum((Interval.of_row(p) for p in parts[1:]), Interval.of_row(parts[0]))
+    return Interval.of_row(total) - named
+
+
+REST_LABEL = "其余（原文未分类）"
+
+
+def drawn_rows(fig_id: str) -> list[dict]:
+    """Exactly what the chart draws, in drawing order (a partial breakdown: the total, its named
+    parts, then the remainder). The chart, its alt text and its CSV all read these rows."""
+    item = entry(fig_id)
+    ids = ([item["total"]] if item.get("total") else []) + list(item.get("metrics", []))
+    rows = []
+    for mid in ids:
+        r = data.metric(mid)
+        iv = Interval.of_row(r)
+        rows.append({"id": mid, "label": r["label"], "value": r["value"], "unit": r["unit"],
+                     "qualifier": r["qualifier"], "lower_bound": None if iv.approx else iv.lo,
+                     "upper_bound": None if iv.approx or math.isinf(iv.hi) else iv.hi,
+                     "quote": r["quote"], "note": r["note"] or "", "section": r["section"]})
+    if item["form"] == "partial":
+        total = data.metric(item["total"])
+        rest = remainder(total, [data.metric(m) for m in item["metrics"]])
+        rows.append({"id": f"{item['total']}-unclassified", "label": REST_LABEL, "value": rest.point,
+                     "unit": total["unit"], "qualifier": rest.qualifier,
+                     "lower_bound": None if rest.approx else rest.lo,
+                     "upper_bound": None if rest.approx or math.isinf(rest.hi) else rest.hi,
+                     "quote": "", "note": "由总数减去原文点名的各类算出，假定各类互不重叠",
+                     "section": total["section"], "text": interval_text(rest, total["unit"])})
+    return rows
+
+
+def source_line(rows: list[dict]) -> str:
+    """The chart's source statement: the articles its rows come from (meta.source_line)."""
+    from .structure import page
+
+    pg = page()
+    titles = []
+    for r in rows:
+        art = pg.article(pg.section(r["section"]).article_id)
+        titles.append(art.title + (art.subtitle or ""))
+    return meta.source_line(titles)
+
+
+def draw(fig_id: str, width_in: float | None = None):
     """The matplotlib Figure for a registry entry, drawn from the current data."""
     item = entry(fig_id)
-    rows = [data.metric(m) for m in item.get("metrics", [])]
+    rows = drawn_rows(fig_id)
+    source = source_line(rows)
     if item["form"] == "partial":
-        return charts.partial(data.metric(item["total"]), rows, item["title"])
-    return charts.FORMS[item["form"]](rows, item["title"])
+        return charts.partial(rows[0], rows[1:-1], rows[-1], item["title"], source, width_in)
+    return charts.FORMS[item["form"]](rows, item["title"], source, width_in)
 
 
 def output_dir():
@@ -128,7 +190,7 @@ class FigureOutput:
     def alt(self) -> str:
         """Alt text with the values, generated from the data so it never goes stale."""
         item = self.item
-        rows = [data.metric(m) for m in ([item["total"]] if item.get("total") else []) + item["metrics"]]
+        rows = drawn_rows(self.fig_id)
         form = {"bars": "条形图", "magnitudes": "点图", "ranks": "名次点图", "funnel": "漏斗图",
                 "partial": "分段条形图"}[item["form"]]
         if item["form"] == "ranks":

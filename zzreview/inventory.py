@@ -11,6 +11,15 @@ from .source import squash, squashed_source
 ARABIC = re.compile(r"\d+(?:\.\d+)?")
 # A Chinese numeral states a quantity when a measure word follows it, or an order after 第.
 CHINESE = re.compile(rf"{CN_NUMBER}[万亿]?(?=(?:{'|'.join(MEASURE_WORDS)}))|第[{CN_DIGITS}]+")
+# In the book's own text (titles, captions), also a Chinese numeral made vague: 十几, 两百多万, 数十.
+VAGUE = re.compile(rf"{CN_NUMBER}[几多余][万亿]?|[几数][十百千万]+")
+
+
+def stated_numbers(text: str, allowed: set[str] = frozenset()) -> list[str]:
+    """Every number a piece of the book's own text states, in any numeral form (Arabic, Chinese
+    with a measure word, ordinal, vague), except the allowed ones (e.g. the years covered)."""
+    found = [m.group(0) for pattern in (ARABIC, CHINESE, VAGUE) for m in pattern.finditer(text)]
+    return [n for n in found if n not in allowed]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import unicodedata
@@ -19,11 +18,14 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.texescape import escape as tex
 
-from . import cite, paths
+from . import cite, meta, paths
 
 
-# xeCJK drops a typed space between two Chinese characters; in a headline it separates the halves.
-HALVES = re.compile(r"(?<=[\u3400-\u9fff”」）])\s+(?=[\u3400-\u9fff“「（])")
+# xeCJK drops a typed space between two Chinese characters, but such a space means something:
+# it separates a headline's halves, two names in a byline, a slogan's halves. On paper it becomes
+# an ideographic space (soft line breaks were removed when the page was read: sphinxext).
+CJK_SPACE = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef“”‘’])[ \t]+"
+                       r"(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef“”‘’])")
 
 
 def _raw(latex: str) -> nodes.raw:
@@ -61,7 +63,7 @@ def restructure(app, doctree, docname) -> None:
             holder.parent.remove(holder)
 
     book = nodes.section()
-    book += nodes.title("", cite.BOOK_TITLE)  # taken by the writer as the document's title
+    book += nodes.title("", meta.book_title())  # taken by the writer as the document's title
     book += _raw(r"\setcounter{secnumdepth}{-1}")  # 导读: an unnumbered chapter
     book += front
     for i, part in enumerate(parts):
@@ -86,11 +88,12 @@ def _for_paper(doctree) -> None:
     for note in list(doctree.findall(lambda n: isinstance(n, nodes.paragraph)
                                      and "zz-cite-pdf" in n.get("classes", []))):
         _into_figure(note)
-    for heading in doctree.findall(lambda n: isinstance(n, (nodes.title, nodes.strong))):
-        for text in list(heading.findall(nodes.Text)):  # a headline's halves: an ideographic space
-            spaced = HALVES.sub("\u3000", text)
-            if spaced != text:
-                text.parent.replace(text, nodes.Text(spaced))
+    for text in list(doctree.findall(nodes.Text)):
+        if isinstance(text.parent, (nodes.literal, nodes.literal_block, nodes.raw)):
+            continue
+        spaced = CJK_SPACE.sub("\u3000", text)
+        if spaced != text:
+            text.parent.replace(text, nodes.Text(spaced))
 
 
 def _into_figure(note: nodes.paragraph) -> None:
@@ -166,23 +169,16 @@ def _share_out(room: float, low: list[float], high: list[float]) -> list[float]:
 
 def _title_page(config) -> str:
     """The title page's macros: everything on it is computed, not typed."""
-    dp = json.loads(paths.datapackage_path().read_text(encoding="utf-8"))  # validated before Sphinx
-    x = dp["x_source"]
-    sha = next(r for r in dp["resources"] if r["name"] == "source-page")["hash"].split(":", 1)[1]
-    title, _, subtitle = cite.BOOK_TITLE.partition("：")
-
-    def known(value: str) -> str:
-        return "不详" if value == "unknown" else value
-
-    source = (f"所据原文：一张报纸版面的文字（报纸名称{known(x['newspaper'])}，版次{known(x['page'])}，"
-              f"出版日期{known(x['published'])}，不早于 {x['published_not_before']}）。")
+    sha = next(r for r in meta.datapackage()["resources"] if r["name"] == "source-page")["hash"].split(":", 1)[1]
+    title, _, subtitle = meta.book_title().partition("：")
+    source = (f"所据原文：一张报纸版面的文字（报纸名称{meta.known('newspaper')}，版次{meta.known('page')}，"
+              f"出版日期{meta.known('published')}，据文中日期推断不早于 {meta.source_facts()['published_not_before']}）。")
     macros = {
-        "zztitle": tex(title), "zzsubtitle": tex(subtitle), "zzauthor": tex(cite.BOOK_AUTHOR),
-        "zzversion": tex(config.zz_version), "zzdate": tex(cite.build_date()),
+        "zztitle": tex(title), "zzsubtitle": tex(subtitle), "zzauthor": tex(meta.book_author()),
+        "zzversion": tex(cite.version_label(config.zz_version)), "zzdate": tex(cite.build_date()),
         "zzsource": tex(source), "zzsourcehash": tex(sha),
-        "zzlicence": tex("数据与注释以 CC BY 4.0 发布；原文版权归原报社及署名作者。"),
-        "zzsubject": tex(f"{subtitle}：对一张报纸版面（{x['published_not_before'][:4]} 年初）所载漳州市公安局与"
-                         "交警支队 2021 年工作回顾的数据整理与图表"),
+        "zzlicence": tex(meta.rights_statement()),
+        "zzsubject": tex(meta.source_description()),
     }
     return "".join(r"\newcommand{\%s}{%s}" % (k, v) + "\n" for k, v in macros.items())
 

@@ -29,6 +29,10 @@ def exclusions_path() -> Path:
     return data_dir() / "numeral_exclusions.csv"
 
 
+def ambiguities_path() -> Path:
+    return data_dir() / "ambiguities.csv"
+
+
 def layout_path() -> Path:
     return source_dir() / "layout.yaml"
 
@@ -50,3 +54,11 @@ def relpath(path: Path) -> str:
         return str(Path(path).resolve().relative_to(REPO))
     except ValueError:
         return str(path)
+
+
+def config_path() -> Path:
+    return REPO / "_config.yml"
+
+
+def toc_path() -> Path:
+    return REPO / "_toc.yml"

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-NAME = "zzreview-2021"  # the PDF's file name (latex_documents in _config.yml writes NAME.tex)
+from . import meta
 TOOLS = ("latexmk", "xelatex", "xdvipdfmx")
 
 
@@ -24,11 +24,12 @@ def typeset(latex_dir: Path, log) -> Path:
     """Run latexmk (xelatex → xdvipdfmx) in latex_dir; return the PDF. Dates in the PDF come from
     SOURCE_DATE_EPOCH (FORCE_SOURCE_DATE makes TeX use it for \\today and the file dates too), so
     two builds of one commit give the same bytes. latexmk reruns only what changed."""
-    tex_log = latex_dir / f"{NAME}.log"
+    name = meta.pdf_name()  # latex_documents in _config.yml: Sphinx wrote name.tex
+    tex_log = latex_dir / f"{name}.log"
     before = tex_log.stat().st_mtime_ns if tex_log.exists() else None
     env = {**os.environ, "FORCE_SOURCE_DATE": "1", "max_print_line": "10000"}
     cmd = ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           f"{NAME}.tex"]
+           f"{name}.tex"]
     proc = subprocess.run(cmd, cwd=latex_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors="replace")
     log.write(proc.stdout)
@@ -40,7 +41,7 @@ def typeset(latex_dir: Path, log) -> Path:
     if proc.returncode != 0:
         errors = list(dict.fromkeys(ERROR_LINE.findall(text) + ERROR_LINE.findall(proc.stdout)))
         raise TypesetError(f"xelatex failed (TeX log: {tex_log}):\n  " + "\n  ".join(errors[:10]))
-    return latex_dir / f"{NAME}.pdf"
+    return latex_dir / f"{name}.pdf"
 
 
 def tools_missing() -> list[str]:

@@ -23,13 +23,13 @@ MEASURE_WORDS = ("批次", "辆次", "个", "名", "年", "项", "支", "辆", "
 QUALIFIERS = {
     "exact": "确数",
     "more_than": "“余”“多”：所给数字是下限，实际数大于它",
-    "approx": "“约”“许”：近似数，方向不定",
+    "approx": "“约”“许”，或日期之后有“之际”：近似数，实际可能略大也可能略小",
     "nearly": "“近”：所给数字是上限，实际数略小于它",
 }
 
 _MEASURE = "|".join(MEASURE_WORDS)
 RULES: list[tuple[str, str, re.Pattern]] = [
-    ("date", "日期（可带时刻）：[YYYY年]M月D日[H时[M分]][许]",
+    ("date", "日期（可带时刻）：[YYYY年]M月D日[H时[M分]][许]；短语中日期之后有“之际”（在……到来之际）时为约数",
      re.compile(r"(?:(?P<y>\d{4})年)?(?P<mo>\d{1,2})月(?P<d>\d{1,2})日"
                 r"(?:(?P<h>\d{1,2})时(?:(?P<mi>\d{1,2})分)?)?(?P<post>许)?")),
     ("time", "时刻：H时[M分][许]",
@@ -106,7 +106,12 @@ def _interpret(kind: str, m: re.Match, quote: str) -> Quantity:
     g = m.groupdict()
     after = quote[m.end():]
     if kind in ("date", "time"):
-        return Quantity(kind, None, _qualifier(g), _when(g), m.group(0), after)
+        qualifier = _qualifier(g)
+        if kind == "date" and "之际" in after:  # "on the occasion of": around that date, not on it
+            if qualifier != "exact":
+                raise ParseError(f"more than one qualifier: {g.get('post')} and 之际")
+            qualifier = "approx"
+        return Quantity(kind, None, qualifier, _when(g), m.group(0), after)
     if kind == "rank":
         return Quantity(kind, _number(g["n"]), "exact", None, m.group(0), after)
     value = _number(g["n"] + (g.get("mag") or ""))

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -154,8 +155,9 @@ class PdfDownload(Directive):
     """On the front page: the PDF edition, which the build writes into the site root."""
 
     def run(self):
-        from .pdf import NAME
+        from .meta import pdf_name
 
+        NAME = pdf_name()
         env = self.state.document.settings.env
         para = nodes.paragraph("", "本书另有 PDF 版（A4，可打印；图的编号与网页相同）：", classes=["zz-pdf"])
         para += _link(env, f"{NAME}.pdf", f"下载 PDF（{NAME}.pdf）")
@@ -168,6 +170,29 @@ class BookCitation(Directive):
 
         cfg = self.state.document.settings.env.config
         return [_citation_block("引用本书", cite.book_citations(cfg.zz_version, cfg.html_baseurl or ""))]
+
+
+CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’"
+# A line break inside a paragraph of Chinese is no space: the Markdown sources wrap prose lines
+# anywhere, and a browser would show each break between two Chinese characters as a gap.
+SOFT_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
+CODE_LIKE = (nodes.literal, nodes.literal_block, nodes.raw, nodes.math, nodes.math_block)
+
+
+def _join_chinese_lines(app, doctree):
+    for text in list(doctree.findall(nodes.Text)):
+        if any(isinstance(a, CODE_LIKE) for a in _ancestors(text)):
+            continue
+        joined = SOFT_BREAK.sub("", str(text))
+        if joined != str(text):
+            text.parent.replace(text, nodes.Text(joined))
+
+
+def _ancestors(node):
+    node = node.parent
+    while node is not None:
+        yield node
+        node = node.parent
 
 
 def _write_downloads(app, exception):
@@ -213,11 +238,11 @@ def _root_page(app, exception):
     asks for /favicon.ico (a 404) while it forwards; and it has no language or title."""
     if exception or app.builder.format != "html" or app.config.root_doc == "index":
         return
-    from .cite import BOOK_TITLE
+    from .meta import book_title
 
     icon = Path(app.config.html_favicon or "favicon.ico").name
     (Path(app.outdir) / "index.html").write_text(
-        ROOT_PAGE.format(title=BOOK_TITLE, icon=icon, target=f"{app.config.root_doc}.html"), encoding="utf-8")
+        ROOT_PAGE.format(title=book_title(), icon=icon, target=f"{app.config.root_doc}.html"), encoding="utf-8")
 
 
 def _notebook_link(app, pagename, templatename, context, doctree):
@@ -233,12 +258,12 @@ def _notebook_link(app, pagename, templatename, context, doctree):
 
 
 def _footer_version(app, config):
-    from . import cite
+    from . import cite, meta
 
     config.zz_version = config.zz_version or cite.book_version()
     opts = dict(config.html_theme_options or {})
-    opts["extra_footer"] = (opts.get("extra_footer", "") +
-                            f" 本书版本 {config.zz_version}，构建于 {cite.build_date()}。")
+    opts["extra_footer"] = (f"{meta.rights_statement()} 本书版本 {cite.version_label(config.zz_version)}，"
+                            f"构建于 {cite.build_date()}。")
     config.html_theme_options = opts
 
 
@@ -273,6 +298,7 @@ def setup(app):
     app.add_directive("zz-book-citation", BookCitation)
     app.add_directive("zz-pdf-download", PdfDownload)
     app.connect("env-get-outdated", _reread_executed)
+    app.connect("doctree-read", _join_chinese_lines)
     app.connect("builder-inited", _mystnb_css_early)
     app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _root_page)

@@ -35,8 +35,21 @@ class Section:
     paragraphs: list[str]
 
     @property
+    def printed_titles(self) -> list[str]:
+        """The section's kicker and heading as printed, each on its own (no separator added)."""
+        return [p for p in (self.kicker, self.heading) if p]
+
+    headings: list[str] = field(default_factory=list)  # an article's opening part: its headlines
+
+    @property
+    def text(self) -> str:
+        """Everything printed in this part, without white space: quotes are matched against it.
+        An article's opening part (same id as the article) also holds its printed headlines."""
+        return source.squash("".join(self.headings + self.printed_titles + self.paragraphs))
+
+    @property
     def title(self) -> str:
-        """Heading as a reader names the section ("平和交警：扶危助困 …")."""
+        """Heading as a reader names the section ("平和交警：扶危助困 …"); the "：" is the book's."""
         parts = [p for p in (self.kicker, self.heading) if p]
         return "：".join(p.rstrip("：") for p in parts)
 
@@ -199,11 +212,12 @@ def build_page() -> Page:
                 kicker=title(sec.get("kicker"), f"{sec['id']}/kicker"),
                 heading=title(sec.get("heading"), f"{sec['id']}/heading"),
                 paragraphs=paras))
+        kicker, headline, subtitle = (title(art.get(k), f"{art['id']}/{k}") for k in ("kicker", "headline", "subtitle"))
+        for sec in sections:
+            if sec.id == art["id"]:
+                sec.headings = [x for x in (kicker, headline, subtitle) if x]
         articles.append(Article(
-            id=art["id"],
-            kicker=title(art.get("kicker"), f"{art['id']}/kicker"),
-            headline=title(art.get("headline"), f"{art['id']}/headline"),
-            subtitle=title(art.get("subtitle"), f"{art['id']}/subtitle"),
+            id=art["id"], kicker=kicker, headline=headline, subtitle=subtitle,
             byline=title(art.get("byline"), f"{art['id']}/byline"),
             note=art.get("note", ""),
             sections=sections, first_line=min(taken_lines)))

@@ -13,9 +13,10 @@ import io
 import json
 from pathlib import Path
 
-from . import paths, source, structure
+from . import meta, paths, source, structure
 from .errors import DataError, Problem
 from .inventory import occurrences, uncovered
+from .source import squash
 from .quantity import ParseError, parse
 
 HINTS = {
@@ -105,9 +106,10 @@ def _metric_row_problems(pg: structure.Page) -> list[Problem]:
             problems.append(Problem(rel, reason, row=line, column=column, hint=hint))
 
         quote = row.get("quote") or ""
-        if row.get("section") and row["section"] not in sections:
-            bad("section", f"unknown section {row['section']!r}",
-                "use a section id from data/source/layout.yaml")
+        section = row.get("section") or ""
+        if section and section not in sections:
+            bad("section", f"unknown section {section!r}", "use a section id from data/source/layout.yaml")
+            continue
         hits = len(occurrences(quote)) if quote else 0
         if quote and hits == 0:
             bad("quote", f"quote {quote!r} is not in the source",
@@ -116,6 +118,12 @@ def _metric_row_problems(pg: structure.Page) -> list[Problem]:
         if hits > 1:
             bad("quote", f"quote {quote!r} occurs {hits} times in the source",
                 "lengthen the phrase until it occurs once")
+        # provenance is checked against the part the row names, not just the page
+        if quote and section and squash(quote) not in pg.section(section).text:
+            elsewhere = [s for s in sections if squash(quote) in pg.section(s).text]
+            bad("section", f"quote {quote!r} is not in the text of section {section!r}"
+                + (f" but in {', '.join(map(repr, elsewhere))}" if elsewhere else ""),
+                "set the section to the part of the page the quote comes from")
         try:
             q = parse(quote)
         except ParseError as exc:
@@ -189,29 +197,122 @@ def _coverage_problems() -> list[Problem]:
 
 
 def _schema_section_problems(pg: structure.Page) -> list[Problem]:
-    descriptor = json.loads(paths.datapackage_path().read_text(encoding="utf-8"))
-    for res in descriptor["resources"]:
-        if res["name"] == "metrics":
-            enum = next(f for f in res["schema"]["fields"] if f["name"] == "section")["constraints"]["enum"]
-            if enum != pg.section_ids():
-                return [Problem(paths.relpath(paths.datapackage_path()),
-                                "the 'section' enum of the metrics schema differs from the sections of "
-                                "data/source/layout.yaml", column="section",
-                                hint=f"set it to {pg.section_ids()}")]
-    return []
+    """Every table's 'section' enum lists exactly the sections of data/source/layout.yaml."""
+    found = []
+    for res in meta.datapackage()["resources"]:
+        for f in res.get("schema", {}).get("fields", []):
+            if f["name"] == "section" and f.get("constraints", {}).get("enum") != pg.section_ids():
+                found.append(Problem(paths.relpath(paths.datapackage_path()),
+                                     f"the 'section' enum of the {res['name']} schema differs from the "
+                                     "sections of data/source/layout.yaml", column="section",
+                                     hint=f"set it to {pg.section_ids()}"))
+    return found
+
+
+def _register_problems(pg: structure.Page) -> list[Problem]:
+    """data/ambiguities.csv: each entry's quote is in the text of its part, and the metrics it
+    names are facts of that part."""
+    path = paths.ambiguities_path()
+    rel = paths.relpath(path)
+    metric_section = {r["id"]: r["section"] for _, r in read_csv_rows(paths.metrics_path())}
+    found = []
+    for line, row in read_csv_rows(path):
+        section = row.get("section") or ""
+        if section not in pg.section_ids():
+            continue  # the schema's enum reports it
+        if squash(row.get("quote") or "") not in pg.section(section).text:
+            found.append(Problem(rel, f"quote {row.get('quote')!r} is not in the text of section {section!r}",
+                                 row=line, column="quote", hint="copy the phrase verbatim from that part"))
+        for mid in (row.get("metrics") or "").split():
+            if metric_section.get(mid) != section:
+                reason = (f"names unknown metric {mid!r}" if mid not in metric_section
+                          else f"metric {mid!r} belongs to section {metric_section[mid]!r}, not {section!r}")
+                found.append(Problem(rel, reason, row=line, column="metrics",
+                                     hint="name metric ids of data/metrics.csv from the same part"))
+    return found
+
+
+def _yaml_file(path: Path) -> tuple[object, list[Problem]]:
+    import yaml
+
+    text, found = _read_text(path)
+    if found:
+        return None, found
+    try:
+        return yaml.safe_load(text), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, [Problem(paths.relpath(path), f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                              row=mark.line + 1 if mark else None, hint="fix the line, or restore the file from git")]
+
+
+CONFIG_KEYS = (("title",), ("author",), ("latex", "latex_documents", "targetname"),
+               ("sphinx", "config", "latex_elements", "papersize"),
+               ("sphinx", "config", "latex_elements", "sphinxsetup"))
+
+
+def config_problems() -> list[Problem]:
+    """The files the build reads by name — _config.yml, _toc.yml, book/figures.yaml — readable
+    and complete, before anything uses them (layout.yaml is checked with the page structure)."""
+    found: list[Problem] = []
+    config, bad = _yaml_file(paths.config_path())
+    found += bad
+    if config is not None:
+        for keys in CONFIG_KEYS:
+            node = config
+            for key in keys:
+                node = node.get(key) if isinstance(node, dict) else None
+            if not node:
+                found.append(Problem("_config.yml", f"entry {'.'.join(keys)!r} is missing or empty",
+                                     hint="the book's title, author and PDF settings are read from it; restore it from git"))
+    toc, bad = _yaml_file(paths.toc_path())
+    found += bad
+    if toc is not None:
+        found += _toc_problems(toc)
+    registry, bad = _yaml_file(paths.figures_registry_path())
+    found += bad
+    if registry is not None and not (isinstance(registry, list) and all(isinstance(i, dict) for i in registry)):
+        found.append(Problem(paths.relpath(paths.figures_registry_path()),
+                             "must be a list of figure entries (- id: fig-…)", hint="restore it from git"))
+    return found
+
+
+def _toc_problems(toc) -> list[Problem]:
+    if not isinstance(toc, dict) or "root" not in toc:
+        return [Problem("_toc.yml", "entry 'root' is missing", hint="name the front page, e.g. root: book/index")]
+    found, files = [], [("root", toc["root"])]
+
+    def walk(entries, where):
+        for i, e in enumerate(entries or []):
+            if not isinstance(e, dict) or "file" not in e:
+                found.append(Problem("_toc.yml", f"entry {where}[{i}] has no 'file'"))
+                continue
+            files.append((f"{where}[{i}]", e["file"]))
+            walk(e.get("sections"), f"{where}[{i}].sections")
+
+    for i, part in enumerate(toc.get("parts") or []):
+        walk(part.get("chapters"), f"parts[{i}].chapters")
+    for where, name in files:
+        if not (paths.REPO / f"{name}.md").is_file():
+            found.append(Problem("_toc.yml", f"entry {where}: file {name!r} names no chapter ({name}.md does not exist)",
+                                 hint="correct the path (without .md) or add the chapter file"))
+    return found
 
 
 def problems(frictionless: bool = True) -> list[Problem]:
     """All problems with the book's inputs; an empty list means the build may run.
     Checks that depend on a file stop at its first broken stage, so a message names the cause
     and not its consequences (a duplicate id is not also reported as a broken figure)."""
+    found = config_problems()
+    if found:
+        return found
     try:
         found = source.check_source()
     except DataError as exc:
         return exc.problems
     if found:
         return found
-    for path in (paths.metrics_path(), paths.exclusions_path()):
+    for path in (paths.metrics_path(), paths.exclusions_path(), paths.ambiguities_path()):
         found += _read_text(path)[1]
     if found:
         return found
@@ -228,6 +329,7 @@ def problems(frictionless: bool = True) -> list[Problem]:
     found += _exclusion_problems()
     if found:
         return _one_per_cell(found)
+    found += _register_problems(pg)  # it names metrics: only once they are sound
     found += _coverage_problems()
     from . import figures
     found += figures.registry_problems()

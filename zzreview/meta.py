@@ -1,0 +1,117 @@
+"""Facts about the book and its source, each read from its one authority; everything that prints
+one of them asks here. Light on purpose (json and yaml only): Sphinx and the build import it.
+
+- _config.yml: the book's title and author, the PDF's name, the page and margins (so a chart's
+  print width is the text block's, not a typed guess);
+- data/datapackage.json: the licence, what the source is and what it does not say (newspaper,
+  page, date), and the statement of rights.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+UNKNOWN = "unknown"
+# x_source fields that can be unknown, as a reader names them
+SOURCE_FIELDS_ZH = {"newspaper": "报纸名称", "page": "版次", "published": "出版日期"}
+PAPER_MM = {"a4paper": (210.0, 297.0), "letterpaper": (215.9, 279.4)}
+
+
+@lru_cache(maxsize=4)
+def _yaml(path: str, mtime_ns: int) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=4)
+def _json(path: str, mtime_ns: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def config() -> dict:
+    """_config.yml, read once per version of the file."""
+    path = paths.config_path()
+    return _yaml(str(path), path.stat().st_mtime_ns)
+
+
+def datapackage() -> dict:
+    """data/datapackage.json, read once per version of the file (validated before a build)."""
+    path = paths.datapackage_path()
+    return _json(str(path), path.stat().st_mtime_ns)
+
+
+# --- the book (_config.yml) ----------------------------------------------------------------------
+
+def book_title() -> str:
+    return config()["title"]
+
+
+def book_author() -> str:
+    return config()["author"]
+
+
+def pdf_name() -> str:
+    """The PDF's file name without .pdf: _config.yml's latex_documents targetname."""
+    return config()["latex"]["latex_documents"]["targetname"].removesuffix(".tex")
+
+
+def _latex_elements() -> dict:
+    return config()["sphinx"]["config"]["latex_elements"]
+
+
+def text_width_in() -> float:
+    """Width of the PDF's text block in inches: paper width less the side margins, as configured."""
+    elements = _latex_elements()
+    width_mm = PAPER_MM[elements["papersize"]][0]
+    margins = re.search(r"hmargin=\{([\d.]+)(cm|mm),\s*([\d.]+)(cm|mm)\}", elements["sphinxsetup"])
+    to_mm = {"cm": 10.0, "mm": 1.0}
+    left = float(margins.group(1)) * to_mm[margins.group(2)]
+    right = float(margins.group(3)) * to_mm[margins.group(4)]
+    return (width_mm - left - right) / 25.4
+
+
+# --- the data package ----------------------------------------------------------------------------
+
+def licence() -> dict:
+    """The licence of the book's data and notes, with the statement of rights the book prints."""
+    return datapackage()["licenses"][0]
+
+
+def rights_statement() -> str:
+    return licence()["x_statement"]
+
+
+def source_facts() -> dict:
+    return datapackage()["x_source"]
+
+
+def source_description() -> str:
+    return datapackage()["description"]
+
+
+def unknowns_text() -> str:
+    """What the source does not say, in words: 「报纸名称、版次与出版日期不详，不早于 2022-01-01」."""
+    x = source_facts()
+    unknown = [zh for key, zh in SOURCE_FIELDS_ZH.items() if x.get(key) == UNKNOWN]
+    text = ("、".join(unknown[:-1]) + "与" + unknown[-1] if len(unknown) > 1 else "".join(unknown)) + "不详"
+    if x.get("published") == UNKNOWN and x.get("published_not_before"):
+        text += f"；据文中日期推断不早于 {x['published_not_before']}"
+    return text
+
+
+def known(key: str) -> str:
+    """A source fact as printed: its value, or 不详."""
+    value = source_facts().get(key, UNKNOWN)
+    return "不详" if value == UNKNOWN else value
+
+
+def source_line(article_titles: list[str]) -> str:
+    """The line under a chart: the articles its numbers come from, by their printed headlines,
+    and what is unknown about where they were printed."""
+    named = "、".join(f"《{t}》" for t in dict.fromkeys(article_titles))
+    return f"资料来源：{named}，报纸版面（{unknowns_text()}）；整理：{book_author()}"
