@@ -1,6 +1,7 @@
 """Malformed input stops the build with one clear line naming file, row and column, before any
 chapter executes, and the last good output stays as it was."""
 import json
+import os
 import subprocess
 import sys
 
@@ -144,3 +145,58 @@ def test_bad_input_stops_the_build_and_keeps_the_last_good_output(built_site, da
         assert f", row {line}" in message, message
     assert not (out / ".staging").exists(), "a chapter was executed despite bad input"
     assert (_tree_digest(out / "html"), _tree_digest(out / "pdf")) == before, "the published output changed"
+
+
+# --- Files the build reads by name: the same one-line treatment --------------------------------
+
+def _repo_copy(tmp_path):
+    """The repository's tracked files in a folder of their own (the build works where it lies)."""
+    import shutil
+    import subprocess
+
+    copy = tmp_path / "repo"
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True,
+                           check=True).stdout.split("\n")
+    for rel in filter(None, files):
+        if (REPO / rel).is_file():
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, copy / rel)
+    return copy
+
+
+CONFIG_CASES = {
+    # name: (file, old text, new text, words the message must hold)
+    "toc names a missing chapter": ("_toc.yml", "book/review/safety", "book/review/safty",
+                                    ["_toc.yml", "book/review/safty", "does not exist"]),
+    "toc is not YAML": ("_toc.yml", "format: jb-book", "format: [jb-book", ["_toc.yml", "not valid YAML", "row"]),
+    "config lacks the title": ("_config.yml", "title: 漳州公安", "titel: 漳州公安", ["_config.yml", "'title'"]),
+    "figure registry is not YAML": ("book/figures.yaml", "- id: fig-forge-ranks", "- id: [fig-forge-ranks",
+                                    ["book/figures.yaml", "not valid YAML"]),
+    "layout is not YAML": ("data/source/layout.yaml", "articles:", "articles: [", ["layout.yaml"]),
+}
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("name", CONFIG_CASES)
+def test_a_broken_configuration_file_stops_the_build_with_one_line(built_site, tmp_path, name):
+    import shutil
+
+    rel, old, new, words = CONFIG_CASES[name]
+    copy = _repo_copy(tmp_path)
+    path = copy / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (rel, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    out = tmp_path / "out"
+    shutil.copytree(built_site["html"], out / "html")
+    shutil.copytree(built_site["pdf"].parent, out / "pdf")
+    before = _tree_digest(out / "html"), _tree_digest(out / "pdf")
+    env = {k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}
+    proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet"],
+                          cwd=copy, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    problems = [l for l in proc.stderr.splitlines() if l.startswith("  - ")]
+    assert len(problems) == 1, proc.stderr
+    assert all(w in problems[0] for w in words), problems[0]
+    assert (_tree_digest(out / "html"), _tree_digest(out / "pdf")) == before
