@@ -24,11 +24,24 @@ def soup_of(site, doc):
     return BeautifulSoup((site["html"] / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
 
 
-def test_registry_numbers_are_the_numbers_the_book_prints(built_site):
+def sidecar(site, fig_id) -> dict:
+    return json.loads((site["html"] / "figures" / f"{fig_id}.json").read_text(encoding="utf-8"))
+
+
+def test_every_number_printed_for_a_figure_is_the_pages_own(built_site):
+    """The caption's number (Sphinx's) is the one in the JSON sidecar, every citation text and
+    the figure index: one authority, whatever the chapter's code looks like."""
+    index = soup_of(built_site, "book/appendix/figures")
     for item in REGISTRY:
-        fig = soup_of(built_site, cite.page(item["id"])).select_one(f"figure#{item['id']}")
+        meta = sidecar(built_site, item["id"])
+        doc = meta["page"].removesuffix(".html")
+        fig = soup_of(built_site, doc).select_one(f"figure#{item['id']}")
         printed = re.match(r"图 (\S+)", fig.find("figcaption").get_text(" ", strip=True)).group(1)
-        assert printed == cite.number(item["id"]), item["id"]
+        assert meta["number"] == f"图 {printed}", item["id"]
+        for text in meta["citation"].values():
+            assert f"图 {printed} " in text
+        title = index.select_one(f"#index-{item['id']}").find(["h2", "h3"]).get_text(" ", strip=True)
+        assert title.startswith(f"图 {printed} "), title
 
 
 def test_every_figure_has_five_downloads_of_the_right_type(built_site):
@@ -70,7 +83,8 @@ def test_each_csv_holds_exactly_the_values_drawn(built_site):
 def test_each_figure_page_offers_downloads_and_citations(built_site):
     for item in REGISTRY:
         fid = item["id"]
-        page_soup = soup_of(built_site, cite.page(fid))
+        doc = sidecar(built_site, fid)["page"].removesuffix(".html")
+        page_soup = soup_of(built_site, doc)
         box = page_soup.select_one(f"figure#{fid}").find_next(class_="zz-cite")
         text = box.get_text("\n")
         version = json.loads((built_site["html"] / "figures" / f"{fid}.json").read_text())["book_version"]
@@ -78,7 +92,7 @@ def test_each_figure_page_offers_downloads_and_citations(built_site):
             assert style in text
         for block in box.select("pre"):
             assert fid in block.get_text() and version in block.get_text()
-            assert f"{cite.page(fid)}.html#{fid}" in block.get_text()
+            assert f"{doc}.html#{fid}" in block.get_text()
         hrefs = [a["href"] for a in box.select("a[href]")]
         assert {h.rsplit(".", 1)[1] for h in hrefs} == {"png", "svg", "pdf", "csv", "json"}
 
@@ -156,3 +170,33 @@ def test_every_chapter_page_links_its_notebook(built_site):
     for ch in execute.chapters():
         link = soup_of(built_site, ch.docname).select_one(".zz-notebook a[href]")
         assert link and (built_site["html"] / ch.docname).parent.joinpath(link["href"]).resolve().is_file()
+
+
+def test_numbers_follow_the_page_however_a_chapter_calls_for_a_figure(tmp_path):
+    """A chapter that asks for a figure with a keyword and a space (no regular expression would
+    see it) still gets the page's number in its citations, sidecar and index."""
+    import os
+    import subprocess
+    import sys
+
+    from test_bad_input import _repo_copy
+
+    copy = _repo_copy(tmp_path)
+    chapter = copy / "book" / "review" / "risk.md"
+    text = chapter.read_text(encoding="utf-8")
+    assert 'zz.figure("fig-risk-vehicles")' in text
+    chapter.write_text(text.replace('zz.figure("fig-risk-vehicles")', 'zz.figure (fig_id="fig-risk-vehicles")'),
+                       encoding="utf-8")
+    out = tmp_path / "out"
+    env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(copy)}
+    proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet"], cwd=copy,
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    site = {"html": out / "html"}
+    page = soup_of(site, "book/review/risk")
+    printed = [re.match(r"图 (\S+)", f.find("figcaption").get_text(" ", strip=True)).group(1)
+               for f in page.select("figure[id^=fig-]")]
+    ids = [f["id"] for f in page.select("figure[id^=fig-]")]
+    assert "fig-risk-vehicles" in ids
+    for fid, number in zip(ids, printed):
+        assert sidecar(site, fid)["number"] == f"图 {number}", fid

@@ -14,15 +14,11 @@ import datetime as dt
 import io
 import json
 import os
-import re
 import subprocess
-from functools import lru_cache
 
-import yaml
 
 from . import meta, paths
 
-FIGURE_CALL = re.compile(r"""zz\.figure\(\s*["'](fig-[a-z0-9-]+)["']""")
 
 
 def book_version() -> str:
@@ -55,39 +51,38 @@ def build_date() -> str:
 
 def toc_parts() -> list[dict]:
     """The parts of _toc.yml (caption, numbered, chapters), in reading order."""
-    return yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8")).get("parts", [])
+    return meta.toc().get("parts", [])
 
 
-@lru_cache(maxsize=1)
-def _layout() -> tuple[dict, dict]:
-    """fig id → number ("1.3", as Sphinx numbers it: chapter.sequence) and → docname."""
-    numbers, pages = {}, {}
-    chapter = 0
-    for part in toc_parts():
-        for entry in part["chapters"]:
-            docs = [entry["file"]] + [s["file"] for s in entry.get("sections", [])]
-            numbered = bool(part.get("numbered"))
-            chapter += numbered
-            seq = 0
-            for doc in docs:
-                text = (paths.REPO / f"{doc}.md").read_text(encoding="utf-8")
-                for fig_id in FIGURE_CALL.findall(text):
-                    seq += 1
-                    pages[fig_id] = doc
-                    numbers[fig_id] = f"{chapter}.{seq}" if numbered else str(seq)
-    return numbers, pages
+class Numbering:
+    """Figure numbers and pages as Sphinx computed them (env.toc_fignumbers): the one authority,
+    so a citation, a JSON sidecar and the figure index print what the page prints."""
 
+    def __init__(self, numbers: dict[str, tuple[str, str]]):
+        self._numbers = numbers  # fig id → (docname, "1.3")
 
-def number(fig_id: str) -> str:
-    return _layout()[0][fig_id]
+    @classmethod
+    def from_env(cls, env) -> "Numbering":
+        numbers = {}
+        for doc, by_type in env.toc_fignumbers.items():
+            for fig_id, seq in by_type.get("figure", {}).items():
+                numbers[fig_id] = (doc, ".".join(str(n) for n in seq))
+        return cls(numbers)
 
+    def number(self, fig_id: str) -> str:
+        try:
+            return self._numbers[fig_id][1]
+        except KeyError:
+            raise KeyError(f"figure {fig_id!r} is not on any page of the book (no chapter shows it)") from None
 
-def page(fig_id: str) -> str:
-    return _layout()[1][fig_id]
+    def page(self, fig_id: str) -> str:
+        return self._numbers[fig_id][0]
 
+    def key(self, fig_id: str) -> list[int]:
+        return [int(x) for x in self.number(fig_id).split(".")]
 
-def permalink(fig_id: str, baseurl: str = "") -> str:
-    return f"{baseurl}{page(fig_id)}.html#{fig_id}"
+    def permalink(self, fig_id: str, baseurl: str = "") -> str:
+        return f"{baseurl}{self.page(fig_id)}.html#{fig_id}"
 
 
 def _year() -> str:
@@ -95,12 +90,12 @@ def _year() -> str:
     return date[:4] if date != "unknown" else "n.d."
 
 
-def figure_citations(fig_id: str, version: str, baseurl: str = "") -> dict[str, str]:
+def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> dict[str, str]:
     from . import figures
 
     item = figures.entry(fig_id)
-    label = f"图 {number(fig_id)} {item['title']}"
-    link, date, shown = permalink(fig_id, baseurl), build_date(), version_label(version)
+    label = f"图 {numbering.number(fig_id)} {item['title']}"
+    link, date, shown = numbering.permalink(fig_id, baseurl), build_date(), version_label(version)
     author, title = meta.book_author(), meta.book_title()
     return {
         "GB/T 7714-2015": (f"{author}. {title}：{label}（{fig_id}）[EB/OL]. 版本 {shown}. "
@@ -145,16 +140,16 @@ def figure_csv(fig_id: str) -> str:
     return buf.getvalue()
 
 
-def figure_metadata(fig_id: str, version: str, baseurl: str = "") -> dict:
+def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> dict:
     from . import figures
 
     item = figures.entry(fig_id)
     rows = figures.drawn_rows(fig_id)
     source = meta.source_facts()
     return {
-        "id": fig_id, "number": f"图 {number(fig_id)}", "title": item["title"],
+        "id": fig_id, "number": f"图 {numbering.number(fig_id)}", "title": item["title"],
         "caption": item["caption"].strip(), "form": item["form"], "section": item["section"],
-        "page": f"{page(fig_id)}.html", "permalink": permalink(fig_id, baseurl),
+        "page": f"{numbering.page(fig_id)}.html", "permalink": numbering.permalink(fig_id, baseurl),
         "units": sorted({r["unit"] for r in rows}),
         "metrics": [{k: _plain(r.get(k)) for k in DRAWN_COLUMNS} for r in rows],
         "notes": item.get("notes", ""), "book": meta.book_title(), "book_version": version,
@@ -162,11 +157,11 @@ def figure_metadata(fig_id: str, version: str, baseurl: str = "") -> dict:
         "licence": meta.licence()["name"], "rights": meta.rights_statement(),
         "source": {"statement": figures.source_line(rows), "newspaper": source["newspaper"],
                    "published": source["published"], "published_not_before": source["published_not_before"]},
-        "citation": figure_citations(fig_id, version, baseurl),
+        "citation": figure_citations(fig_id, numbering, version, baseurl),
     }
 
 
-def write_figure_downloads(fig_id: str, target, version: str, baseurl: str = "") -> list:
+def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: str, baseurl: str = "") -> list:
     """PNG, SVG, PDF (as drawn), CSV (the data drawn) and JSON (the metadata) into target."""
     import shutil
 
@@ -178,6 +173,6 @@ def write_figure_downloads(fig_id: str, target, version: str, baseurl: str = "")
         written.append(target / f"{fig_id}.{fmt}")
     (target / f"{fig_id}.csv").write_text(figure_csv(fig_id), encoding="utf-8")
     (target / f"{fig_id}.json").write_text(
-        json.dumps(figure_metadata(fig_id, version, baseurl), ensure_ascii=False, indent=2) + "\n",
+        json.dumps(figure_metadata(fig_id, numbering, version, baseurl), ensure_ascii=False, indent=2) + "\n",
         encoding="utf-8")
     return written + [target / f"{fig_id}.csv", target / f"{fig_id}.json"]

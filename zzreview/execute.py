@@ -68,18 +68,10 @@ class Chapter:
 
 def chapters() -> list[Chapter]:
     """Every page of the table of contents that is a notebook (has a kernelspec)."""
-    toc = yaml.safe_load((paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
+    from . import meta
 
-    def walk(entries):
-        for e in entries:
-            files.append(e["file"])
-            walk(e.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part["chapters"])
     out = []
-    for f in files:
+    for f in meta.toc_files():
         path = paths.REPO / f"{f}.md"
         text = path.read_text(encoding="utf-8")
         front = text.split("---", 2)[1] if text.startswith("---") else ""

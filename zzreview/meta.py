@@ -45,6 +45,27 @@ def datapackage() -> dict:
     return _json(str(path), path.stat().st_mtime_ns)
 
 
+def toc() -> dict:
+    """_toc.yml, read once per version of the file: the book's reading order."""
+    path = paths.toc_path()
+    return _yaml(str(path), path.stat().st_mtime_ns)
+
+
+def toc_files() -> list[str]:
+    """Every page of the table of contents, in reading order (paths without .md)."""
+    book = toc()
+    files = [book["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in book.get("parts", []):
+        walk(part.get("chapters"))
+    return files
+
+
 # --- the book (_config.yml) ----------------------------------------------------------------------
 
 def book_title() -> str:

@@ -46,10 +46,10 @@ def _reread_executed(app, env, added, changed, removed):
     return [d for d in docnames if d in env.found_docs and d not in added and d not in changed]
 
 
-def _link(env, target: str, text: str) -> nodes.reference:
-    """A link from the current page to a file at the site root (figures/…, notebooks/…).
-    Computed from the docname, not the builder: doctrees are read once and serve HTML and LaTeX."""
-    uri = relative_uri(f"{env.docname}.html", target)
+def _link(docname: str, target: str, text: str) -> nodes.reference:
+    """A link from a page to a file at the site root (figures/…, notebooks/…), computed from the
+    docname, not the builder: doctrees are read once and serve HTML and LaTeX."""
+    uri = relative_uri(f"{docname}.html", target)
     return nodes.reference("", text, refuri=uri, internal=True)
 
 
@@ -59,12 +59,9 @@ def _only(expr: str, *children: nodes.Node) -> addnodes.only:
     return node
 
 
-def _pdf_figure_note(fig_id: str, version: str, baseurl: str) -> nodes.paragraph:
-    """Under a figure on paper: its stable ID and the citation text (the downloads are online)."""
-    from . import cite
-
-    gbt = cite.figure_citations(fig_id, version, baseurl)["GB/T 7714-2015"]
-    return nodes.paragraph("", f"图的编号 {fig_id}。引用：{gbt}", classes=["zz-cite-pdf"])
+class zz_pending(nodes.General, nodes.Element):
+    """What needs the figures' numbers: written once Sphinx has numbered them (doctree-resolved),
+    from env.toc_fignumbers, so every number printed is the page's own."""
 
 
 def _citation_block(title: str, texts: dict) -> nodes.Node:
@@ -76,67 +73,95 @@ def _citation_block(title: str, texts: dict) -> nodes.Node:
     return box
 
 
-def _downloads(env, fig_id: str) -> nodes.paragraph:
+def _downloads(docname: str, fig_id: str) -> nodes.paragraph:
     para = nodes.paragraph("", "下载：")
     for i, (ext, label) in enumerate(DOWNLOADS):
         if i:
             para += nodes.Text("　")
-        para += _link(env, f"figures/{fig_id}.{ext}", label)
+        para += _link(docname, f"figures/{fig_id}.{ext}", label)
     return para
 
 
 class CiteFigure(Directive):
-    """Downloads and ready citation text for one figure of the registry."""
+    """Downloads and ready citation text for one figure of the registry (filled in later)."""
 
     required_arguments = 1
 
     def run(self):
-        from . import cite, paths
+        from . import paths
 
-        env = self.state.document.settings.env
-        env.note_dependency(str(paths.figures_registry_path()))
-        fig_id = self.arguments[0]
-        cfg = env.config
-        box = _citation_block("引用本图", cite.figure_citations(fig_id, cfg.zz_version, cfg.html_baseurl or ""))
-        box.insert(1, _downloads(env, fig_id))
-        box.insert(2, nodes.paragraph("", f"永久链接（图的编号 {fig_id}）：{cite.permalink(fig_id, cfg.html_baseurl or '')}"))
-        return [_only("html", box), _only("latex", _pdf_figure_note(fig_id, cfg.zz_version, cfg.html_baseurl or ""))]
+        self.state.document.settings.env.note_dependency(str(paths.figures_registry_path()))
+        return [zz_pending(kind="cite", fig_id=self.arguments[0])]
 
 
 class FigureIndex(Directive):
-    """Every figure: thumbnail, number and title, chapter, downloads, citation."""
+    """Every figure: thumbnail, number and title, chapter, downloads, citation. The thumbnails
+    are placed now (Sphinx copies only images it saw while reading); the rest waits for numbers."""
 
     def run(self):
-        from . import cite, figures, paths
+        from . import figures, paths
 
         env = self.state.document.settings.env
         env.note_dependency(str(paths.figures_registry_path()))
-        out, on_paper = [], nodes.bullet_list()
-        for item in sorted(figures.registry(), key=lambda f: [int(x) for x in cite.number(f["id"]).split(".")]):
+        on_screen = nodes.container(classes=["zz-figure-index"])
+        for item in figures.registry():
             fid = item["id"]
-            on_paper += nodes.list_item("", _pdf_index_entry(fid, item["title"]))
             section = nodes.section(ids=[f"index-{fid}"])
-            section += nodes.title("", f"图 {cite.number(fid)} {item['title']}")
-            thumb = nodes.reference("", "", refuri=relative_uri(f"{env.docname}.html",
-                                                                 f"{cite.page(fid)}.html#{fid}"), internal=True)
+            section += zz_pending(kind="index-title", fig_id=fid)
+            thumb = nodes.reference("", "", internal=True, classes=["zz-thumb"])
             thumb += nodes.image(uri=_relative_to_doc(env, paths.generated_dir() / "figures" / f"{fid}.thumb.png"),
-                                 alt=f"图 {cite.number(fid)} 的缩略图：{item['title']}", width="320px")
+                                 alt="", width="320px")
             section += nodes.paragraph("", "", thumb)
+            section += zz_pending(kind="index-body", fig_id=fid)
+            on_screen += section
+        return [_only("html", on_screen), _only("latex", zz_pending(kind="index-paper"))]
+
+
+def _resolve_pending(app, doctree, docname):
+    """Fill in everything that prints a figure number, from the numbers Sphinx computed."""
+    from . import cite, figures
+
+    pending = list(doctree.findall(zz_pending))
+    if not pending:
+        return
+    numbering = cite.Numbering.from_env(app.env)
+    version, base = app.config.zz_version, app.config.html_baseurl or ""
+    for node in pending:
+        fid = node.get("fig_id")
+        item = figures.entry(fid) if fid else None
+        kind = node["kind"]
+        if kind == "cite" and app.builder.format == "latex":
+            gbt = cite.figure_citations(fid, numbering, version, base)["GB/T 7714-2015"]
+            node.replace_self(nodes.paragraph("", f"图的编号 {fid}。引用：{gbt}", classes=["zz-cite-pdf"]))
+        elif kind == "cite":
+            box = _citation_block("引用本图", cite.figure_citations(fid, numbering, version, base))
+            box.insert(1, _downloads(docname, fid))
+            box.insert(2, nodes.paragraph("", f"永久链接（图的编号 {fid}）：{numbering.permalink(fid, base)}"))
+            node.replace_self(box)
+        elif kind == "index-title":
+            section = node.parent
+            node.replace_self(nodes.title("", f"图 {numbering.number(fid)} {item['title']}"))
+            thumb = next(iter(section.findall(nodes.reference)))
+            thumb["refuri"] = relative_uri(f"{docname}.html", f"{numbering.page(fid)}.html#{fid}")
+            next(iter(thumb.findall(nodes.image)))["alt"] = f"图 {numbering.number(fid)} 的缩略图：{item['title']}"
+        elif kind == "index-body":
             where = nodes.paragraph("", "所在章节：")
-            where += _link(env, f"{cite.page(fid)}.html#{fid}", f"{cite.page(fid)}.html#{fid}")
-            section += where
-            section += _downloads(env, fid)
-            section += _citation_block("引用本图", cite.figure_citations(fid, env.config.zz_version,
-                                                                       env.config.html_baseurl or ""))
-            out.append(section)
-        return [_only("html", *out), _only("latex", on_paper)]
+            target = f"{numbering.page(fid)}.html#{fid}"
+            where += _link(docname, target, target)
+            node.replace_self([where, _downloads(docname, fid),
+                               _citation_block("引用本图", cite.figure_citations(fid, numbering, version, base))])
+        elif kind == "index-paper":
+            on_paper = nodes.bullet_list()
+            for entry in sorted(figures.registry(), key=lambda f: numbering.key(f["id"])):
+                on_paper += nodes.list_item("", _pdf_index_entry(entry["id"], entry["title"], numbering))
+            node.replace_self(on_paper)
+    for index in doctree.findall(lambda n: "zz-figure-index" in n.get("classes", []) if isinstance(n, nodes.Element) else False):
+        index.children.sort(key=lambda s: numbering.key(s["ids"][0].removeprefix("index-")))
 
 
-def _pdf_index_entry(fig_id: str, title: str) -> nodes.paragraph:
+def _pdf_index_entry(fig_id: str, title: str, numbering) -> nodes.paragraph:
     """图 N.M, the title, the ID and the page: LaTeX prints the number it gave the figure."""
-    from . import cite
-
-    label = r"\detokenize{%s:%s}" % (cite.page(fig_id), fig_id)
+    label = r"\detokenize{%s:%s}" % (numbering.page(fig_id), fig_id)
     para = nodes.paragraph()
     para += nodes.raw("", r"\hyperref[%s]{图~\ref*{%s}}\quad " % (label, label), format="latex")
     para += nodes.Text(f"{title}（{fig_id}），")
@@ -160,7 +185,7 @@ class PdfDownload(Directive):
         NAME = pdf_name()
         env = self.state.document.settings.env
         para = nodes.paragraph("", "本书另有 PDF 版（A4，可打印；图的编号与网页相同）：", classes=["zz-pdf"])
-        para += _link(env, f"{NAME}.pdf", f"下载 PDF（{NAME}.pdf）")
+        para += _link(env.docname, f"{NAME}.pdf", f"下载 PDF（{NAME}.pdf）")
         return [_only("html", para)]
 
 
@@ -202,8 +227,9 @@ def _write_downloads(app, exception):
 
     out = Path(app.outdir)
     version, base = app.config.zz_version, app.config.html_baseurl or ""
+    numbering = cite.Numbering.from_env(app.env)
     for item in figures.registry():
-        cite.write_figure_downloads(item["id"], out / "figures", version, base)
+        cite.write_figure_downloads(item["id"], out / "figures", numbering, version, base)
     import jupytext
 
     for ch in execute.chapters():  # each chapter as a notebook analysts can rerun
@@ -299,6 +325,8 @@ def setup(app):
     app.add_directive("zz-pdf-download", PdfDownload)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("doctree-read", _join_chinese_lines)
+    app.add_node(zz_pending)
+    app.connect("doctree-resolved", _resolve_pending, priority=400)  # before latex.py shapes the PDF
     app.connect("builder-inited", _mystnb_css_early)
     app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _root_page)
