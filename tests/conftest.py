@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["guarantees_plugin"]  # CI=true: a skipped guarantee test fails
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -59,17 +61,18 @@ def offline_prefix() -> list[str] | None:
     return ["unshare", "--net", "--", "sh", "-c", script, "sh"]
 
 
-def run_build(out: Path, env_extra: dict | None = None, offline: bool = False) -> subprocess.CompletedProcess:
+def run_build(out: Path, env_extra: dict | None = None, offline: bool = False,
+              args: tuple = ()) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update(env_extra or {})
-    cmd = ["bash", str(REPO / "scripts" / "build.sh"), "--out", str(out), "--quiet"]
+    cmd = ["bash", str(REPO / "scripts" / "build.sh"), "--out", str(out), "--quiet", *args]
     if offline:
         cmd = offline_prefix() + cmd
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)
 
 
-def _build_into(out: Path, offline: bool) -> dict:
-    proc = run_build(out, offline=offline)
+def _build_into(out: Path, offline: bool, env_extra: dict | None = None, args: tuple = ()) -> dict:
+    proc = run_build(out, env_extra, offline=offline, args=args)
     log = (out / "build.log").read_text(encoding="utf-8") if (out / "build.log").exists() else ""
     assert proc.returncode == 0, f"build failed:\n{proc.stderr[-4000:]}\n{log[-6000:]}"
     return {"html": out / "html", "pdf": out / "pdf" / "zzreview-2021.pdf", "out": out, "log": log,
@@ -84,8 +87,11 @@ def built_site(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def second_build(tmp_path_factory, built_site):
-    """Another clean build of the same commit, for the determinism test."""
-    return _build_into(tmp_path_factory.mktemp("book2"), offline=False)
+    """Another clean build of the same commit, for the determinism test: another folder, another
+    HOME, one worker instead of one per core (so chapters share kernels in another grouping)."""
+    home = tmp_path_factory.mktemp("home")
+    return _build_into(tmp_path_factory.mktemp("book2"), offline=False, env_extra={"HOME": str(home)},
+                       args=("--jobs", "1"))
 
 
 @pytest.fixture

@@ -170,6 +170,7 @@ def test_chinese_search_finds_the_chapter(browser, site):
     assert seen["errors"] == []
 
 
+@pytest.mark.guarantee
 def test_build_runs_with_the_network_cut(built_site):
     if not built_site["offline"]:
         pytest.skip("not root, or no unshare/ip: the network cannot be cut here, so the build ran online")

@@ -139,18 +139,19 @@ def _run_notebook(path: str, cwd: str) -> int:
 
     import tempfile
 
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
 
     nb = nbformat.read(path, as_version=4)
     # IPC sockets, as the build's executor uses: two kernels starting at once over TCP can pick
     # the same free port, and one dies before it answers (seen on a pristine Debian 12)
     sockets = tempfile.mkdtemp(prefix="zz-test-kernel-")
-    km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/k")
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/k")
     try:
         NotebookClient(nb, km=km, timeout=120, resources={"metadata": {"path": cwd}}).execute()
     finally:
         if km.has_kernel:
-            km.shutdown_kernel(now=True)
+            run_sync(km.shutdown_kernel)(now=True)
     return sum(len(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code")
 
 
@@ -172,9 +173,11 @@ def test_every_chapter_page_links_its_notebook(built_site):
         assert link and (built_site["html"] / ch.docname).parent.joinpath(link["href"]).resolve().is_file()
 
 
-def test_numbers_follow_the_page_however_a_chapter_calls_for_a_figure(tmp_path):
-    """A chapter that asks for a figure with a keyword and a space (no regular expression would
-    see it) still gets the page's number in its citations, sidecar and index."""
+def test_numbers_follow_the_page_and_no_chapter_leaks_into_the_next(built_site, tmp_path):
+    """Built from a copy whose risk chapter (executed first) asks for a figure with a keyword and
+    a space, which no regular expression would see, and then changes a chart setting, with one
+    worker so that every chapter shares its kernel: the citations, sidecars and index still carry
+    the page's numbers, and every other chapter's figures are byte for byte the session build's."""
     import os
     import subprocess
     import sys
@@ -185,13 +188,17 @@ def test_numbers_follow_the_page_however_a_chapter_calls_for_a_figure(tmp_path):
     chapter = copy / "book" / "review" / "risk.md"
     text = chapter.read_text(encoding="utf-8")
     assert 'zz.figure("fig-risk-vehicles")' in text
-    chapter.write_text(text.replace('zz.figure("fig-risk-vehicles")', 'zz.figure (fig_id="fig-risk-vehicles")'),
-                       encoding="utf-8")
+    text = text.replace('zz.figure("fig-risk-vehicles")', 'zz.figure (fig_id="fig-risk-vehicles")')
+    text += ('\n```{code-cell} ipython3\n:tags: [remove-cell]\nimport matplotlib.pyplot as plt\n'
+             'plt.rcParams["axes.facecolor"] = "#ff0000"\nplt.rcParams["font.size"] = 30\n```\n')
+    chapter.write_text(text, encoding="utf-8")
     out = tmp_path / "out"
     env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(copy)}
-    proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet"], cwd=copy,
-                          capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet", "--jobs", "1"],
+                          cwd=copy, capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    order = re.findall(r"executed (book/\S+) in", proc.stdout)
+    assert order[0] == "book/review/risk" and "book/review/forge" in order[1:]
     site = {"html": out / "html"}
     page = soup_of(site, "book/review/risk")
     printed = [re.match(r"图 (\S+)", f.find("figcaption").get_text(" ", strip=True)).group(1)
@@ -200,3 +207,9 @@ def test_numbers_follow_the_page_however_a_chapter_calls_for_a_figure(tmp_path):
     assert "fig-risk-vehicles" in ids
     for fid, number in zip(ids, printed):
         assert sidecar(site, fid)["number"] == f"图 {number}", fid
+    for item in REGISTRY:
+        if item["section"] != "review-risk":
+            for ext in ("svg", "png"):
+                ours = (out / "html" / "figures" / f"{item['id']}.{ext}").read_bytes()
+                assert ours == (built_site["html"] / "figures" / f"{item['id']}.{ext}").read_bytes(), \
+                    f"{item['id']}.{ext} changed: a setting leaked from the chapter before"

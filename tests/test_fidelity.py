@@ -188,7 +188,8 @@ def test_version_label_says_uncommitted_in_words():
     dirty = cite.version_label("0aea492-dirty")
     assert "未提交的改动" in dirty and "0aea492" in dirty
     assert "未知" in cite.version_label("unknown")
-    texts = cite.figure_citations(figures.registry()[0]["id"], "0aea492-dirty")
+    fid = figures.registry()[0]["id"]
+    texts = cite.figure_citations(fid, cite.Numbering({fid: ("book/x", "1.1")}), "0aea492-dirty")
     assert all("未提交的改动" in t for t in texts.values())
     assert all("未提交的改动" in t for t in cite.book_citations("0aea492-dirty").values())
 

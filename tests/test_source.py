@@ -17,6 +17,7 @@ def test_hash_recorded_in_data_package_matches_file():
     assert (REPO / "data" / res["path"]).resolve() == SOURCE.resolve()
 
 
+@pytest.mark.guarantee
 def test_source_is_the_page_as_received():
     seed = REPO.parent / "shared" / "seed" / SOURCE.name
     if not seed.exists():

@@ -7,10 +7,12 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import paths, pdf, validate
@@ -42,19 +44,6 @@ def _source_date_epoch() -> str:
         return "0"
 
 
-def _publish(built: Path, target: Path) -> None:
-    """Replace target with a copy of built; the old output is removed only after the swap."""
-    fresh = target.with_name(target.name + ".new")
-    old = target.with_name(target.name + ".old")
-    for leftover in (fresh, old):
-        shutil.rmtree(leftover, ignore_errors=True)
-    shutil.copytree(built, fresh)
-    if target.exists():
-        os.rename(target, old)
-    os.rename(fresh, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements.txt", "book/**/*", "zzreview/*.py")
 
 
@@ -80,35 +69,62 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
+class Build:
+    """One build: where it works, what the last one left, how long each phase took."""
+
+    def __init__(self, args):
+        self.args = args
+        self.out = Path(args.out).resolve()
+        self.staging = self.out / ".staging"
+        self.build_dir = self.staging / "_build"  # what jupyter-book makes under --path-output
+        self.state_path = self.staging / "zz-state.json"
+        self.log_path = self.out / "build.log"
+        if args.fresh:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        self.state = _read_json(self.state_path)
+        self.started = time.monotonic()
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str):
+        print(f"== {name}", flush=True)  # where a build is, for the reader and for the tests
+        begun = time.monotonic()
+        yield
+        self.phases[name] = time.monotonic() - begun
+
+    def save_state(self, **changes) -> None:
+        self.state.update(changes)
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.state_path.write_text(json.dumps(self.state, indent=1), encoding="utf-8")
+
+    def failed(self, what: str) -> int:
+        print(f"\nbuild FAILED after {time.monotonic() - self.started:.0f} s: {what} (log: {self.log_path}); "
+              f"the last good build in {self.out / 'html'} and {self.out / 'pdf'} is untouched", file=sys.stderr)
+        return 1
+
+    def published(self) -> bool:
+        from .meta import pdf_name
+
+        return (self.out / "html" / "index.html").exists() and (self.out / "pdf" / f"{pdf_name()}.pdf").exists()
+
+
 def cmd_build(args) -> int:
-    from . import execute
-    from .sphinxext import executed_list_path
+    from . import execute, publish
+    from .cite import book_version
 
     bad_config = validate.config_problems()  # the files everything below reads by name
     if bad_config:
         _report(bad_config)
         print(f"nothing executed; the last good build in {Path(args.out).resolve()} is untouched", file=sys.stderr)
         return 2
-    out = Path(args.out).resolve()
-    staging = out / ".staging"
-    build_dir = staging / "_build"  # what jupyter-book makes under --path-output
-    state_path = staging / "zz-state.json"
-    if args.fresh:
-        shutil.rmtree(staging, ignore_errors=True)
-    state = _read_json(state_path)
-    started = time.monotonic()
-    from .cite import book_version
-
+    build = Build(args)
+    publish.cleanup(build.out)  # what a killed build may have left
     os.environ.setdefault("ZZREVIEW_VERSION", book_version())  # one version for the whole build
     os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
     digest = _inputs_digest() + os.environ["ZZREVIEW_VERSION"]
-    drawn = all((staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in _registry())
-    from .meta import pdf_name
-
-    published = (out / "html" / "index.html").exists() and (out / "pdf" / f"{pdf_name()}.pdf").exists()
-    if state.get("inputs") == digest and drawn and published:
-        print(f"nothing changed since the last build: {out / 'html' / 'index.html'}, "
-              f"{out / 'pdf' / f'{pdf_name()}.pdf'}")
+    drawn = all((build.staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in _registry())
+    if build.state.get("inputs") == digest and drawn and build.published():
+        print(f"nothing changed since the last build: {build.out / 'html' / 'index.html'}, {build.out / 'pdf'}")
         return 0
     missing_tools = pdf.tools_missing()
     if missing_tools:  # before anything runs: a half-made build would be no use
@@ -116,91 +132,119 @@ def cmd_build(args) -> int:
               "the TeX packages the PDF needs", file=sys.stderr)
         return 1
 
-    problems = validate.problems()
+    with build.phase("validate"):
+        problems = validate.problems()
     if problems:
         _report(problems)
-        print(f"nothing executed; the last good build in {out} is untouched", file=sys.stderr)
+        print(f"nothing executed; the last good build in {build.out} is untouched", file=sys.stderr)
         return 2
-    phases = {"validate": time.monotonic() - started}
 
-    # The executor's kernels and Sphinx inherit these.
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(staging / "_generated"),
-                      ZZREVIEW_DATA_CHECKED="1")  # validated above: kernels need not check again
-    # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
-    sphinx_env = {**os.environ, "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
-
-    plan = execute.plan(build_dir / ".jupyter_cache", staging / "_generated", state.get("fingerprints", {}))
+    _environment_for_kernels_and_sphinx(build)
+    with build.phase("plan"):
+        plan = execute.plan(build.build_dir / ".jupyter_cache", build.staging / "_generated",
+                            build.state.get("fingerprints", {}))
     for doc, why in plan.reasons.items():
         print(f"  to execute: {doc} ({why})")
-    phases["plan"] = time.monotonic() - started - sum(phases.values())
-    errors = execute.execute(plan.stale, build_dir / ".jupyter_cache", workers=args.jobs)
-    phases["execute"] = time.monotonic() - started - sum(phases.values())
+    with build.phase("execute"):
+        errors = execute.execute(plan.stale, build.build_dir / ".jupyter_cache", workers=args.jobs,
+                                 timeout=_execution_timeout())
     if errors:
         print("build FAILED: a chapter could not be executed; the last good build in "
-              f"{out / 'html'} is untouched", file=sys.stderr)
+              f"{build.out / 'html'} is untouched", file=sys.stderr)
         for err in errors:
             print(err, file=sys.stderr)
         return 1
-    # executed, but not yet re-read by a successful Sphinx run (this one or a failed earlier one)
-    pending = sorted(set(state.get("pending", [])) | {c.docname for c in plan.stale})
-    executed_list = executed_list_path(build_dir / "html")
-    executed_list.parent.mkdir(parents=True, exist_ok=True)
-    executed_list.write_text(json.dumps(pending), encoding="utf-8")
-    state.update(fingerprints={**state.get("fingerprints", {}), **plan.fingerprints}, pending=pending)
-    state.pop("inputs", None)
-    staging.mkdir(parents=True, exist_ok=True)
-    state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    _record_executed(build, plan)
 
-    log_path = out / "build.log"
-    untouched = f"the last good build in {out / 'html'} and {out / 'pdf'} is untouched"
+    with open(build.log_path, "w", encoding="utf-8") as log:
+        for builder in ("html", "latex"):
+            with build.phase(f"sphinx {builder}"):
+                code, warnings = _sphinx(builder, build.staging, build.sphinx_env, log, args.quiet)
+            if code != 0:
+                for line in warnings[:5]:
+                    print(f"  - {line}", file=sys.stderr)
+                return build.failed(f"Sphinx ({builder.upper()})")
+            if builder == "html":  # it has re-read the executed chapters; LaTeX shares its environment
+                build.save_state(pending=[], sphinx_complete=False)
+                sphinxext_executed(build).write_text("[]", encoding="utf-8")
+        build.save_state(sphinx_complete=True)
+        with build.phase("xelatex"):
+            try:
+                with open(build.out / "latex.log", "w", encoding="utf-8") as latex_log:  # latexmk's passes
+                    pdf_file = pdf.typeset(build.build_dir / "latex", latex_log)
+            except pdf.TypesetError as err:
+                return build.failed(str(err))
 
-    def failed(what: str) -> int:
-        print(f"\nbuild FAILED after {time.monotonic() - started:.0f} s: {what} (log: {log_path}); "
-              + untouched, file=sys.stderr)
-        return 1
-
-    with open(log_path, "w", encoding="utf-8") as log:
-        if _sphinx("html", staging, sphinx_env, log, args.quiet) != 0:
-            return failed("Sphinx (HTML)")
-        phases["sphinx html"] = time.monotonic() - started - sum(phases.values())
-        # The HTML run has re-read the executed chapters; the LaTeX run shares its environment.
-        executed_list.write_text("[]", encoding="utf-8")
-        if _sphinx("latex", staging, sphinx_env, log, args.quiet) != 0:
-            return failed("Sphinx (LaTeX)")
-        phases["sphinx latex"] = time.monotonic() - started - sum(phases.values())
-        try:
-            with open(out / "latex.log", "w", encoding="utf-8") as latex_log:  # latexmk's passes
-                pdf_file = pdf.typeset(build_dir / "latex", latex_log)
-        except pdf.TypesetError as err:
-            return failed(str(err))
-        phases["xelatex"] = time.monotonic() - started - sum(phases.values())
-    shutil.copyfile(pdf_file, build_dir / "html" / pdf_file.name)  # the site offers it for download
-    (staging / "pdf").mkdir(exist_ok=True)
-    shutil.copyfile(pdf_file, staging / "pdf" / pdf_file.name)
-    _publish(build_dir / "html", out / "html")
-    _publish(staging / "pdf", out / "pdf")
-    state.update(pending=[], inputs=digest)
-    state_path.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    executed_list.unlink(missing_ok=True)
-    elapsed = time.monotonic() - started
-    print(f"\nbuild OK in {elapsed:.0f} s ({len(plan.stale)} of {len(plan.fingerprints)} chapters "
-          f"executed; " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()) +
-          f"): {out / 'html' / 'index.html'}, {out / 'pdf' / pdf_file.name}")
+    with build.phase("publish"):
+        shutil.copyfile(pdf_file, build.build_dir / "html" / pdf_file.name)  # the site offers it too
+        (build.staging / "pdf").mkdir(exist_ok=True)
+        shutil.copyfile(pdf_file, build.staging / "pdf" / pdf_file.name)
+        publish.publish({"html": build.build_dir / "html", "pdf": build.staging / "pdf"}, build.out,
+                        f"{digest[:12]}-{time.time_ns()}")  # never the name of the folder being served
+    build.save_state(pending=[], inputs=digest)
+    sphinxext_executed(build).unlink(missing_ok=True)
+    print(f"\nbuild OK in {time.monotonic() - build.started:.0f} s ({len(plan.stale)} of {len(plan.fingerprints)} "
+          "chapters executed; " + ", ".join(f"{k} {v:.1f} s" for k, v in build.phases.items()) +
+          f"): {build.out / 'html' / 'index.html'}, {build.out / 'pdf' / pdf_file.name}")
     return 0
 
 
-def _sphinx(builder: str, staging: Path, env: dict, log, quiet: bool) -> int:
-    """jupyter-book with one builder, into <staging>/_build/<builder>; output to the log."""
+def _environment_for_kernels_and_sphinx(build: Build) -> None:
+    """What the executor's kernels and Sphinx inherit."""
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(build.staging / "_generated"),
+                      ZZREVIEW_DATA_CHECKED="1")  # validated just before: kernels need not check again
+    # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
+    build.sphinx_env = {**os.environ, "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
+
+
+def _execution_timeout() -> int:
+    """Seconds a cell may run: _config.yml's execute.timeout, as the book documents it."""
+    from .meta import config
+
+    return int((config().get("execute") or {}).get("timeout") or 120)
+
+
+def sphinxext_executed(build: Build) -> Path:
+    from .sphinxext import executed_list_path
+
+    return executed_list_path(build.build_dir / "html")
+
+
+def _record_executed(build: Build, plan) -> None:
+    """Chapters executed but not yet re-read by a successful Sphinx run (this one or an earlier
+    one that failed or was killed) are re-read; a Sphinx run that never finished (killed while
+    writing pages) is redone from scratch, so no half-written page is ever published."""
+    pending = sorted(set(build.state.get("pending", [])) | {c.docname for c in plan.stale})
+    if build.state.get("sphinx_complete") is False:
+        for folder in ("html", "latex", ".doctrees"):
+            shutil.rmtree(build.build_dir / folder, ignore_errors=True)
+    executed = sphinxext_executed(build)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    executed.write_text(json.dumps(pending), encoding="utf-8")
+    build.state.pop("inputs", None)
+    build.save_state(fingerprints={**build.state.get("fingerprints", {}), **plan.fingerprints},
+                     pending=pending, sphinx_complete=False)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _sphinx(builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
+    """jupyter-book with one builder, into <staging>/_build/<builder>; output to the log.
+    Returns the exit code and the warnings and errors it printed (-W makes any warning fatal)."""
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
            "--path-output", str(staging), "--builder", builder, "-W", "-n", "--keep-going"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                             text=True, cwd=paths.REPO)
+    problems = []
     for line in proc.stdout:
         log.write(line)
         if not quiet:
             sys.stdout.write(line)
-    return proc.wait()
+        if re.search(r"\b(WARNING|ERROR|CRITICAL):", line):
+            problems.append(ANSI.sub("", line).strip())
+    return proc.wait(), problems
 
 
 def main(argv=None) -> int:

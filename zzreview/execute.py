@@ -178,25 +178,39 @@ def fingerprints() -> dict[str, str]:
 
 # --- execution ---------------------------------------------------------------------------------
 
+# Run before each chapter in a reused kernel: nothing one chapter changed may reach the next
+# (names, rcParams, warning filters, imported or patched modules). The first chapter records the
+# clean state — with pandas and matplotlib already imported, which are costly to import again —
+# and every later one starts from it; the book's own package is imported afresh each time.
 PREAMBLE = """%reset -f
-import os as _os, matplotlib.pyplot as _plt
-_os.chdir({cwd!r})
+import os as _os, sys as _sys, warnings as _w, matplotlib as _mpl, matplotlib.pyplot as _plt, pandas as _pd
+if not hasattr(_sys, "_zz_clean"):
+    _sys._zz_clean = (list(_w.filters), set(_sys.modules))
+else:
+    _w.filters[:] = _sys._zz_clean[0]
+    for _m in [m for m in _sys.modules if m not in _sys._zz_clean[1] or m.split(".")[0] == "zzreview"]:
+        del _sys.modules[_m]
+_mpl.rcdefaults()
 _plt.close("all")
-del _os, _plt"""
+_pd.reset_option("all")
+_os.chdir({cwd!r})
+del _os, _sys, _w, _mpl, _plt, _pd"""
 
 
 def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[tuple[str, str | None, str | None, float]]:
     """Worker: run notebooks (docname, json, cwd) in one kernel; return executed json or error."""
     import nbformat
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     # IPC (Unix sockets), not TCP: nothing listens on the network, and the kernel has no
     # "running over TCP without encryption" warning to print
     sockets = tempfile.mkdtemp(prefix="zz-kernel-")
-    km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
-    km.start_kernel(cwd=jobs[0][2])
+    # the async manager: with the blocking one, nbclient never applies the cell timeout
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+    run_sync(km.start_kernel)(cwd=jobs[0][2])
     results = []
     try:
         for docname, nb_json, cwd in jobs:
@@ -207,8 +221,13 @@ def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[tuple[st
                                     resources={"metadata": {"path": cwd}})
             try:
                 client.execute()
-            except CellExecutionError as exc:
-                results.append((docname, None, str(exc), time.monotonic() - started))
+            except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+                message = str(exc)
+                if isinstance(exc, CellTimeoutError):
+                    message = (f"Cell execution timed out after {timeout} s (execute.timeout in _config.yml)"
+                               f"\n{message}")
+                results.append((docname, None, message, time.monotonic() - started))
+                run_sync(km.restart_kernel)(now=True)  # a failed chapter's kernel is not reused
                 continue
             finally:
                 if client.kc is not None:
@@ -216,7 +235,7 @@ def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[tuple[st
             nb.cells.pop(0)
             results.append((docname, nbformat.writes(nb), None, time.monotonic() - started))
     finally:
-        km.shutdown_kernel(now=True)
+        run_sync(km.shutdown_kernel)(now=True)
         shutil.rmtree(sockets, ignore_errors=True)
     return results
 

@@ -12,6 +12,7 @@ import html
 import math
 import os
 import re
+import unicodedata
 from functools import lru_cache
 
 import matplotlib.pyplot as plt
@@ -221,6 +222,15 @@ def show(fig_id: str) -> FigureOutput:
     fig = draw(fig_id)
     try:
         files = save(fig, fig_id)
+    except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
+        glyph = re.search(r"Glyph (\d+) ", str(exc))
+        if not glyph:
+            raise
+        char = chr(int(glyph.group(1)))
+        raise charts.MissingGlyphError(
+            f"figure {fig_id}: the chart's fonts have no glyph for U+{ord(char):04X} {char!r} "
+            f"({unicodedata.name(char, 'unnamed')}); it would print as a blank box. Remove the character "
+            "from the label or title, or install a font that has it") from None
     finally:
         plt.close(fig)  # a figure left open would be displayed a second time
     return FigureOutput(fig_id, files)

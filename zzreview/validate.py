@@ -299,11 +299,35 @@ def _toc_problems(toc) -> list[Problem]:
     return found
 
 
+def _chapter_problems() -> list[Problem]:
+    """Every chapter of _toc.yml that is a notebook reads as one (its front matter and cells)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    from .meta import toc_files
+
+    found = []
+    for name in toc_files():
+        path = paths.REPO / f"{name}.md"
+        text = path.read_text(encoding="utf-8")
+        if "kernelspec:" not in text.split("\n---", 1)[0]:
+            continue
+        try:
+            read_myst_markdown_notebook(text, path=path)
+        except Exception as exc:  # noqa: BLE001 - any reader error is this file's problem
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            found.append(Problem(f"{name}.md", f"cannot be read as a MyST notebook: {first}",
+                                 hint="check its front matter (between the --- lines) and its code-cell fences"))
+    return found
+
+
 def problems(frictionless: bool = True) -> list[Problem]:
     """All problems with the book's inputs; an empty list means the build may run.
     Checks that depend on a file stop at its first broken stage, so a message names the cause
     and not its consequences (a duplicate id is not also reported as a broken figure)."""
     found = config_problems()
+    if found:
+        return found
+    found = _chapter_problems()
     if found:
         return found
     try:

@@ -1,0 +1,147 @@
+"""The book's promises, tested where they could break: a failure at any phase — even a build
+killed outright — leaves the published book as it was, and the next build recovers by itself;
+a missing glyph fails the project's own build and names the character and the figure; the
+settings the book documents take effect."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+from test_bad_input import _repo_copy, _tree_digest
+
+pytestmark = pytest.mark.build
+
+
+def published_digest(out):
+    """Both editions, through the links, as a reader gets them."""
+    return _tree_digest((out / "html").resolve()), _tree_digest((out / "pdf").resolve())
+
+
+def last_good_build(built_site, tmp_path):
+    """A copy of the session's build output: its published book and its cache."""
+    out = tmp_path / "out"
+    shutil.copytree(built_site["out"], out, symlinks=True)
+    assert (out / "html" / "index.html").exists()
+    return out
+
+
+def build_cmd(out):
+    return [sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet"]
+
+
+def start(cmd, env, cwd=REPO):
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # its own process group: kernels, Sphinx, latexmk die too
+
+
+PHASES = ["validate", "plan", "execute", "sphinx html", "sphinx latex", "xelatex", "publish"]
+
+
+def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(built_site, data_copy, tmp_path):
+    out = last_good_build(built_site, tmp_path)
+    before = published_digest(out)
+    metrics = data_copy / "metrics.csv"
+    metrics.write_text(metrics.read_text(encoding="utf-8").replace(",劝返车辆,", ",劝返车辆（改）,", 1),
+                       encoding="utf-8")
+    env = {**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)}
+    for phase in PHASES:
+        marker = "== paused at publish" if phase == "publish" else f"== {phase}"
+        proc = start(build_cmd(out), {**env, "ZZREVIEW_FAULT_PAUSE": "publish:60"})
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith(marker):
+                break
+        assert seen and seen[-1].startswith(marker), f"the build never reached {phase}: {''.join(seen)[-2000:]}"
+        time.sleep(0.3 if phase != "publish" else 0)  # inside the phase, not at its door
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert published_digest(out) == before, f"killed in {phase}: the published book changed"
+        assert (out / "html" / "index.html").exists() and (out / "pdf").exists()
+    proc = subprocess.run(build_cmd(out), cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    page = (out / "html" / "book" / "review" / "risk.html").read_text(encoding="utf-8")
+    assert "劝返车辆（改）" in page, "the recovered build does not show the new data"
+    assert len(list((out / ".published").iterdir())) == 1, "a killed build's folder was left behind"
+
+
+def test_a_missing_glyph_fails_the_books_own_build(built_site, data_copy, tmp_path):
+    """A chart label with a character no installed font has: the build stops, names the
+    character and the figure, and publishes nothing."""
+    out = last_good_build(built_site, tmp_path)
+    before = published_digest(out)
+    metrics = data_copy / "metrics.csv"
+    metrics.write_text(metrics.read_text(encoding="utf-8").replace(",劝返车辆,", ",劝返车辆\U0001F697,", 1),
+                       encoding="utf-8")
+    proc = subprocess.run(build_cmd(out), cwd=REPO, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)})
+    assert proc.returncode != 0
+    assert "U+1F697" in proc.stderr and "figure fig-risk-" in proc.stderr, proc.stderr[-3000:]
+    assert published_digest(out) == before
+
+
+def _edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_failures_after_validation_keep_the_last_good_book(built_site, tmp_path):
+    """A chapter cell that raises, a Sphinx warning (under -W), a chapter file that is not a
+    notebook, a cell slower than the configured timeout: each fails the build, named, with the
+    published book untouched; once mended, the next build succeeds."""
+    copy = _repo_copy(tmp_path)
+    out = tmp_path / "out"  # the published book only: the session's cache belongs to another folder
+    for edition in ("html", "pdf"):
+        shutil.copytree((built_site["out"] / edition).resolve(), out / edition)
+    before = published_digest(out)
+    env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(copy)}
+    news, config = copy / "book" / "news.md", copy / "_config.yml"
+    news_text, config_text = news.read_text(encoding="utf-8"), config.read_text(encoding="utf-8")
+
+    def build():
+        return subprocess.run(build_cmd(out), cwd=copy, env=env, capture_output=True, text=True, timeout=900)
+
+    cases = {
+        "a Sphinx warning": (lambda: _edit(news, "# 短讯\n", "# 短讯\n\n见{numref}`fig-no-such-figure`。\n"),
+                             "fig-no-such-figure"),
+        "a cell that raises": (lambda: _edit(news, "zz.setup()\n", "zz.setup()\nraise RuntimeError('坏单元')\n"),
+                               "book/news.md: a cell failed"),
+        "a chapter that is not a notebook": (lambda: _edit(news, "kernelspec:", "kernelspec: ["),
+                                             "book/news.md: cannot be read as a MyST notebook"),
+        # the setting the book documents (execute.timeout in _config.yml) is the one the executor uses
+        "a cell slower than the timeout": (lambda: (_edit(config, "timeout: 120", "timeout: 2"),
+                                                    _edit(news, "zz.setup()\n", "zz.setup()\nimport time\ntime.sleep(6)\n")),
+                                           "Cell execution timed out"),
+    }
+    for name, (break_it, message) in cases.items():
+        break_it()
+        proc = build()
+        assert proc.returncode != 0, name
+        assert message in proc.stderr, f"{name}: {proc.stderr[-3000:]}"
+        assert "Traceback (most recent call last)" not in proc.stderr.split("a cell failed")[0], name
+        assert published_digest(out) == before, f"{name}: the published book changed"
+        news.write_text(news_text, encoding="utf-8")
+        config.write_text(config_text, encoding="utf-8")
+    proc = build()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize("ci, code", [("true", 1), ("", 0)])
+def test_a_skipped_guarantee_fails_under_ci(tmp_path, ci, code):
+    """The plugin the suite runs with: under CI=true a guarantee that skips is a failure."""
+    (tmp_path / "test_promise.py").write_text(
+        "import pytest\n\n@pytest.mark.guarantee\ndef test_promise():\n    pytest.skip('cannot check here')\n",
+        encoding="utf-8")
+    env = {**os.environ, "CI": ci, "PYTHONPATH": str(REPO / "tests")}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "guarantees_plugin", "-p", "no:cacheprovider",
+                           "-q", "-o", "markers=guarantee: x", str(tmp_path / "test_promise.py")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, proc.stdout
+    if ci:
+        assert "skipped under CI=true" in proc.stdout and "cannot check here" in proc.stdout
