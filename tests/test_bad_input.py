@@ -115,21 +115,51 @@ def _tree_digest(root):
     return digest.hexdigest()
 
 
-@pytest.mark.build
-@pytest.mark.parametrize("name", BUILD_CASES)
-def test_bad_input_stops_the_build_and_keeps_the_last_good_output(built_site, data_copy, tmp_path, name):
+def _published_copy(built_site, out):
+    """The last good, published build, copied into out (html and pdf)."""
+    import shutil
+
+    shutil.copytree(built_site["html"], out / "html")
+    shutil.copytree(built_site["pdf"].parent, out / "pdf")
+    return _tree_digest(out / "html"), _tree_digest(out / "pdf")
+
+
+def _run_cases(cases: dict, run_one) -> dict:
+    """Every case through the build command, three at a time: each stops in validation, which
+    runs mostly in one process, so the two cores serve them side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(cases, pool.map(run_one, cases)))
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(built_site, tmp_path_factory):
     import shutil
 
     from conftest import run_build
 
-    edit, file, column, line = BUILD_CASES[name]
-    original = {p: p.read_bytes() for p in data_copy.rglob("*") if p.is_file()}
-    edit(data_copy)
-    out = tmp_path / "out"
-    shutil.copytree(built_site["html"], out / "html")  # the last good, published build
-    shutil.copytree(built_site["pdf"].parent, out / "pdf")
-    before = _tree_digest(out / "html"), _tree_digest(out / "pdf")
-    proc = run_build(out, {"ZZREVIEW_DATA_DIR": str(data_copy)})
+    def run_one(name):
+        root = tmp_path_factory.mktemp("bad")
+        data = root / "data"
+        shutil.copytree(REPO / "data", data)
+        original = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+        BUILD_CASES[name][0](data)
+        out = root / "out"
+        before = _published_copy(built_site, out)
+        proc = run_build(out, {"ZZREVIEW_DATA_DIR": str(data)})
+        return {"proc": proc, "original": original, "out": out, "before": before,
+                "after": (_tree_digest(out / "html"), _tree_digest(out / "pdf"))}
+
+    return _run_cases(BUILD_CASES, run_one)
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("name", BUILD_CASES)
+def test_bad_input_stops_the_build_and_keeps_the_last_good_output(bad_input_runs, name):
+    _, file, column, line = BUILD_CASES[name]
+    run = bad_input_runs[name]
+    proc, original, out = run["proc"], run["original"], run["out"]
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     problems = [l for l in proc.stderr.splitlines() if l.startswith("  - ")]
@@ -144,7 +174,7 @@ def test_bad_input_stops_the_build_and_keeps_the_last_good_output(built_site, da
             line = next(n for n, l in enumerate(text.split("\n"), 1) if l.startswith(line))
         assert f", row {line}" in message, message
     assert not (out / ".staging").exists(), "a chapter was executed despite bad input"
-    assert (_tree_digest(out / "html"), _tree_digest(out / "pdf")) == before, "the published output changed"
+    assert run["after"] == run["before"], "the published output changed"
 
 
 # --- Files the build reads by name: the same one-line treatment --------------------------------
@@ -176,27 +206,34 @@ CONFIG_CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def config_runs(built_site, tmp_path_factory):
+    def run_one(name):
+        rel, old, new, _ = CONFIG_CASES[name]
+        root = tmp_path_factory.mktemp("config")
+        copy = _repo_copy(root)
+        path = copy / rel
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (rel, old)
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        out = root / "out"
+        before = _published_copy(built_site, out)
+        env = {k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}
+        proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet"],
+                              cwd=copy, capture_output=True, text=True, env=env, timeout=600)
+        return {"proc": proc, "before": before, "after": (_tree_digest(out / "html"), _tree_digest(out / "pdf"))}
+
+    return _run_cases(CONFIG_CASES, run_one)
+
+
 @pytest.mark.build
 @pytest.mark.parametrize("name", CONFIG_CASES)
-def test_a_broken_configuration_file_stops_the_build_with_one_line(built_site, tmp_path, name):
-    import shutil
-
-    rel, old, new, words = CONFIG_CASES[name]
-    copy = _repo_copy(tmp_path)
-    path = copy / rel
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (rel, old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    out = tmp_path / "out"
-    shutil.copytree(built_site["html"], out / "html")
-    shutil.copytree(built_site["pdf"].parent, out / "pdf")
-    before = _tree_digest(out / "html"), _tree_digest(out / "pdf")
-    env = {k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}
-    proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet"],
-                          cwd=copy, capture_output=True, text=True, env=env, timeout=600)
+def test_a_broken_configuration_file_stops_the_build_with_one_line(config_runs, name):
+    words = CONFIG_CASES[name][3]
+    proc = config_runs[name]["proc"]
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     problems = [l for l in proc.stderr.splitlines() if l.startswith("  - ")]
     assert len(problems) == 1, proc.stderr
     assert all(w in problems[0] for w in words), problems[0]
-    assert (_tree_digest(out / "html"), _tree_digest(out / "pdf")) == before
+    assert config_runs[name]["after"] == config_runs[name]["before"]

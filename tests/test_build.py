@@ -155,38 +155,6 @@ def test_charts_fail_when_a_label_would_be_clipped():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("cell, message", [
-    # the package's own guard turns matplotlib's warning into an error that names the glyph
-    ("import zzreview.book as zz\nzz.setup()\nimport matplotlib.pyplot as plt\n"
-    "fig, ax = plt.subplots(); ax.set_title('\\U0001F697'); fig.savefig('/dev/null', format='png')", "Glyph"),
-    # plain matplotlib only warns on stderr; the book's stderr_output setting fails the build
-    ("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-    "fig, ax = plt.subplots(); ax.set_title('\\U0001F697'); fig.savefig('/dev/null', format='png')",
-     "stderr was found in the cell outputs"),
-])
-def test_a_missing_glyph_fails_a_build_with_the_book_config(tmp_path, cell, message):
-    (tmp_path / "_config.yml").write_text((REPO / "_config.yml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n", encoding="utf-8")
-    (tmp_path / "index.md").write_text(textwrap.dedent("""\
-        ---
-        jupytext:
-          text_representation:
-            format_name: myst
-        kernelspec:
-          name: python3
-          display_name: Python 3
-        ---
-        # 测试
-
-        ```{code-cell} ipython3
-        """) + cell + "\n```\n", encoding="utf-8")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(tmp_path), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0
-    assert message in proc.stdout + proc.stderr
-
-
 def _main_text(site, docname) -> str:
     main = page(site, docname).select_one("main")
     for el in main.select(".headerlink"):

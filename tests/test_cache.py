@@ -64,11 +64,12 @@ def test_core_package_code_re_executes_everything(baseline, monkeypatch):
 
 
 @pytest.mark.build
-def test_incremental_rebuilds_are_never_stale(tmp_path, data_copy):
+def test_incremental_rebuilds_are_never_stale(built_site, tmp_path, data_copy):
     out, env = tmp_path / "out", {"ZZREVIEW_DATA_DIR": str(data_copy)}
-    first = run_build(out, env)
+    shutil.copytree(built_site["out"], out, symlinks=True)  # the session's build: book, cache, state
+    first = run_build(out, env)  # the same data in another folder: nothing to execute
     assert first.returncode == 0, first.stderr[-3000:]
-    assert len(re.findall(r"executed book/", first.stdout)) == len(execute.chapters())
+    assert re.findall(r"executed book/", first.stdout) == []
     page = out / "html" / "book" / "review" / "risk.html"
     assert "劝返车辆甲" not in page.read_text(encoding="utf-8")
 

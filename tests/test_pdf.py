@@ -274,7 +274,7 @@ def test_a_glyph_missing_from_the_fonts_fails_typesetting(built_site, tmp_path):
 
 
 def test_a_failed_pdf_step_publishes_nothing(built_site, tmp_path):
-    """HTML built but the PDF step fails (a broken xelatex): neither output changes."""
+    """HTML built but the PDF step fails (a broken latexmk): neither output changes."""
     from test_bad_input import _tree_digest
 
     out = tmp_path / "out"
@@ -282,12 +282,15 @@ def test_a_failed_pdf_step_publishes_nothing(built_site, tmp_path):
     before = {name: _tree_digest(out / name) for name in ("html", "pdf")}
     stub = tmp_path / "bin"
     stub.mkdir()
-    (stub / "xelatex").write_text("#!/bin/sh\necho '! Emergency stop (test stub).'\nexit 1\n")
-    (stub / "xelatex").chmod(0o755)
-    proc = run_build(out, {"PATH": f"{stub}:{os.environ['PATH']}",
-                           "ZZREVIEW_VERSION": os.environ["ZZREVIEW_VERSION"] + "-pdf-fails"})
+    (stub / "latexmk").write_text("#!/bin/sh\necho '! Emergency stop (test stub).'\nexit 1\n")
+    (stub / "latexmk").chmod(0o755)
+    # the same data read from another folder: the build runs (and re-reads nothing) up to the PDF
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data", data)
+    proc = run_build(out, {"PATH": f"{stub}:{os.environ['PATH']}", "ZZREVIEW_DATA_DIR": str(data)})
     assert proc.returncode != 0
-    assert "xelatex failed" in proc.stderr and "untouched" in proc.stderr, proc.stderr[-2000:]
+    assert "xelatex failed" in proc.stderr and "Emergency stop" in proc.stderr and "untouched" in proc.stderr, \
+        proc.stderr[-2000:]
     assert {name: _tree_digest(out / name) for name in ("html", "pdf")} == before
 
 

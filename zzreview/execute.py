@@ -285,6 +285,21 @@ def plan(cache_dir: Path, generated: Path, stored: dict[str, str]) -> Plan:
     return Plan(stale, fps, reasons)
 
 
+def _stderr_written(nb) -> str:
+    """The first line a notebook's cells wrote to stderr (a matplotlib glyph warning, say)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr" and out.get("text", "").strip():
+                return out["text"].strip().splitlines()[0]
+    return ""
+
+
+def _stderr_is_an_error() -> bool:
+    from . import meta
+
+    return (meta.config().get("execute") or {}).get("stderr_output") == "error"
+
+
 def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, timeout: int = 120,
             log=print) -> list[str]:
     """Run the chapters in parallel and store their outputs in the cache; return error messages."""
@@ -315,6 +330,11 @@ def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, t
         # (kernelspec) that jupyter-cache hashes, and Sphinx must find the same hash.
         executed = originals[docname]
         ran_nb = nbformat.reads(nb_json, as_version=4)
+        written = _stderr_written(ran_nb)
+        if written and _stderr_is_an_error():  # in any cell, shown or removed from the page
+            errors.append(f"{by_doc[docname].path.relative_to(paths.REPO)}: a cell wrote to stderr "
+                          f"(execute.stderr_output: error in _config.yml): {written}")
+            continue
         executed.metadata["language_info"] = ran_nb.metadata.get("language_info", {})  # code lexer
         ran = ran_nb.cells
         for cell, done in zip(executed.cells, ran):
