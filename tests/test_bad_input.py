@@ -47,7 +47,7 @@ def test_figure_registry_problems_are_reported(tmp_path, monkeypatch):
                    .replace("metrics: [med-received, med-succeeded]", "metrics: [med-received, med-nope]")
                    .replace("caption: 2021年平和县", "caption: 275起，平和县"), encoding="utf-8")
     monkeypatch.setattr(paths, "figures_registry_path", lambda: reg)
-    problems = [str(p) for p in figures.registry_problems()]
+    problems = [str(p) for p in validate.registry_problems()]
     assert any("unknown metric 'med-nope'" in p for p in problems), problems
     assert any("caption states a number" in p for p in problems), problems
 

@@ -1,7 +1,6 @@
 """Nothing on a page or a figure that the source does not say: what surrounds the numbers —
 source lines, bounds, dates, claims about the book, versions, the register of open questions —
 is computed from the data and true of it."""
-import csv
 import math
 import re
 import subprocess
@@ -17,18 +16,9 @@ from conftest import REPO
 from zzreview import bounds, book, charts, cite, figures, inventory, meta, quantity, structure, validate
 from zzreview.bounds import Interval
 
-RAW = (REPO / "data" / "source" / "000_29b51da462fdfb9d.txt").read_text(encoding="utf-8")
-FLAT = re.sub(r"\s+", "", RAW)
+from test_metrics import EXCLUSIONS, FLAT, METRICS, rows  # the data read independently of the package
 
-
-def rows(name):
-    with open(REPO / "data" / name, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-METRICS = rows("metrics.csv")
 REGISTER = rows("ambiguities.csv")
-EXCLUSIONS = rows("numeral_exclusions.csv")
 
 
 # --- 1. Source lines name the real articles and say what is unknown ------------------------
@@ -274,7 +264,7 @@ def test_the_numeral_finder_sees_every_form(text, found):
 
 
 def test_no_title_or_caption_states_a_value():
-    assert figures.registry_problems() == []
+    assert validate.registry_problems() == []
 
 
 # --- 14. Each fact stated once -------------------------------------------------------------

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import paths, pdf, validate
+from . import paths, pdf, records, validate
 
 
 def _report(problems) -> None:
@@ -55,11 +55,6 @@ def _inputs_digest() -> str:
     for path in sorted(files):
         digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def _registry() -> list[dict]:
-    import yaml  # not figures.registry(): that imports matplotlib, too slow for a no-op build
-    return yaml.safe_load(paths.figures_registry_path().read_text(encoding="utf-8")) or []
 
 
 def _read_json(path: Path) -> dict:
@@ -122,7 +117,7 @@ def cmd_build(args) -> int:
     os.environ.setdefault("ZZREVIEW_VERSION", book_version())  # one version for the whole build
     os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
     digest = _inputs_digest() + os.environ["ZZREVIEW_VERSION"]
-    drawn = all((build.staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in _registry())
+    drawn = all((build.staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in records.figure_registry())
     if build.state.get("inputs") == digest and drawn and build.published():
         print(f"nothing changed since the last build: {build.out / 'html' / 'index.html'}, {build.out / 'pdf'}")
         return 0

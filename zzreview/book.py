@@ -3,10 +3,15 @@ derived figures with their inputs and caveats. Outputs are Markdown, which the b
 as MyST (tables and figures then work in HTML and PDF alike) and Jupyter shows as Markdown."""
 from __future__ import annotations
 
+import base64
+import html
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
 
 from . import charts, data, figures, meta, structure, validate
 from .bounds import Interval, interval_text
@@ -136,9 +141,59 @@ def _container(css_class: str, body: str) -> str:
     return f"````{{container}} {css_class}\n{body}\n````\n"
 
 
-def figure(fig_id: str):
+class FigureOutput:
+    """Shown inline in Jupyter (SVG + caption); rendered by the book as a numbered MyST figure."""
+
+    def __init__(self, fig_id: str, files: dict):
+        self.fig_id, self.files, self.item = fig_id, files, figures.entry(fig_id)
+
+    @property
+    def alt(self) -> str:
+        """Alt text with the values, generated from the data so it never goes stale."""
+        item = self.item
+        rows = figures.drawn_rows(self.fig_id)
+        form = charts.FORMS[item["form"]].name_zh
+        if item["form"] == "ranks":
+            parts = [f"{r['label']}{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
+        else:
+            parts = [f"{r['label']}{charts.value_text(r)}" for r in rows]
+        return f"{form}，{item['title']}：" + "；".join(parts) + "。"
+
+    def markdown(self) -> str:
+        # relative to the chapter being executed (its working directory), as Sphinx resolves it
+        rel = os.path.relpath(self.files["svg"].with_suffix(""), os.getcwd()).replace(os.sep, "/") + ".*"
+        caption = self.item["caption"].strip()
+        return (f"```{{figure}} {rel}\n:name: {self.fig_id}\n:alt: {self.alt}\n"
+                f":width: 100%\n\n{caption}\n```\n\n```{{zz-cite}} {self.fig_id}\n```\n")
+
+    def html(self) -> str:
+        svg = base64.b64encode(self.files["svg"].read_bytes()).decode()
+        return (f'<figure id="{self.fig_id}"><img alt="{html.escape(self.alt)}" style="max-width:100%" '
+                f'src="data:image/svg+xml;base64,{svg}"><figcaption>{html.escape(self.item["caption"])}'
+                f"</figcaption></figure>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/markdown": self.markdown(), "text/html": self.html(),
+                "text/plain": f"[{self.fig_id}] {self.item['title']}"}
+
+
+def figure(fig_id: str) -> FigureOutput:
     """A numbered figure from the registry, drawn from the current data."""
-    return figures.show(fig_id)
+    fig = figures.draw(fig_id)
+    try:
+        files = figures.save(fig, fig_id)
+    except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
+        glyph = re.search(r"Glyph (\d+) ", str(exc))
+        if not glyph:
+            raise
+        char = chr(int(glyph.group(1)))
+        raise charts.MissingGlyphError(
+            f"figure {fig_id}: the chart's fonts have no glyph for U+{ord(char):04X} {char!r} "
+            f"({unicodedata.name(char, 'unnamed')}); it would print as a blank box. Remove the character "
+            "from the label or title, or install a font that has it") from None
+    finally:
+        plt.close(fig)  # a figure left open would be displayed a second time
+    return FigureOutput(fig_id, files)
 
 
 # --- Derived figures: interval arithmetic, so a bound stays a bound (zzreview/bounds.py) ------

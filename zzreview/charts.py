@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -308,8 +310,10 @@ def funnel(rows, title: str, source: str, width_in: float | None = None):
     return fig
 
 
-def partial(total, parts, rest, title: str, source: str, width_in: float | None = None):
-    """A total, the parts the source names and the remainder it leaves unnamed (hatched)."""
+def partial(rows, title: str, source: str, width_in: float | None = None):
+    """A total (the first row), the parts the source names, and the remainder it leaves unnamed
+    (the last row, hatched)."""
+    total, parts, rest = rows[0], rows[1:-1], rows[-1]
     fig = _figure(3, source, width_in, height_per_row=0.5)
     h, extra = fig.get_figheight(), fig.zz_bottom_in - BOTTOM_IN
     base = h - extra  # the layout above the source statement, as for a one-line source
@@ -335,4 +339,19 @@ def partial(total, parts, rest, title: str, source: str, width_in: float | None 
     return fig
 
 
-FORMS = {"bars": bars, "magnitudes": magnitudes, "ranks": ranks, "funnel": funnel}
+@dataclass(frozen=True)
+class Form:
+    draw: Callable  # (rows, title, source, width_in) -> Figure
+    name_zh: str  # as the alt text names it
+    one_unit: bool  # every drawn figure must share one unit
+    needs_total: bool = False  # the registry entry names a total besides its metrics
+
+
+# The chart forms: the one list of them (validation, drawing and alt text all read it).
+FORMS = {
+    "bars": Form(bars, "条形图", one_unit=False),
+    "magnitudes": Form(magnitudes, "点图", one_unit=False),
+    "ranks": Form(ranks, "名次点图", one_unit=False),
+    "funnel": Form(funnel, "漏斗图", one_unit=True),
+    "partial": Form(partial, "分段条形图", one_unit=True, needs_total=True),
+}

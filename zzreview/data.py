@@ -1,28 +1,38 @@
-"""Validated data as the chapters read it. Dtypes are explicit (pandas 3 infers strings)."""
+"""Validated data as the chapters read it, as pandas tables built from the rows records.py read
+(one parser per file). Dtypes are explicit (pandas 3 infers strings)."""
 from __future__ import annotations
 
 from functools import lru_cache
 
 import pandas as pd
 
-from . import paths
+from . import paths, records
 
 METRIC_DTYPES = {"id": "string", "section": "string", "label": "string", "value": "Float64",
                  "unit": "string", "qualifier": "string", "kind": "string", "when": "string",
                  "quote": "string", "note": "string"}
+EXCLUSION_DTYPES = {"phrase": "string", "occurrences": "Int64", "category": "string", "reason": "string"}
 
 
-def metrics() -> pd.DataFrame:
-    """data/metrics.csv indexed by id (a UTF-8 BOM and CRLF line ends are accepted)."""
-    path = paths.metrics_path()
-    return _metrics(str(path), path.stat().st_mtime_ns).copy()
+def _table(rows: list[tuple[int, dict]], dtypes: dict | str) -> pd.DataFrame:
+    df = pd.DataFrame([row for _, row in rows])
+    numeric = [c for c, t in (dtypes.items() if isinstance(dtypes, dict) else []) if t in ("Float64", "Int64")]
+    for column in numeric:  # an empty cell is a missing number, not zero
+        df[column] = pd.to_numeric(df[column].replace("", None))
+    return df.astype(dtypes)
 
 
 @lru_cache(maxsize=2)
-def _metrics(path: str, mtime_ns: int) -> pd.DataFrame:  # read once per version of the file
-    df = pd.read_csv(path, dtype=METRIC_DTYPES, encoding="utf-8-sig",
-                     keep_default_na=False, na_values={"value": [""], "when": [""]})
+def _metrics(version: tuple) -> pd.DataFrame:  # built once per version of the file
+    df = _table(records.metric_rows(), METRIC_DTYPES)
+    df["when"] = df["when"].replace("", pd.NA)
     return df.set_index("id", drop=False)
+
+
+def metrics() -> pd.DataFrame:
+    """data/metrics.csv indexed by id."""
+    path = paths.metrics_path()
+    return _metrics((str(path), path.stat().st_mtime_ns)).copy()
 
 
 def metric(metric_id: str) -> dict:
@@ -34,12 +44,9 @@ def metric(metric_id: str) -> dict:
 
 
 def exclusions() -> pd.DataFrame:
-    return pd.read_csv(paths.exclusions_path(), dtype={"phrase": "string", "occurrences": "Int64",
-                                                      "category": "string", "reason": "string"},
-                       encoding="utf-8-sig", keep_default_na=False)
+    return _table(records.exclusion_rows(), EXCLUSION_DTYPES)
 
 
 def ambiguities() -> pd.DataFrame:
     """data/ambiguities.csv: the register of what the text leaves open (metrics may be empty)."""
-    return pd.read_csv(paths.ambiguities_path(), dtype="string", encoding="utf-8-sig",
-                       keep_default_na=False)
+    return _table(records.register_rows(), "string")

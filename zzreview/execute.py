@@ -13,9 +13,7 @@ namespace is reset between chapters), which saves a kernel start-up and the impo
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -27,12 +25,11 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-import yaml
 
-from . import paths
+from . import paths, records
 
 CORE_MODULES = ("__init__.py", "book.py", "data.py", "structure.py", "source.py", "quantity.py",
-                "paths.py", "errors.py", "meta.py", "bounds.py", "validate.py", "inventory.py")
+                "paths.py", "errors.py", "meta.py", "bounds.py", "validate.py", "inventory.py", "records.py")
 DRAWING_MODULES = ("charts.py", "figures.py")
 # Calls whose output reads whole files rather than the records named by their arguments.
 FILE_CALLS = {
@@ -91,12 +88,10 @@ class _Inputs:
         from .structure import page
 
         self.page = page()
-        text = paths.metrics_path().read_text(encoding="utf-8-sig")
-        rows = list(csv.reader(io.StringIO(text)))
-        self.metric_rows = {r[0]: ",".join(r) for r in rows[1:] if r}
-        self.metric_section = {r[0]: r[1] for r in rows[1:] if len(r) > 1}
-        self.figures = {f["id"]: f for f in yaml.safe_load(
-            paths.figures_registry_path().read_text(encoding="utf-8")) or []}
+        rows = [row for _, row in records.metric_rows()]
+        self.metric_rows = {r["id"]: json.dumps(r, ensure_ascii=False, sort_keys=True) for r in rows}
+        self.metric_section = {r["id"]: r["section"] for r in rows}
+        self.figures = {f["id"]: f for f in records.figure_registry()}
         self.sections = set(self.page.section_ids())
         self.articles = {a.id for a in self.page.articles}
 
@@ -130,7 +125,7 @@ class _Inputs:
 
 def _file(rel: str) -> str:
     if rel == "@figures":
-        return paths.figures_registry_path().read_text(encoding="utf-8")
+        return json.dumps(records.figure_registry(), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256((paths.data_dir() / rel).read_bytes()).hexdigest()
 
 

@@ -1,102 +1,31 @@
-"""The figure registry (book/figures.yaml) and the figures drawn from it.
+"""The figures of the registry (book/figures.yaml), drawn from the data.
 
 One entry per figure: a stable ASCII id (also the HTML anchor), the section it belongs to, its
-chart form, title, Chinese caption and the metric ids it plots. `show(id)` draws the chart from
-the data, writes SVG/PDF/PNG, and returns an output that Jupyter shows inline and that the book
-renders as a numbered MyST figure with the registry's caption.
+chart form (charts.FORMS), title, Chinese caption and the metric ids it plots. `drawn_rows(id)`
+is exactly what a chart shows (and its CSV and alt text hold); `draw(id)` draws it; `save` writes
+SVG/PDF/PNG. The registry is read by records.py and checked by validate.py; what a chapter shows
+for a figure (the notebook output) is in book.py.
 """
 from __future__ import annotations
 
-import base64
-import html
 import math
 import os
-import re
-import unicodedata
-from functools import lru_cache
 
 import matplotlib.pyplot as plt
-import yaml
 
-from . import charts, data, meta, paths
+from . import charts, data, meta, paths, records
 from .bounds import Interval, interval_text
-from .errors import Problem
-from .inventory import stated_numbers
 
-ID_PATTERN = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)*$")
-FORMS = (*charts.FORMS, "partial")  # partial takes a total besides its parts
 FORMATS = ("svg", "pdf", "png")
-YEARS = {"2021", "2022"}  # the only numbers a title or caption may state: the period covered
-NAME_CATEGORIES = ("name", "ordinal-name", "event", "road", "period")
-
-
-@lru_cache(maxsize=4)
-def _registry(mtime: float) -> list[dict]:
-    return yaml.safe_load(paths.figures_registry_path().read_text(encoding="utf-8")) or []
 
 
 def registry() -> list[dict]:
-    path = paths.figures_registry_path()
-    return _registry(path.stat().st_mtime_ns)
+    """book/figures.yaml (records.py reads it; validate.py checks it)."""
+    return records.figure_registry()
 
 
 def entry(fig_id: str) -> dict:
-    for item in registry():
-        if item["id"] == fig_id:
-            return item
-    raise KeyError(f"no figure {fig_id!r} in {paths.relpath(paths.figures_registry_path())}")
-
-
-def _without_names(text: str, names: list[str]) -> str:
-    for name in names:
-        text = text.replace(f"“{name}”", "“”")
-    return text
-
-
-def registry_problems() -> list[Problem]:
-    from .structure import page
-    from .validate import read_csv_rows
-
-    rel = paths.relpath(paths.figures_registry_path())
-    metric_rows = {r["id"]: r for _, r in read_csv_rows(paths.metrics_path())}
-    sections = set(page().section_ids())
-    # names such as “一室两队” and periods such as “一年来” hold numerals but state no quantity (data/numeral_exclusions.csv)
-    names = [r["phrase"] for _, r in read_csv_rows(paths.exclusions_path()) if r["category"] in NAME_CATEGORIES]
-    problems, seen = [], set()
-    for item in registry():
-        fid = item.get("id", "")
-
-        def bad(reason, column=None, hint=None):
-            problems.append(Problem(rel, f"figure {fid!r}: {reason}", column=column, hint=hint))
-
-        if not ID_PATTERN.match(fid):
-            bad("id must look like 'fig-some-name'", "id")
-        if fid in seen:
-            bad("id is used twice; ids are never reused", "id")
-        seen.add(fid)
-        if item.get("section") not in sections:
-            bad(f"unknown section {item.get('section')!r}", "section")
-        if item.get("form") not in FORMS:
-            bad(f"unknown form {item.get('form')!r}", "form", f"use one of {', '.join(FORMS)}")
-        for key in ("title", "caption", "notes"):
-            if not item.get(key) and key != "notes":
-                bad(f"has no {key}", key)
-            elif stated_numbers(_without_names(item.get(key) or "", names), YEARS):
-                found = stated_numbers(_without_names(item[key], names), YEARS)
-                bad(f"{key} states a number ({'、'.join(found)}); figures come "
-                    "from the data (they would go stale here)", key,
-                    "say it without a numeral, or let the chart and its alt text show it")
-        ids = list(item.get("metrics") or []) + ([item["total"]] if item.get("total") else [])
-        for mid in ids:
-            if mid not in metric_rows:
-                bad(f"plots unknown metric {mid!r}", "metrics", "use an id from data/metrics.csv")
-            elif not metric_rows[mid].get("value"):
-                bad(f"metric {mid!r} has no value to draw", "metrics")
-        if item.get("form") in ("bars", "funnel", "partial"):
-            units = {metric_rows[m]["unit"] for m in ids if m in metric_rows}
-            if item.get("form") != "bars" and len(units) > 1:
-                bad(f"a {item['form']} needs one unit, got {sorted(units)}", "metrics")
-    return problems
+    return records.figure_entry(fig_id)
 
 
 def remainder(total: dict, parts: list[dict]) -> Interval:
@@ -151,9 +80,7 @@ def draw(fig_id: str, width_in: float | None = None):
     item = entry(fig_id)
     rows = drawn_rows(fig_id)
     source = source_line(rows)
-    if item["form"] == "partial":
-        return charts.partial(rows[0], rows[1:-1], rows[-1], item["title"], source, width_in)
-    return charts.FORMS[item["form"]](rows, item["title"], source, width_in)
+    return charts.FORMS[item["form"]].draw(rows, item["title"], source, width_in)
 
 
 def output_dir():
@@ -179,58 +106,3 @@ def save(fig, fig_id: str) -> dict:
     fig.savefig(thumb, format="png", dpi=320 / fig.get_figwidth(), metadata=meta["png"])
     files["thumb"] = thumb
     return files
-
-
-class FigureOutput:
-    """Shown inline in Jupyter (SVG + caption); rendered by the book as a numbered MyST figure."""
-
-    def __init__(self, fig_id: str, files: dict):
-        self.fig_id, self.files, self.item = fig_id, files, entry(fig_id)
-
-    @property
-    def alt(self) -> str:
-        """Alt text with the values, generated from the data so it never goes stale."""
-        item = self.item
-        rows = drawn_rows(self.fig_id)
-        form = {"bars": "条形图", "magnitudes": "点图", "ranks": "名次点图", "funnel": "漏斗图",
-                "partial": "分段条形图"}[item["form"]]
-        if item["form"] == "ranks":
-            parts = [f"{r['label']}{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
-        else:
-            parts = [f"{r['label']}{charts.value_text(r)}" for r in rows]
-        return f"{form}，{item['title']}：" + "；".join(parts) + "。"
-
-    def markdown(self) -> str:
-        # relative to the chapter being executed (its working directory), as Sphinx resolves it
-        rel = os.path.relpath(self.files["svg"].with_suffix(""), os.getcwd()).replace(os.sep, "/") + ".*"
-        caption = self.item["caption"].strip()
-        return (f"```{{figure}} {rel}\n:name: {self.fig_id}\n:alt: {self.alt}\n"
-                f":width: 100%\n\n{caption}\n```\n\n```{{zz-cite}} {self.fig_id}\n```\n")
-
-    def html(self) -> str:
-        svg = base64.b64encode(self.files["svg"].read_bytes()).decode()
-        return (f'<figure id="{self.fig_id}"><img alt="{html.escape(self.alt)}" style="max-width:100%" '
-                f'src="data:image/svg+xml;base64,{svg}"><figcaption>{html.escape(self.item["caption"])}'
-                f"</figcaption></figure>")
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/markdown": self.markdown(), "text/html": self.html(),
-                "text/plain": f"[{self.fig_id}] {self.item['title']}"}
-
-
-def show(fig_id: str) -> FigureOutput:
-    fig = draw(fig_id)
-    try:
-        files = save(fig, fig_id)
-    except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
-        glyph = re.search(r"Glyph (\d+) ", str(exc))
-        if not glyph:
-            raise
-        char = chr(int(glyph.group(1)))
-        raise charts.MissingGlyphError(
-            f"figure {fig_id}: the chart's fonts have no glyph for U+{ord(char):04X} {char!r} "
-            f"({unicodedata.name(char, 'unnamed')}); it would print as a blank box. Remove the character "
-            "from the label or title, or install a font that has it") from None
-    finally:
-        plt.close(fig)  # a figure left open would be displayed a second time
-    return FigureOutput(fig_id, files)

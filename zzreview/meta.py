@@ -8,14 +8,9 @@ one of them asks here. Light on purpose (json and yaml only): Sphinx and the bui
 """
 from __future__ import annotations
 
-import json
 import re
-from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
-from . import paths
+from . import paths, records
 
 UNKNOWN = "unknown"
 # x_source fields that can be unknown, as a reader names them
@@ -23,32 +18,19 @@ SOURCE_FIELDS_ZH = {"newspaper": "报纸名称", "page": "版次", "published": 
 PAPER_MM = {"a4paper": (210.0, 297.0), "letterpaper": (215.9, 279.4)}
 
 
-@lru_cache(maxsize=4)
-def _yaml(path: str, mtime_ns: int) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-
-
-@lru_cache(maxsize=4)
-def _json(path: str, mtime_ns: int) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 def config() -> dict:
-    """_config.yml, read once per version of the file."""
-    path = paths.config_path()
-    return _yaml(str(path), path.stat().st_mtime_ns)
+    """_config.yml (records.py reads it)."""
+    return records.yaml_file(paths.config_path()) or {}
 
 
 def datapackage() -> dict:
-    """data/datapackage.json, read once per version of the file (validated before a build)."""
-    path = paths.datapackage_path()
-    return _json(str(path), path.stat().st_mtime_ns)
+    """data/datapackage.json (validated before a build)."""
+    return records.json_file(paths.datapackage_path())
 
 
 def toc() -> dict:
-    """_toc.yml, read once per version of the file: the book's reading order."""
-    path = paths.toc_path()
-    return _yaml(str(path), path.stat().st_mtime_ns)
+    """_toc.yml: the book's reading order."""
+    return records.yaml_file(paths.toc_path()) or {}
 
 
 def toc_files() -> list[str]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -13,17 +12,10 @@ from .errors import DataError, Problem
 SOURCE_RESOURCE = "source-page"
 
 
-def _datapackage() -> dict:
-    path = paths.datapackage_path()
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError([Problem(paths.relpath(path), f"cannot read the data package: {exc}",
-                                 hint="restore data/datapackage.json from git")]) from exc
-
-
 def source_resource() -> dict:
-    for res in _datapackage().get("resources", []):
+    from .meta import datapackage  # records.py reads it; a broken file raises DataError there
+
+    for res in datapackage().get("resources", []):
         if res.get("name") == SOURCE_RESOURCE:
             return res
     raise DataError([Problem(paths.relpath(paths.datapackage_path()),

@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import yaml
 
 from . import paths, source
 from .errors import DataError, Problem
@@ -170,11 +169,9 @@ def _body_text(parts: list[str], keep_spaces: list[str]) -> str:
 
 
 def load_layout() -> dict:
-    path = paths.layout_path()
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DataError([Problem(paths.relpath(path), f"cannot read the layout: {exc}")]) from exc
+    from .records import yaml_file
+
+    return yaml_file(paths.layout_path())
 
 
 def build_page() -> Page:

@@ -8,14 +8,14 @@ row and column and hints at the fix.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
 from pathlib import Path
 
 from . import meta, paths, source, structure
 from .errors import DataError, Problem
-from .inventory import occurrences, uncovered
+from . import records
+from .inventory import occurrences, stated_numbers, uncovered
 from .source import squash
 from .quantity import ParseError, parse
 
@@ -34,30 +34,12 @@ HINTS = {
 }
 
 
-def _read_text(path: Path) -> tuple[str | None, list[Problem]]:
-    """File content as text; a UTF-8 BOM and CRLF line ends are fine (Windows editors write them)."""
-    rel = paths.relpath(path)
-    if not path.is_file():
-        return None, [Problem(rel, "file is missing", hint="restore it from git")]
-    data = path.read_bytes()
+def _readable(read) -> tuple[object, list[Problem]]:
+    """What a reader of records.py returns, or the problems that stopped it."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        return None, [Problem(rel, f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})",
-                              row=line, hint="save the file as UTF-8")]
-    if not text.strip():
-        return None, [Problem(rel, "file is empty", hint="restore it from git")]
-    return text.replace("\r\n", "\n"), []
-
-
-def read_csv_rows(path: Path) -> list[tuple[int, dict]]:
-    """(line number, row) pairs; the header is line 1."""
-    text, problems = _read_text(path)
-    if problems:
-        raise DataError(problems)
-    reader = csv.DictReader(io.StringIO(text))
-    return [(reader.line_num, row) for row in reader]
+        return read(), []
+    except DataError as exc:
+        return None, exc.problems
 
 
 def _package_problems() -> list[Problem]:
@@ -65,10 +47,9 @@ def _package_problems() -> list[Problem]:
 
     dp = paths.datapackage_path()
     rel_dp = paths.relpath(dp)
-    try:
-        descriptor = json.loads(dp.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return [Problem(rel_dp, f"not a readable JSON data package: {exc}", hint="restore it from git")]
+    descriptor, unreadable = _readable(lambda: records.json_file(dp))
+    if unreadable:
+        return unreadable
     problems: list[Problem] = []
     try:
         report = Package(descriptor, basepath=str(dp.parent)).validate()
@@ -101,7 +82,7 @@ def _metric_row_problems(pg: structure.Page) -> list[Problem]:
     rel = paths.relpath(path)
     problems: list[Problem] = []
     sections = set(pg.section_ids())
-    for line, row in read_csv_rows(path):
+    for line, row in records.csv_rows(path):
         def bad(column, reason, hint=None):
             problems.append(Problem(rel, reason, row=line, column=column, hint=hint))
 
@@ -173,7 +154,7 @@ def _exclusion_problems() -> list[Problem]:
     path = paths.exclusions_path()
     rel = paths.relpath(path)
     problems = []
-    for line, row in read_csv_rows(path):
+    for line, row in records.csv_rows(path):
         try:
             want = int(row.get("occurrences") or 0)
         except ValueError:
@@ -187,8 +168,8 @@ def _exclusion_problems() -> list[Problem]:
 
 
 def _coverage_problems() -> list[Problem]:
-    phrases = [r["quote"] for _, r in read_csv_rows(paths.metrics_path()) if r.get("quote")]
-    phrases += [r["phrase"] for _, r in read_csv_rows(paths.exclusions_path()) if r.get("phrase")]
+    phrases = [r["quote"] for _, r in records.metric_rows() if r.get("quote")]
+    phrases += [r["phrase"] for _, r in records.exclusion_rows() if r.get("phrase")]
     return [Problem(paths.relpath(paths.metrics_path()),
                     f"the numeral {n.text!r} in the source (…{n.context}…) is in no metric quote "
                     "and no exclusion",
@@ -214,9 +195,9 @@ def _register_problems(pg: structure.Page) -> list[Problem]:
     names are facts of that part."""
     path = paths.ambiguities_path()
     rel = paths.relpath(path)
-    metric_section = {r["id"]: r["section"] for _, r in read_csv_rows(paths.metrics_path())}
+    metric_section = {r["id"]: r["section"] for _, r in records.metric_rows()}
     found = []
-    for line, row in read_csv_rows(path):
+    for line, row in records.csv_rows(path):
         section = row.get("section") or ""
         if section not in pg.section_ids():
             continue  # the schema's enum reports it
@@ -232,20 +213,6 @@ def _register_problems(pg: structure.Page) -> list[Problem]:
     return found
 
 
-def _yaml_file(path: Path) -> tuple[object, list[Problem]]:
-    import yaml
-
-    text, found = _read_text(path)
-    if found:
-        return None, found
-    try:
-        return yaml.safe_load(text), []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(paths.relpath(path), f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                              row=mark.line + 1 if mark else None, hint="fix the line, or restore the file from git")]
-
-
 CONFIG_KEYS = (("title",), ("author",), ("latex", "latex_documents", "targetname"),
                ("sphinx", "config", "latex_elements", "papersize"),
                ("sphinx", "config", "latex_elements", "sphinxsetup"))
@@ -255,7 +222,7 @@ def config_problems() -> list[Problem]:
     """The files the build reads by name — _config.yml, _toc.yml, book/figures.yaml — readable
     and complete, before anything uses them (layout.yaml is checked with the page structure)."""
     found: list[Problem] = []
-    config, bad = _yaml_file(paths.config_path())
+    config, bad = _readable(lambda: records.yaml_file(paths.config_path()))
     found += bad
     if config is not None:
         for keys in CONFIG_KEYS:
@@ -265,11 +232,11 @@ def config_problems() -> list[Problem]:
             if not node:
                 found.append(Problem("_config.yml", f"entry {'.'.join(keys)!r} is missing or empty",
                                      hint="the book's title, author and PDF settings are read from it; restore it from git"))
-    toc, bad = _yaml_file(paths.toc_path())
+    toc, bad = _readable(lambda: records.yaml_file(paths.toc_path()))
     found += bad
     if toc is not None:
         found += _toc_problems(toc)
-    registry, bad = _yaml_file(paths.figures_registry_path())
+    registry, bad = _readable(lambda: records.yaml_file(paths.figures_registry_path()))
     found += bad
     if registry is not None and not (isinstance(registry, list) and all(isinstance(i, dict) for i in registry)):
         found.append(Problem(paths.relpath(paths.figures_registry_path()),
@@ -320,6 +287,68 @@ def _chapter_problems() -> list[Problem]:
     return found
 
 
+ID_PATTERN = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)*$")
+YEARS = {"2021", "2022"}  # the only numbers a title or caption may state: the period covered
+# names such as “一室两队” and periods such as “一年来” hold numerals but state no quantity
+NAME_CATEGORIES = ("name", "ordinal-name", "event", "road", "period")
+
+
+def _without_names(text: str, names: list[str]) -> str:
+    for name in names:
+        text = text.replace(f"“{name}”", "“”")
+    return text
+
+
+def registry_problems() -> list[Problem]:
+    """book/figures.yaml: ids, sections, forms (charts.FORMS), metrics, and no value stated in a
+    title, caption or note, in any numeral form."""
+    from .charts import FORMS  # matplotlib: only when the registry is checked
+
+    pg = structure.page()
+    rel = paths.relpath(paths.figures_registry_path())
+    metric_rows = {r["id"]: r for _, r in records.metric_rows()}
+    sections = set(pg.section_ids())
+    names = [r["phrase"] for _, r in records.exclusion_rows() if r["category"] in NAME_CATEGORIES]
+    problems, seen = [], set()
+    for item in records.figure_registry():
+        fid = item.get("id", "")
+
+        def bad(reason, column=None, hint=None):
+            problems.append(Problem(rel, f"figure {fid!r}: {reason}", column=column, hint=hint))
+
+        if not ID_PATTERN.match(fid):
+            bad("id must look like 'fig-some-name'", "id")
+        if fid in seen:
+            bad("id is used twice; ids are never reused", "id")
+        seen.add(fid)
+        if item.get("section") not in sections:
+            bad(f"unknown section {item.get('section')!r}", "section")
+        form = FORMS.get(item.get("form"))
+        if form is None:
+            bad(f"unknown form {item.get('form')!r}", "form", f"use one of {', '.join(FORMS)}")
+        elif form.needs_total != bool(item.get("total")):
+            bad(f"a {item['form']} {'needs' if form.needs_total else 'takes no'} total", "total")
+        for key in ("title", "caption", "notes"):
+            found = stated_numbers(_without_names(item.get(key) or "", names), YEARS)
+            if not item.get(key) and key != "notes":
+                bad(f"has no {key}", key)
+            elif found:
+                bad(f"{key} states a number ({'、'.join(found)}); figures come from the data (they would "
+                    "go stale here)", key, "say it without a numeral, or let the chart and its alt text show it")
+        ids = list(item.get("metrics") or []) + ([item["total"]] if item.get("total") else [])
+        if not ids:
+            bad("plots no metric", "metrics")
+        for mid in ids:
+            if mid not in metric_rows:
+                bad(f"plots unknown metric {mid!r}", "metrics", "use an id from data/metrics.csv")
+            elif not metric_rows[mid].get("value"):
+                bad(f"metric {mid!r} has no value to draw", "metrics")
+        units = {metric_rows[m]["unit"] for m in ids if m in metric_rows}
+        if form is not None and form.one_unit and len(units) > 1:
+            bad(f"a {item['form']} needs one unit, got {sorted(units)}", "metrics")
+    return problems
+
+
 def problems(frictionless: bool = True) -> list[Problem]:
     """All problems with the book's inputs; an empty list means the build may run.
     Checks that depend on a file stop at its first broken stage, so a message names the cause
@@ -337,7 +366,7 @@ def problems(frictionless: bool = True) -> list[Problem]:
     if found:
         return found
     for path in (paths.metrics_path(), paths.exclusions_path(), paths.ambiguities_path()):
-        found += _read_text(path)[1]
+        found += _readable(lambda: records.text(path))[1]
     if found:
         return found
     if frictionless:
@@ -355,8 +384,7 @@ def problems(frictionless: bool = True) -> list[Problem]:
         return _one_per_cell(found)
     found += _register_problems(pg)  # it names metrics: only once they are sound
     found += _coverage_problems()
-    from . import figures
-    found += figures.registry_problems()
+    found += registry_problems()
     return _one_per_cell(found)
 
 

@@ -1,0 +1,111 @@
+"""One reader per input file. Each file is read and parsed here, once per version of it (path and
+modification time); validation, the executor's fingerprints, the data layer, the charts and
+Sphinx all ask these functions, so no two parts of the book can read one file differently.
+
+A file that cannot be read raises DataError naming the file (and the line, for YAML); the
+validation step turns that into its one-line report.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from . import paths
+from .errors import DataError, Problem
+
+
+def _version(path: Path) -> tuple[str, int]:
+    try:
+        return str(path), path.stat().st_mtime_ns
+    except OSError:
+        raise DataError([Problem(paths.relpath(path), "file is missing", hint="restore it from git")]) from None
+
+
+@lru_cache(maxsize=32)
+def _text(path: str, mtime_ns: int) -> str:
+    data = Path(path).read_bytes()
+    rel = paths.relpath(Path(path))
+    try:
+        text = data.decode("utf-8-sig")  # a UTF-8 BOM is fine (Windows editors write one)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DataError([Problem(rel, f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})",
+                                 row=line, hint="save the file as UTF-8")]) from None
+    if not text.strip():
+        raise DataError([Problem(rel, "file is empty", hint="restore it from git")])
+    return text.replace("\r\n", "\n")
+
+
+def text(path: Path) -> str:
+    """The file as text; CRLF line ends become LF."""
+    return _text(*_version(path))
+
+
+@lru_cache(maxsize=16)
+def _csv_rows(path: str, mtime_ns: int) -> tuple:
+    reader = csv.DictReader(io.StringIO(_text(path, mtime_ns)))
+    return tuple((reader.line_num, row) for row in reader)
+
+
+def csv_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line number, row) pairs, the header being line 1; rows are fresh dicts for the caller."""
+    return [(line, dict(row)) for line, row in _csv_rows(*_version(path))]
+
+
+@lru_cache(maxsize=16)
+def _yaml(path: str, mtime_ns: int):
+    import yaml
+
+    try:
+        return yaml.safe_load(_text(path, mtime_ns))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError([Problem(paths.relpath(Path(path)), f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                                 row=mark.line + 1 if mark else None,
+                                 hint="fix the line, or restore the file from git")]) from None
+
+
+def yaml_file(path: Path):
+    return _yaml(*_version(path))
+
+
+@lru_cache(maxsize=8)
+def _json(path: str, mtime_ns: int):
+    try:
+        return json.loads(_text(path, mtime_ns))
+    except json.JSONDecodeError as exc:
+        raise DataError([Problem(paths.relpath(Path(path)), f"not readable JSON: {exc}",
+                                 row=exc.lineno, hint="restore it from git")]) from None
+
+
+def json_file(path: Path):
+    return _json(*_version(path))
+
+
+# --- the book's files, by name -----------------------------------------------------------------
+
+def metric_rows() -> list[tuple[int, dict]]:
+    return csv_rows(paths.metrics_path())
+
+
+def exclusion_rows() -> list[tuple[int, dict]]:
+    return csv_rows(paths.exclusions_path())
+
+
+def register_rows() -> list[tuple[int, dict]]:
+    return csv_rows(paths.ambiguities_path())
+
+
+def figure_registry() -> list[dict]:
+    """book/figures.yaml: the figures, in the order the registry lists them."""
+    return yaml_file(paths.figures_registry_path()) or []
+
+
+def figure_entry(fig_id: str) -> dict:
+    for item in figure_registry():
+        if item.get("id") == fig_id:
+            return item
+    raise KeyError(f"no figure {fig_id!r} in {paths.relpath(paths.figures_registry_path())}")
