@@ -11,8 +11,9 @@ data       after changing one value (a label) in data/metrics.csv (on a copy of 
 style      after changing the chart style module (zzreview/charts.py; restored afterwards)
 pdf        the PDF's share of a clean build (Sphinx LaTeX writer + latexmk/xelatex), from its phases
 tests      the test suite (scripts/test.sh)
-Then page weight: each page's HTML plus its own images, the largest figure, the whole site,
-and the PDF's pages and size.
+Then page weight, measured in Debian chromium at 390 px against the budget (first view of each
+chapter, and the same chapter as the second page of a visit), the largest figure, the whole site,
+and the PDF's pages and size. `--weights` builds once and prints only that.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
+sys.path.insert(0, str(REPO / "tests"))  # tests/browsing.py: the page weights, measured as the tests do
 
 FLOOR_SCRIPT = r"""
 import ast, os, tempfile, time
@@ -77,27 +79,54 @@ def median_of(runs: int, step) -> float:
     return statistics.median(step(i) for i in range(runs))
 
 
-def page_weight(html: Path) -> list[tuple[str, int]]:
-    from bs4 import BeautifulSoup
+def page_weights(html: Path) -> list[tuple[str, int, int]]:
+    """Every chapter's weight in Debian chromium at 390 px (tests/browsing.py, as the tests
+    measure it): first view with an empty cache, and as the second page of a visit."""
+    from browsing import CHROMIUM, CHROMIUM_ARGS, page_weights as weigh, served
+    from playwright.sync_api import sync_playwright
 
-    rows = []
-    for page in sorted(p for p in html.rglob("*.html") if "_static" not in p.parts):
-        size = page.stat().st_size
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        for img in soup.find_all("img"):
-            src = (page.parent / img.get("src", "")).resolve()
-            if src.is_file() and "_static" not in src.parts:
-                size += src.stat().st_size
-        rows.append((str(page.relative_to(html)), size))
-    return rows
+    rels = sorted(str(p.relative_to(html)) for p in html.rglob("book/**/*.html"))
+    with served(html.resolve()) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return weigh(browser, base, rels)
+        finally:
+            browser.close()
+
+
+def print_weights(out: Path) -> None:
+    from browsing import FIRST_VIEW_KB, SECOND_VIEW_KB
+
+    html = out / "html"
+    rows = page_weights(html)
+    print(f"\npage weight at 390 px, KB (budget: first view ≤ {FIRST_VIEW_KB}, second page of a visit ≤ {SECOND_VIEW_KB}):")
+    print(f"  {'page':36} {'first':>7} {'second':>7}  within budget")
+    for rel, first, second in sorted(rows, key=lambda r: -r[1]):
+        ok = first <= FIRST_VIEW_KB * 1024 and second <= SECOND_VIEW_KB * 1024
+        print(f"  {rel:36} {first / 1024:7.0f} {second / 1024:7.0f}  {'yes' if ok else 'NO'}")
+    images = sorted(html.resolve().rglob("_images/*"), key=lambda p: p.stat().st_size)
+    total = sum(p.stat().st_size for p in html.resolve().rglob("*") if p.is_file())
+    if images:
+        print(f"largest figure: {images[-1].name} {images[-1].stat().st_size / 1024:.1f} KB")
+    print(f"whole site: {total / 1024 / 1024:.2f} MB")
+    import pypdf
+
+    pdf = next((out / "pdf").glob("*.pdf"))
+    print(f"PDF: {len(pypdf.PdfReader(pdf).pages)} pages, {pdf.stat().st_size / 1024 / 1024:.2f} MB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--suite-runs", type=int, default=1, help="the test suite takes minutes")
+    ap.add_argument("--weights", action="store_true", help="only build once and print the page weights")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zz-bench-"))
+    if args.weights:
+        build(work / "out", fresh=True)
+        print_weights(work / "out")
+        shutil.rmtree(work, ignore_errors=True)
+        return
     results: list[tuple[str, float | None, str]] = []
 
     fl = median_of(args.runs, lambda i: floor())
@@ -158,20 +187,7 @@ def main() -> None:
     clean = results[1][1]
     print(f"\nno-change / clean: {results[2][1] / clean:.1%}   data change / clean: {results[4][1] / clean:.1%}")
 
-    html = out / "html"
-    weights = page_weight(html)
-    images = sorted(html.rglob("_images/*"), key=lambda p: p.stat().st_size)
-    total = sum(p.stat().st_size for p in html.rglob("*") if p.is_file())
-    print("\npage weight (HTML + its own images, KB):")
-    for name, size in sorted(weights, key=lambda r: -r[1]):
-        print(f"  {name:40} {size / 1024:8.1f}")
-    if images:
-        print(f"largest figure: {images[-1].name} {images[-1].stat().st_size / 1024:.1f} KB")
-    print(f"whole site: {total / 1024 / 1024:.2f} MB")
-    import pypdf
-
-    pdf = out / "pdf" / "zzreview-2021.pdf"
-    print(f"PDF: {len(pypdf.PdfReader(pdf).pages)} pages, {pdf.stat().st_size / 1024 / 1024:.2f} MB")
+    print_weights(out)
     shutil.rmtree(work, ignore_errors=True)
 
 

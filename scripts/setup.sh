@@ -47,7 +47,9 @@ PY
 
 missing=()
 if command -v dpkg-query >/dev/null; then
-  for pkg in "${wanted[@]}"; do
+  for entry in "${wanted[@]}"; do
+    pkg=${entry%%:*} tool=${entry#*:}
+    [ "$tool" != "$entry" ] && command -v "$tool" >/dev/null && continue  # name:tool, and tool is there
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   # Debian's python3 makes a venv without pip until python3-venv is installed
@@ -97,4 +99,17 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
   rm -f .venv/.installing
   echo "setup: Python packages installed in $(( $(now) - started )) s" >&2
+fi
+
+# --- Checkers the tests run, from the npm registry (pinned in tools/package-lock.json) ----------
+# --ignore-scripts: vnu-jar's install script would download a Java runtime; Debian's is used.
+if [ $with_tests = 1 ]; then
+  want_tools=$(sha256sum tools/package-lock.json | cut -d' ' -f1)
+  if [ "$(cat tools/node_modules/.installed-lock 2>/dev/null)" != "$want_tools" ]; then
+    started=$(now)
+    (cd tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2) \
+      || die "npm could not install the test tools of tools/package.json (no network to the npm registry?); rerun when fixed"
+    echo "$want_tools" > tools/node_modules/.installed-lock
+    echo "setup: npm test tools installed in $(( $(now) - started )) s" >&2
+  fi
 fi

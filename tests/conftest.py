@@ -39,7 +39,10 @@ def pytest_sessionstart(session):
     if not shutil.which("dpkg-query"):
         return  # not Debian: setup.sh said so already
     missing = []
-    for name, command, reason in debian_packages():
+    for entry, command, reason in debian_packages():
+        name, _, tool = entry.partition(":")
+        if tool and shutil.which(tool):
+            continue
         status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True)
         if "install ok installed" not in status.stdout:
             missing.append(f"{name} ({reason})")

@@ -16,10 +16,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.build
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run"]
+from browsing import CHROMIUM, CHROMIUM_ARGS
 ARTIFACTS = REPO / "test-artifacts"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -86,6 +83,9 @@ def visits(browser, site):
         # a page without <link rel=icon> makes browsers fetch /favicon.ico, a 404 here
         seen["favicon"] = page.evaluate("""(() => { const l = document.querySelector('link[rel~=icon]');
             return l ? fetch(l.href).then(r => r.status) : 0; })()""")
+        for img in page.query_selector_all("figure img, img[loading=lazy]"):  # lazy: load them
+            img.scroll_into_view_if_needed()
+        page.wait_for_load_state("networkidle")
         seen["images"] = page.evaluate("""[...document.querySelectorAll('figure img')].map(i =>
             ({src: i.src, w: i.naturalWidth, alt: i.alt}))""")
         # preload off: axe would otherwise fetch @import-ed stylesheets from wrong URLs

@@ -80,7 +80,7 @@ def test_the_package_list_names_a_reason_for_each_package():
     listed = debian_packages()
     assert {"build", "test"} == {cmd for _, cmd, _ in listed}
     for name, _, reason in listed:
-        assert re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", name) and len(reason) > 10, name
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.+-]+(:[a-z0-9.+-]+)?", name) and len(reason) > 10, name
 
 
 # --- Machines the commands cannot serve: one line each, exit non-zero -------------------------

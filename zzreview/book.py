@@ -179,9 +179,9 @@ class FigureOutput:
 
 def figure(fig_id: str) -> FigureOutput:
     """A numbered figure from the registry, drawn from the current data."""
-    fig = figures.draw(fig_id)
+    fig, narrow = figures.draw(fig_id), figures.draw(fig_id, charts.NARROW_IN)
     try:
-        files = figures.save(fig, fig_id)
+        files = figures.save(fig, fig_id, narrow)
     except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
         glyph = re.search(r"Glyph (\d+) ", str(exc))
         if not glyph:
@@ -193,6 +193,7 @@ def figure(fig_id: str) -> FigureOutput:
             "from the label or title, or install a font that has it") from None
     finally:
         plt.close(fig)  # a figure left open would be displayed a second time
+        plt.close(narrow)
     return FigureOutput(fig_id, files)
 
 
@@ -284,7 +285,7 @@ def data_dictionary() -> Markdown:
         out.append(f"### {code(res['path'])}：{esc(res['title'])}\n\n{esc(res.get('description', ''))}\n")
         if "schema" not in res:
             continue
-        out += ["| 字段 | 名称 | 类型 | 约束 | 说明 |", "|---|---|---|---|---|"]
+        table = ["| 字段 | 名称 | 类型 | 约束 | 说明 |", "|---|---|---|---|---|"]
         for f in res["schema"]["fields"]:
             shown = []
             for key, val in f.get("constraints", {}).items():
@@ -292,8 +293,9 @@ def data_dictionary() -> Markdown:
                     shown.append(f"{key}: " + "、".join(code(v) for v in val))
                 else:  # as JSON writes it: true, 2, a pattern string
                     shown.append(f"{key}: {code(val if isinstance(val, str) else json.dumps(val))}")
-            out.append(f"| {code(f['name'])} | {esc(f.get('title', ''))} | {code(f['type'])} | "
-                       f"{'；'.join(shown) if shown else '—'} | {esc(f.get('description', ''))} |")
+            table.append(f"| {code(f['name'])} | {esc(f.get('title', ''))} | {code(f['type'])} | "
+                         f"{'；'.join(shown) if shown else '—'} | {esc(f.get('description', ''))} |")
+        out.append(_container("zz-cards", "\n".join(table)))
         key = res["schema"].get("primaryKey")
         out.append(f"\n主键：{'、'.join(code(k) for k in key)}\n" if key else "")
     return Markdown("\n".join(out))
@@ -362,7 +364,7 @@ def source_statement() -> Markdown:
         ("说明", esc(src["description"])),
     ]
     out = ["| 项目 | 内容 |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
-    return Markdown("\n".join(out) + "\n")
+    return Markdown(_container("zz-cards", "\n".join(out)))
 
 
 def pipeline_summary() -> Markdown:

@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # charts are written to files; no screen needed
 
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.text  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
@@ -27,7 +28,7 @@ from .quantity import bounds_text  # noqa: E402
 CJK_SANS = "Noto Sans CJK SC"
 PALETTE = {"ink": "#1f2933", "muted": "#616e7c", "bar": "#2f6f9f", "bound": "#c2410c",
            "rest": "#d9dee3", "grid": "#e4e7eb"}
-SOURCE_PT = 7.5  # the source line under every chart
+SOURCE_PT = 8  # the source line under the print drawing (the narrow one has its own, larger)
 
 STYLE = {
     "font.family": "sans-serif",
@@ -70,13 +71,50 @@ def setup() -> None:
 
 
 TOP_IN, BOTTOM_IN = 0.62, 0.95  # room for the title above and the axis, legend and source below
-SOURCE_LINE_IN = SOURCE_PT * 1.35 / 72  # the height of one more line of the source statement
+NARROW_IN = 3.6  # a phone's column: the narrow rendering is drawn at this width, not shrunk to it
 
 
-def _source_lines(source: str, width_in: float) -> list[str]:
+@dataclass(frozen=True)
+class Frame:
+    """What a rendering is drawn for: its width and its type sizes (points). The print frame is
+    the PDF's text block; the narrow one a phone's column (~360 CSS px), where category labels go
+    above their rows so that the scale gets the whole width, and every text stays readable."""
+    width_in: float
+    narrow: bool
+    label_pt: float  # category labels and values
+    note_pt: float  # axis notes, legend, panel titles
+    source_pt: float
+    title_pt: float
+    label_chars: int  # characters per line of a category label
+
+    @classmethod
+    def for_width(cls, width_in: float | None) -> "Frame":
+        width_in = width_in or meta.text_width_in()
+        if width_in < 5:
+            return cls(width_in, True, label_pt=11, note_pt=9.5, source_pt=9, title_pt=12.5,
+                       label_chars=int(width_in * 0.9 * 72 / 11))
+        return cls(width_in, False, label_pt=9.5, note_pt=8.5, source_pt=SOURCE_PT, title_pt=12.5, label_chars=16)
+
+
+def _role(artist, role: str = "label"):
+    """Mark a text as a category label or value (the rest are notes), for the size record."""
+    artist.zz_role = role
+    return artist
+
+
+def text_sizes(fig) -> dict:
+    """The smallest type drawn, in points, by role: what the browser test scales to CSS pixels."""
+    sizes = {"label": [], "other": []}
+    for t in fig.findobj(matplotlib.text.Text):
+        if t.get_visible() and t.get_text().strip():
+            sizes[getattr(t, "zz_role", "other")].append(t.get_fontsize())
+    return {f"min_{k}_pt": float(min(v)) for k, v in sizes.items() if v} | {"width_pt": round(fig.get_figwidth() * 72, 3)}
+
+
+def _source_lines(source: str, width_in: float, size_pt: float) -> list[str]:
     """The source statement wrapped to the chart's width (a Chinese character is one em wide),
     broken after a comma or semicolon when one is near the end of a line."""
-    per_line = int(width_in * 0.96 * 72 / SOURCE_PT)
+    per_line = int(width_in * 0.96 * 72 / size_pt)
     lines = []
     while _ems(source) > per_line:
         cut = per_line
@@ -95,15 +133,38 @@ def _ems(text: str) -> float:
 
 def _figure(n_rows: int, source: str, width_in: float | None = None, panels: int = 1,
             height_per_row: float = 0.42):
-    """A figure for the print column (the PDF's text block, from _config.yml), tall enough for
-    its rows and its source statement."""
-    width_in = width_in or meta.text_width_in()
-    lines = _source_lines(source, width_in)
-    extra = (len(lines) - 1) * SOURCE_LINE_IN
+    """A figure for its frame (print: the PDF's text block from _config.yml; narrow: a phone),
+    tall enough for its rows, their labels and its source statement."""
+    frame = Frame.for_width(width_in)
+    lines = _source_lines(source, frame.width_in, frame.source_pt)
+    extra = (len(lines) - 1) * frame.source_pt * 1.35 / 72
+    if frame.narrow:
+        height_per_row += 0.3  # each row carries its label above it
+        extra += 0.45  # larger type below the axis: a two-line note, the legend
     height = 1.6 + panels * 0.55 + max(n_rows, 1) * height_per_row + extra
-    fig = plt.figure(figsize=(width_in, height))
-    fig.zz_source, fig.zz_bottom_in = "\n".join(lines), BOTTOM_IN + extra
+    fig = plt.figure(figsize=(frame.width_in, height))
+    fig.zz_source, fig.zz_bottom_in, fig.zz_frame = "\n".join(lines), BOTTOM_IN + extra, frame
     return fig
+
+
+def _labels(ax, ys, rows) -> None:
+    """Category labels: beside the rows on paper (y tick labels); above them on a phone."""
+    frame = ax.figure.zz_frame
+    if not frame.narrow:
+        ax.set_yticks(list(ys), [_label(r, frame.label_chars) for r in rows])
+        for t in ax.get_yticklabels():
+            _role(t).set_fontsize(frame.label_pt)
+        return
+    ax.set_yticks([])
+    for y, r in zip(ys, rows):  # just above the row's bar or dot (bars are 0.6 high)
+        _role(ax.annotate(_label(r, frame.label_chars), (0, y + 0.33), xycoords=("axes fraction", "data"),
+                          xytext=(0, 1), textcoords="offset points", va="bottom", ha="left",
+                          fontsize=frame.label_pt, color=PALETTE["ink"]))
+
+
+def _left(fig, print_left: float) -> float:
+    """The axes' left edge: the label margin on paper, almost the edge on a phone."""
+    return 0.05 if fig.zz_frame.narrow else print_left
 
 
 def _axes(fig, left: float, right: float = 0.9):
@@ -113,30 +174,36 @@ def _axes(fig, left: float, right: float = 0.9):
 
 
 def _finish(fig, title: str) -> None:
-    fig.suptitle(title, x=0.02, y=1 - 0.08 / fig.get_figheight(), ha="left", va="top", fontsize=12.5,
+    frame = fig.zz_frame
+    title = "\n".join(_wrap(title, int(frame.width_in * 0.95 * 72 / frame.title_pt)))
+    fig.suptitle(title, x=0.02, y=1 - 0.08 / fig.get_figheight(), ha="left", va="top", fontsize=frame.title_pt,
                  fontweight="bold")
-    fig.text(0.02, 0.05 / fig.get_figheight(), fig.zz_source, fontsize=SOURCE_PT, color=PALETTE["muted"],
+    fig.text(0.02, 0.05 / fig.get_figheight(), fig.zz_source, fontsize=frame.source_pt, color=PALETTE["muted"],
              ha="left", va="bottom", linespacing=1.35)
+    for ax in fig.axes:
+        for t in ax.get_xticklabels():
+            t.set_fontsize(max(t.get_fontsize(), frame.note_pt))
 
 
-LABEL_CHARS = 16  # characters per line of a category label; longer labels wrap
-
-
-def _label(row) -> str:
+def _label(row, chars: int = 16) -> str:
     """A category label, wrapped so it fits the left margin: balanced lines, broken after a
     closing quote or bracket or before an opening one when such a place is near."""
-    text = row["label"]
-    if len(text) <= LABEL_CHARS:
-        return text
-    size = -(-len(text) // -(-len(text) // LABEL_CHARS))  # balanced: no one-character orphan
+    return "\n".join(_wrap(row["label"], chars))
+
+
+def _wrap(text: str, chars: int) -> list[str]:
+    """Lines of at most `chars` characters, balanced (no one-character orphan)."""
+    if len(text) <= chars:
+        return [text]
+    size = -(-len(text) // -(-len(text) // chars))
     lines = []
-    while len(text) > LABEL_CHARS:
+    while len(text) > chars:
         near = [i for i in range(max(1, size - 3), min(len(text), size + 3) + 1)
-                if i <= LABEL_CHARS and (text[i - 1] in "”）、，" or text[i] in "“（")]
+                if i <= chars and (text[i - 1] in "”）、，：；" or text[i] in "“（")]
         cut = min(near, key=lambda i: abs(i - size)) if near else size
         lines.append(text[:cut])
         text = text[cut:]
-    return "\n".join([*lines, text])
+    return [*lines, text]
 
 
 class ClippedTextError(RuntimeError):
@@ -191,7 +258,9 @@ def bars(rows, title: str, source: str, width_in: float | None = None):
     heights = [sum(1 for r in rows if r["unit"] == u) + 0.8 for u in units]
     bounded = False
     h = fig.get_figheight()
-    grid = fig.add_gridspec(len(units), 1, height_ratios=heights, hspace=0.9, left=0.36, right=0.9,
+    frame = fig.zz_frame
+    grid = fig.add_gridspec(len(units), 1, height_ratios=heights, hspace=0.9 + 0.6 * frame.narrow,
+                            left=_left(fig, 0.36), right=0.78 if frame.narrow else 0.9,
                             top=1 - TOP_IN / h, bottom=fig.zz_bottom_in / h)
     for i, unit in enumerate(units):
         ax = fig.add_subplot(grid[i])
@@ -201,12 +270,14 @@ def bars(rows, title: str, source: str, width_in: float | None = None):
         ax.barh(ys, vals, color=[PALETTE["bound"] if _is_bound(r) else PALETTE["bar"] for r in group],
                 height=0.6)
         bounded = bounded or any(_is_bound(r) for r in group)
-        ax.set_yticks(list(ys), [_label(r) for r in group])
+        _labels(ax, ys, group)
         top = max(vals)
         for y, r in zip(ys, group):
-            ax.text(r["value"] + top * 0.015, y, value_text(r), va="center", fontsize=9)
+            _role(ax.text(r["value"] + top * 0.015, y, value_text(r), va="center", fontsize=frame.label_pt))
         ax.set_xlim(0, top * 1.3)
-        ax.set_title(f"单位：{unit}", fontsize=9, fontweight="normal", color=PALETTE["muted"])
+        if frame.narrow:  # room above the first row for its label, below the panel's title
+            ax.set_ylim(-0.6, len(group) - 0.4 + 0.55)
+        ax.set_title(f"单位：{unit}", fontsize=frame.note_pt, fontweight="normal", color=PALETTE["muted"])
         ax.grid(axis="x", color=PALETTE["grid"])
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
@@ -219,27 +290,30 @@ def magnitudes(rows, title: str, source: str, width_in: float | None = None):
     """Figures of different units or sizes: a dot plot, log axis when they span >20×."""
     rows = list(rows)[::-1]
     fig = _figure(len(rows), source, width_in)
-    ax = _axes(fig, 0.42, 0.88)
+    frame = fig.zz_frame
+    ax = _axes(fig, _left(fig, 0.42), 0.88)
     vals = [r["value"] for r in rows]
     log = max(vals) / min(vals) > 20
     for y, r in enumerate(rows):
         bound = _is_bound(r)
         ax.plot([r["value"]], [y], marker=">" if bound else "o", markersize=8, linestyle="none",
                 color=PALETTE["bound"] if bound else PALETTE["bar"])
-        ax.annotate(value_text(r), (r["value"], y), xytext=(8, 0), textcoords="offset points",
-                    va="center", fontsize=9)
-    ax.set_yticks(range(len(rows)), [_label(r) for r in rows])
+        _role(ax.annotate(value_text(r), (r["value"], y), xytext=(8, 0), textcoords="offset points",
+                          va="center", fontsize=frame.label_pt))
+    _labels(ax, range(len(rows)), rows)
     ax.tick_params(axis="y", length=0)
     if log:
         ax.set_xscale("log")
-        lo, hi = 10 ** math.floor(math.log10(min(vals))), 10 ** math.ceil(math.log10(max(vals)) + 0.6)
+        room = 1.3 if frame.narrow else 0.6  # for the value written after the largest dot
+        lo, hi = 10 ** math.floor(math.log10(min(vals))), 10 ** math.ceil(math.log10(max(vals)) + room)
         ax.set_xlim(lo, hi)
-        ax.set_xlabel("对数刻度：每一格为 10 倍；各项单位不同，只比较数量级", fontsize=8.5,
-                      color=PALETTE["muted"])
+        note = "对数刻度：每一格为 10 倍；各项单位不同，只比较数量级"
+        ax.set_xlabel("\n".join(_wrap(note, int(frame.width_in * 0.9 * 72 / frame.note_pt))),
+                      fontsize=frame.note_pt, color=PALETTE["muted"])
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_pow10_label))
     else:
-        ax.set_xlim(0, max(vals) * 1.45)
-        ax.set_xlabel("各项单位不同，只作数量大小的示意", fontsize=8.5, color=PALETTE["muted"])
+        ax.set_xlim(0, max(vals) * (1.9 if frame.narrow else 1.45))
+        ax.set_xlabel("各项单位不同，只作数量大小的示意", fontsize=frame.note_pt, color=PALETTE["muted"])
     ax.grid(axis="x", color=PALETTE["grid"])
     ax.set_axisbelow(True)
     ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -252,14 +326,16 @@ def _pow10_label(x, _pos) -> str:
     if x <= 0:
         return ""
     e = round(math.log10(x))
-    names = {0: "1", 1: "10", 2: "100", 3: "1000", 4: "1万", 5: "10万", 6: "100万", 7: "1000万"}
+    names = {0: "1", 1: "10", 2: "100", 3: "1000", 4: "1万", 5: "10万", 6: "100万", 7: "1000万", 8: "1亿"}
     return names.get(e, f"1e{e}")
 
 
 def _legend(fig, with_bounds: bool, mark: str = "▶") -> None:
     if with_bounds:
-        fig.text(0.42, (0.3 + fig.zz_bottom_in - BOTTOM_IN) / fig.get_figheight(), f"{mark}：下限（原文“余”“多”，实际数更大）", fontsize=8.5,
-                 color=PALETTE["bound"], ha="left")
+        frame = fig.zz_frame
+        y_in = fig.zz_bottom_in - 0.8 if frame.narrow else 0.3 + fig.zz_bottom_in - BOTTOM_IN  # under the axis notes
+        fig.text(0.05 if frame.narrow else 0.42, y_in / fig.get_figheight(),
+                 f"{mark}：下限（原文“余”“多”，实际数更大）", fontsize=frame.note_pt, color=PALETTE["bound"], ha="left")
 
 
 RANK_NAMES = {1: "第一", 2: "第二", 3: "第三", 4: "第四", 5: "第五"}
@@ -269,15 +345,16 @@ def ranks(rows, title: str, source: str, width_in: float | None = None):
     """Places as places: first at the left, no bars (a rank is not an amount)."""
     rows = list(rows)[::-1]
     fig = _figure(len(rows), source, width_in)
-    ax = _axes(fig, 0.42, 0.92)
+    frame = fig.zz_frame
+    ax = _axes(fig, _left(fig, 0.42), 0.92)
     worst = int(max(r["value"] for r in rows))
     for y, r in enumerate(rows):
         ax.plot([r["value"]], [y], marker="o", markersize=11, color=PALETTE["bar"], linestyle="none")
-        ax.annotate(RANK_NAMES.get(int(r["value"]), f"第{int(r['value'])}"), (r["value"], y),
-                    xytext=(12, 0), textcoords="offset points", va="center", fontsize=9)
+        _role(ax.annotate(RANK_NAMES.get(int(r["value"]), f"第{int(r['value'])}"), (r["value"], y),
+                          xytext=(12, 0), textcoords="offset points", va="center", fontsize=frame.label_pt))
     ax.set_xlim(0.5, worst + 1.0)
     ax.set_xticks(range(1, worst + 1), [f"全省{RANK_NAMES.get(k, k)}" for k in range(1, worst + 1)])
-    ax.set_yticks(range(len(rows)), [_label(r) for r in rows])
+    _labels(ax, range(len(rows)), rows)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="x", color=PALETTE["grid"])
@@ -290,21 +367,23 @@ def funnel(rows, title: str, source: str, width_in: float | None = None):
     """Stages in order, same unit; each later stage labelled with its share of the first."""
     rows = list(rows)
     fig = _figure(len(rows), source, width_in, height_per_row=0.6)
-    ax = _axes(fig, 0.22, 0.96)
+    frame = fig.zz_frame
+    ax = _axes(fig, _left(fig, 0.22), 0.96)
     first = rows[0]["value"]
     for i, r in enumerate(rows):
         y = len(rows) - 1 - i
         ax.barh(y, r["value"], left=(first - r["value"]) / 2, height=0.62,
                 color=PALETTE["bound"] if _is_bound(r) else PALETTE["bar"])
-        share = "" if i == 0 else f"\n占“{rows[0]['label']}”的 {r['value'] / first:.1%}"
-        ax.text(first * 1.03, y, value_text(r) + share, ha="left", va="center", fontsize=9)
-    ax.set_yticks(range(len(rows)), [_label(r) for r in rows[::-1]])
+        share = "" if i == 0 else f"占“{rows[0]['label']}”的 {r['value'] / first:.1%}"
+        share = "".join("\n" + line for line in _wrap(share, 9 if frame.narrow else 40)) if share else ""
+        _role(ax.text(first * 1.03, y, value_text(r) + share, ha="left", va="center", fontsize=frame.label_pt))
+    _labels(ax, range(len(rows) - 1, -1, -1), rows)
     ax.set_xticks([])
     ax.spines["bottom"].set_visible(False)
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
-    ax.set_xlim(0, first * 1.5)
-    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlim(0, first * (2.1 if frame.narrow else 1.5))
+    ax.set_ylim(-0.6, len(rows) - 0.4 + 0.3 * frame.narrow)
     _legend(fig, any(_is_bound(r) for r in rows), "橙色条")
     _finish(fig, title)
     return fig
@@ -315,9 +394,11 @@ def partial(rows, title: str, source: str, width_in: float | None = None):
     (the last row, hatched)."""
     total, parts, rest = rows[0], rows[1:-1], rows[-1]
     fig = _figure(3, source, width_in, height_per_row=0.5)
+    frame = fig.zz_frame
     h, extra = fig.get_figheight(), fig.zz_bottom_in - BOTTOM_IN
     base = h - extra  # the layout above the source statement, as for a one-line source
-    ax = fig.add_axes((0.04, (0.3 * base + extra) / h, 0.92, 0.3 * base / h))
+    bar_y = 0.62 if frame.narrow else 0.3  # on a phone the key goes under the bar
+    ax = fig.add_axes((0.04, (bar_y * base + extra) / h, 0.92, (0.12 if frame.narrow else 0.3) * base / h))
     left = 0.0
     colors = ["#2f6f9f", "#5b9bc4", "#9cc3de", "#c7dcec"]
     segments = [(p, colors[i % len(colors)], None) for i, p in enumerate(parts)]
@@ -326,15 +407,26 @@ def partial(rows, title: str, source: str, width_in: float | None = None):
         value = row["value"]
         ax.barh(0, value, left=left, color=color, hatch=hatch, edgecolor="white", height=0.8)
         mid = left + value / 2
-        y_text = 0.62 if i % 2 == 0 else -0.62
-        ax.annotate(f"{row['label']}\n{value_text(row)}", (mid, 0.4 if y_text > 0 else -0.4),
-                    xytext=(mid, y_text), ha="center", va="bottom" if y_text > 0 else "top",
-                    fontsize=8.5, arrowprops={"arrowstyle": "-", "color": PALETTE["muted"], "lw": 0.6})
+        if frame.narrow:  # a key under the bar, one line a segment: small segments never collide
+            key_y = -1.3 - 1.1 * i
+            ax.add_patch(matplotlib.patches.Rectangle((0, key_y - 0.22), total["value"] * 0.05, 0.44,
+                                                      facecolor=color, hatch=hatch, edgecolor="white",
+                                                      clip_on=False))
+            _role(ax.text(total["value"] * 0.08, key_y, f"{row['label']} {value_text(row)}", va="center",
+                          fontsize=frame.label_pt))
+        else:
+            label = "\n".join(_wrap(row["label"], 12))
+            y_text = 0.62 if i % 2 == 0 else -0.62
+            _role(ax.annotate(f"{label}\n{value_text(row)}", (mid, 0.4 if y_text > 0 else -0.4),
+                              xytext=(mid, y_text), ha="center", va="bottom" if y_text > 0 else "top",
+                              fontsize=frame.label_pt,
+                              arrowprops={"arrowstyle": "-", "color": PALETTE["muted"], "lw": 0.6}))
         left += value
     ax.set_xlim(0, total["value"])
     ax.set_ylim(-1.6, 1.6)
     ax.axis("off")
-    fig.text(0.04, (0.8 * base + extra) / h, f"{total['label']}：共 {value_text(total)}", fontsize=10)
+    _role(fig.text(0.04, (0.8 * base + extra) / h, "\n".join(_wrap(f"{total['label']}：共 {value_text(total)}",
+                   int(frame.width_in * 0.9 * 72 / 10.5))), fontsize=10.5 if frame.narrow else 10))
     _finish(fig, title)
     return fig
 

@@ -158,17 +158,27 @@ def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: st
         "source": {"statement": figures.source_line(rows), "newspaper": source["newspaper"],
                    "published": source["published"], "published_not_before": source["published_not_before"]},
         "citation": figure_citations(fig_id, numbering, version, baseurl),
+        "renderings": renderings(fig_id),
     }
 
 
+RENDERINGS = ("png", "svg", "pdf", "narrow.png", "narrow.svg")  # print width, and drawn for a phone
+
+
+def renderings(fig_id: str) -> dict:
+    """Each rendering's width and smallest type, as the chart code recorded when it drew them."""
+    return json.loads((paths.generated_dir() / "figures" / f"{fig_id}.sizes.json").read_text(encoding="utf-8"))
+
+
 def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: str, baseurl: str = "") -> list:
-    """PNG, SVG, PDF (as drawn), CSV (the data drawn) and JSON (the metadata) into target."""
+    """PNG, SVG, PDF (as drawn; PNG and SVG also for a phone), CSV (the data drawn) and JSON (the
+    metadata) into target."""
     import shutil
 
     target.mkdir(parents=True, exist_ok=True)
     drawn = paths.generated_dir() / "figures"
     written = []
-    for fmt in ("png", "svg", "pdf"):
+    for fmt in RENDERINGS:
         shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
         written.append(target / f"{fig_id}.{fmt}")
     (target / f"{fig_id}.csv").write_text(figure_csv(fig_id), encoding="utf-8")

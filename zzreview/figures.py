@@ -8,6 +8,7 @@ for a figure (the notebook output) is in book.py.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -89,20 +90,36 @@ def output_dir():
     return out
 
 
-def save(fig, fig_id: str) -> dict:
-    """Write every format; metadata without dates so two builds give the same bytes."""
-    charts.assert_inside(fig)
+METADATA = {"svg": {"Date": None, "Creator": "zzreview"},
+            "pdf": {"CreationDate": None, "ModDate": None, "Creator": "zzreview", "Producer": "matplotlib"},
+            "png": {"Software": "zzreview"}, "webp": None}  # no dates: two builds give the same bytes
+
+
+def _write(fig, path, fmt: str, **kwargs) -> None:
+    tmp = path.with_suffix(f".tmp.{fmt}")
+    if METADATA[fmt] is not None:
+        kwargs["metadata"] = METADATA[fmt]
+    fig.savefig(tmp, format=fmt, **kwargs)
+    os.replace(tmp, path)  # readers never see a half-written file
+
+
+def save(fig, fig_id: str, narrow=None) -> dict:
+    """Write the print rendering in every format (and a light thumbnail for the figure index),
+    the narrow one (drawn for a phone) as SVG and PNG, and a record of the smallest type each
+    rendering drew (what the browser test scales to CSS pixels)."""
     out = output_dir()
-    files = {}
-    meta = {"svg": {"Date": None, "Creator": "zzreview"}, "pdf": {"CreationDate": None, "ModDate": None,
-            "Creator": "zzreview", "Producer": "matplotlib"}, "png": {"Software": "zzreview"}}
-    for fmt in FORMATS:
-        path = out / f"{fig_id}.{fmt}"
-        tmp = path.with_suffix(f".tmp.{fmt}")
-        fig.savefig(tmp, format=fmt, metadata=meta[fmt])
-        os.replace(tmp, path)  # readers never see a half-written file
-        files[fmt] = path
-    thumb = out / f"{fig_id}.thumb.png"  # for the figure index: 320 px wide, light
-    fig.savefig(thumb, format="png", dpi=320 / fig.get_figwidth(), metadata=meta["png"])
-    files["thumb"] = thumb
+    files, sizes = {}, {}
+    for name, figure, formats in (("print", fig, FORMATS), ("narrow", narrow, ("svg", "png"))):
+        if figure is None:
+            continue
+        charts.assert_inside(figure)
+        suffix = "" if name == "print" else ".narrow"
+        for fmt in formats:
+            files[f"{fmt}{suffix}"] = path = out / f"{fig_id}{suffix}.{fmt}"
+            _write(figure, path, fmt)
+        sizes[name] = charts.text_sizes(figure)
+    files["thumb"] = out / f"{fig_id}.thumb.webp"  # for the figure index: 320 px wide, light
+    _write(fig, files["thumb"], "webp", dpi=320 / fig.get_figwidth(), pil_kwargs={"quality": 80, "method": 6})
+    files["sizes"] = out / f"{fig_id}.sizes.json"
+    files["sizes"].write_text(json.dumps(sizes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return files

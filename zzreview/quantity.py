@@ -146,4 +146,5 @@ def bounds_text(value: float | None, qualifier: str) -> str:
     if value is None:
         return ""
     shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
-    return {"exact": shown, "more_than": f"≥ {shown}", "approx": f"≈ {shown}", "nearly": f"< {shown}"}[qualifier]
+    return {"exact": shown, "more_than": f"≥ {shown}", "approx": f"≈ {shown}", "nearly": f"< {shown}",
+            "at_most": f"≤ {shown}"}.get(qualifier, f"约 {shown}")  # the last two: derived bounds

@@ -31,7 +31,7 @@ TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
 EXECUTED_LIST = "zz-executed.json"
 DOWNLOADS = (("png", "PNG 图片（300 dpi）"), ("svg", "SVG 矢量图"), ("pdf", "PDF 矢量图"),
-             ("csv", "CSV 数据"), ("json", "JSON 元数据"))
+             ("narrow.png", "手机版 PNG"), ("narrow.svg", "手机版 SVG"), ("csv", "CSV 数据"), ("json", "JSON 元数据"))
 
 
 def executed_list_path(outdir) -> Path:
@@ -73,6 +73,44 @@ def _citation_block(title: str, texts: dict) -> nodes.Node:
     return box
 
 
+def _data_block(fig_id: str) -> nodes.Node:
+    """Under a chart on screen: what it draws, as a table — read from the figure's CSV download
+    itself, so the two cannot differ — with each quote of the source."""
+    import csv
+    import io
+
+    from . import cite
+    from .quantity import bounds_text
+
+    rows = list(csv.DictReader(io.StringIO(cite.figure_csv(fig_id))))
+    table = nodes.table(classes=["zz-chart-data"])
+    group = nodes.tgroup(cols=4)
+    table += group
+    for width in (4, 3, 1, 5):
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    head += _row(["指标", "数值", "单位", "原文"], header=True)
+    body = nodes.tbody()
+    for r in rows:
+        value = bounds_text(float(r["value"]), r["qualifier"]) if r["value"] else ""
+        body += _row([r["label"], value, r["unit"], f"「{r['quote']}」" if r["quote"] else r["note"]])
+    group += head
+    group += body
+    box = nodes.admonition(classes=["zz-chart-data-box", "dropdown"])
+    box += nodes.title("", "图中数据（表格）")
+    box += nodes.container("", table, classes=["zz-cards"])
+    return box
+
+
+def _row(cells: list[str], header: bool = False) -> nodes.row:
+    row = nodes.row()
+    for text in cells:
+        entry = nodes.entry()
+        entry += nodes.paragraph("", text)
+        row += entry
+    return row
+
+
 def _downloads(docname: str, fig_id: str) -> nodes.paragraph:
     para = nodes.paragraph("", "下载：")
     for i, (ext, label) in enumerate(DOWNLOADS):
@@ -109,7 +147,7 @@ class FigureIndex(Directive):
             section = nodes.section(ids=[f"index-{fid}"])
             section += zz_pending(kind="index-title", fig_id=fid)
             thumb = nodes.reference("", "", internal=True, classes=["zz-thumb"])
-            thumb += nodes.image(uri=_relative_to_doc(env, paths.generated_dir() / "figures" / f"{fid}.thumb.png"),
+            thumb += nodes.image(uri=_relative_to_doc(env, paths.generated_dir() / "figures" / f"{fid}.thumb.webp"),
                                  alt="", width="320px")
             section += nodes.paragraph("", "", thumb)
             section += zz_pending(kind="index-body", fig_id=fid)
@@ -135,6 +173,7 @@ def _resolve_pending(app, doctree, docname):
             node.replace_self(nodes.paragraph("", f"图的编号 {fid}。引用：{gbt}", classes=["zz-cite-pdf"]))
         elif kind == "cite":
             box = _citation_block("引用本图", cite.figure_citations(fid, numbering, version, base))
+            node.parent.insert(node.parent.index(node), _data_block(fid))
             box.insert(1, _downloads(docname, fid))
             box.insert(2, nodes.paragraph("", f"永久链接（图的编号 {fid}）：{numbering.permalink(fid, base)}"))
             node.replace_self(box)
@@ -314,7 +353,7 @@ def _name_toggles(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    from . import latex
+    from . import latex, screen
 
     latex.setup(app)
     app.add_config_value("zz_version", "", "env")  # a new version re-reads every page
@@ -333,4 +372,6 @@ def setup(app):
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _name_toggles, priority=900)
     app.connect("html-page-context", _notebook_link, priority=901)
+    app.connect("html-page-context", screen.page_markup, priority=910)
+    app.connect("build-finished", screen.slim_site, priority=900)  # after the downloads are written
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3"}

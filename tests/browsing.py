@@ -1,0 +1,65 @@
+"""Serving a built site and weighing its pages in a real browser: shared by the tests and the
+benchmark (benchmarks/bench.py prints the same figures with the budget)."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import socketserver
+import threading
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run"]
+FIRST_VIEW_KB, SECOND_VIEW_KB = 600, 150  # a chapter opened first, and as the second page of a visit
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def served(root: Path):
+    """The site on a free loopback port: yields its base URL."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def page_weights(browser, base: str, rels: list[str], width: int = 390) -> list[tuple[str, int, int]]:
+    """(page, first-view bytes, bytes added when it is the second page of a visit): every
+    resource that crossed the wire (the test server does not compress, so these are the
+    uncompressed sizes; a cache hit is 0). First views each start with an empty cache; second
+    views follow the previous chapter in one visit."""
+    def visit(page, rel) -> int:
+        sizes = []
+
+        def count(response):
+            try:
+                sizes.append(max(0, response.request.sizes()["responseBodySize"]))
+            except Exception:  # noqa: BLE001 - a request that ended without a response body
+                sizes.append(0)
+
+        page.on("response", count)
+        page.goto(f"{base}/{rel}", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        page.remove_listener("response", count)
+        return sum(sizes)
+
+    first = {}
+    for rel in rels:
+        ctx = browser.new_context(viewport={"width": width, "height": 900})
+        first[rel] = visit(ctx.new_page(), rel)
+        ctx.close()
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    visit(page, "search.html")  # the visit starts on a page that is no chapter (theme files now cached)
+    second = {rel: visit(page, rel) for rel in rels}
+    ctx.close()
+    return [(rel, first[rel], second[rel]) for rel in rels]

@@ -1,0 +1,159 @@
+"""Readable on a phone (and on a desktop): charts drawn for the small screen and chosen by the
+browser, chart data as a table, tables that reflow, pages that load light, valid HTML. Measured
+in Debian chromium at 320, 360, 390 and 1280 px on every page."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import REPO
+from test_browser import ARTIFACTS, browser, open_page, site  # noqa: F401 (fixtures)
+from browsing import FIRST_VIEW_KB, SECOND_VIEW_KB, page_weights  # the budget: the benchmark prints it too
+from zzreview.screen import NARROW_MAX_PX
+
+pytestmark = pytest.mark.build
+
+LABEL_PX, OTHER_PX = 13, 11  # the smallest category label or value, and any other chart text
+
+
+def chapters(site):
+    return [p for p in site["pages"] if p.startswith("book/")]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_chart_text_is_readable(browser, site, width):
+    """Drawn size × rendered width ÷ drawn width, for the rendering the browser chose."""
+    smallest, seen = {"label": 99.0, "other": 99.0}, 0
+    for rel in chapters(site):
+        page, _ = open_page(browser, site, rel, width)
+        for img in page.query_selector_all("figure img"):
+            img.scroll_into_view_if_needed()
+            page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img)
+            src, shown = img.evaluate("i => [i.currentSrc, i.getBoundingClientRect().width]")
+            fig_id = src.rsplit("/", 1)[1].split(".")[0]
+            rendering = "narrow" if ".narrow." in src else "print"
+            assert rendering == ("narrow" if width <= NARROW_MAX_PX else "print"), (rel, src)
+            sizes = json.loads((site["root"] / "figures" / f"{fig_id}.json").read_text(encoding="utf-8"))["renderings"][rendering]
+            scale = shown / sizes["width_pt"]
+            label, other = sizes["min_label_pt"] * scale, sizes["min_other_pt"] * scale
+            assert label >= LABEL_PX, f"{rel} {fig_id} at {width}px: labels {label:.1f} px"
+            assert other >= OTHER_PX, f"{rel} {fig_id} at {width}px: other text {other:.1f} px"
+            smallest = {"label": min(smallest["label"], label), "other": min(smallest["other"], other)}
+            seen += 1
+        page.context.close()
+    assert seen >= 9
+    print(f"\nsmallest chart text at {width}px: labels {smallest['label']:.1f} px, other {smallest['other']:.1f} px")
+
+
+def test_every_chart_has_its_data_as_a_table(browser, site):
+    """Under each chart a toggle (a button: keyboard and screen readers) opens the data drawn,
+    row for row the figure's CSV download."""
+    import csv
+    import io
+
+    checked = 0
+    for rel in chapters(site):
+        page, _ = open_page(browser, site, rel, 390)
+        for fig in page.query_selector_all("figure[id^=fig-]"):
+            fig_id = fig.get_attribute("id")
+            box = page.query_selector(f"#{fig_id} ~ .zz-chart-data-box")
+            assert box, f"{rel}: no data table under {fig_id}"
+            button = box.query_selector("button")
+            assert button.get_attribute("aria-expanded") == "false" and button.get_attribute("aria-label")
+            assert not box.query_selector("table").is_visible()
+            button.focus()
+            page.keyboard.press("Enter")
+            assert button.get_attribute("aria-expanded") == "true" and box.query_selector("table").is_visible()
+            shown = [[c.inner_text().strip() for c in row.query_selector_all("td")]
+                     for row in box.query_selector_all("tbody tr")]
+            rows = list(csv.DictReader(io.StringIO((site["root"] / "figures" / f"{fig_id}.csv").read_text(encoding="utf-8"))))
+            assert [s[0] for s in shown] == [r["label"] for r in rows]
+            for s, r in zip(shown, rows):
+                assert s[2] == r["unit"] and (r["quote"] in s[3] if r["quote"] else True)
+                if r["qualifier"] == "more_than":
+                    assert s[1].startswith("≥"), s
+            checked += 1
+        page.context.close()
+    assert checked >= 9
+
+
+TABLE_PROBE = """() => {
+  const narrow = [], wide = [];
+  for (const table of document.querySelectorAll('article table')) {
+    const row = table.querySelector('tbody tr');
+    if (!row) continue;
+    for (const cell of row.children) {
+      if (getComputedStyle(cell).display !== 'table-cell') continue;  // a card: one value a line
+      const em = parseFloat(getComputedStyle(cell).fontSize);
+      if (cell.getBoundingClientRect().width < 3 * em) narrow.push(cell.textContent.trim().slice(0, 20));
+    }
+  }
+  for (const code of document.querySelectorAll('article td code')) {  // ids break only after a hyphen
+    const text = code.textContent, node = code.querySelector('span') || code;
+    const range = document.createRange(), lines = [];
+    let walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT), t, offset = 0;
+    while ((t = walker.nextNode())) {
+      for (let i = 0; i < t.length; i++) {
+        range.setStart(t, i); range.setEnd(t, i + 1);
+        const r = range.getBoundingClientRect();
+        if (r.width === 0) continue;
+        if (!lines.length || Math.abs(r.top - lines[lines.length - 1].top) > 2) lines.push({top: r.top, text: ''});
+        lines[lines.length - 1].text += t.data[i];
+      }
+    }
+    if (/^[a-z][a-z0-9]*(-[a-z0-9]+)+$/.test(text.trim()))  // an id (a sha256 may break anywhere)
+      for (const l of lines.slice(0, -1)) if (!l.text.trim().endsWith('-')) wide.push(text.trim());
+  }
+  return {narrow, midword: wide, scroll: document.documentElement.scrollWidth, view: innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("width", [320, 360, 390, 1280])
+def test_every_page_fits_and_every_table_reads(browser, site, width):
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    for rel in site["pages"]:
+        page, _ = open_page(browser, site, rel, context=ctx)
+        found = page.evaluate(TABLE_PROBE)
+        page.close()
+        assert found["scroll"] <= found["view"], f"{rel} scrolls sideways at {width}px ({found['scroll']}px)"
+        if width in (390, 1280):
+            assert found["narrow"] == [], f"{rel} at {width}px: columns under three characters: {found['narrow']}"
+            assert found["midword"] == [], f"{rel} at {width}px: ids broken inside a word: {found['midword']}"
+    ctx.close()
+
+
+def test_pages_are_light(browser, site):
+    rels = chapters(site)
+    heaviest = ("", 0)
+    for rel, first, second in page_weights(browser, site["base"], rels):
+        assert first <= FIRST_VIEW_KB * 1024, f"{rel}: first view {first / 1024:.0f} KB"
+        assert second <= SECOND_VIEW_KB * 1024, f"{rel}: as the second page of a visit {second / 1024:.0f} KB"
+        heaviest = max(heaviest, (rel, first), key=lambda t: t[1])
+    print(f"\nheaviest first view: {heaviest[0]} {heaviest[1] / 1024:.0f} KB")
+
+
+def test_html_is_valid(site):
+    """The Nu HTML Checker (npm vnu-jar, run with Debian's Java): no error on any page."""
+    jar = REPO / "tools" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    assert jar.exists(), "the Nu HTML Checker is missing: `bash scripts/test.sh` installs it"
+    pages = [str(site["root"] / rel) for rel in site["pages"]]
+    proc = subprocess.run(["java", "-jar", str(jar), "--errors-only", "--format", "json", *pages],
+                          capture_output=True, text=True, timeout=300)
+    messages = json.loads(proc.stderr or proc.stdout)["messages"]
+    errors = [f"{m['url'].rsplit('/html/', 1)[-1]}: {m['message']}" for m in messages if m["type"] == "error"]
+    assert len(pages) >= 18
+    assert errors == [], errors[:10]
+    assert not list(site["root"].glob("_static/*.html")), "unrendered template files are published"
+
+
+def test_three_chapters_look_right_on_a_phone(browser, site):
+    """390-px screenshots for a person to look at (test-artifacts/phone-*.png)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for rel in ["book/review/risk.html", "book/traffic/mediation.html", "book/newyear/nanjing.html"]:
+        page, seen = open_page(browser, site, rel, 390)
+        for img in page.query_selector_all("figure img"):
+            img.scroll_into_view_if_needed()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(ARTIFACTS / f"phone-{rel.replace('/', '-').removesuffix('.html')}.png"), full_page=True)
+        page.context.close()
+        assert seen["errors"] == [] and seen["failed"] == []
