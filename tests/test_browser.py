@@ -86,6 +86,10 @@ def visits(browser, site):
         for img in page.query_selector_all("figure img, img[loading=lazy]"):  # lazy: load them
             img.scroll_into_view_if_needed()
         page.wait_for_load_state("networkidle")
+        # every icon drawn (the site ships only the icons it uses, as inline SVG): none left as a
+        # font glyph, which would show as an empty box
+        seen["undrawn_icons"] = page.evaluate("""[...document.querySelectorAll('i[class*="fa-"], span[class*="fa-"]')]
+            .map(e => e.className)""")
         seen["images"] = page.evaluate("""[...document.querySelectorAll('figure img')].map(i =>
             ({src: i.src, w: i.naturalWidth, alt: i.alt}))""")
         # preload off: axe would otherwise fetch @import-ed stylesheets from wrong URLs
@@ -107,6 +111,7 @@ def test_every_page_loads_cleanly_with_its_figures(visits):
         assert seen["failed"] == [], f"{rel}: failed requests {seen['failed']}"
         assert seen["errors"] == [], f"{rel}: console errors {seen['errors']}"
         assert seen["favicon"] == 200, f"{rel}: no icon, or it answers {seen['favicon']}"
+        assert seen["undrawn_icons"] == [], f"{rel}: icons left undrawn: {seen['undrawn_icons']}"
         for img in seen["images"]:
             assert img["w"] > 0, f"{rel}: {img['src']} did not decode"
             assert CJK.search(img["alt"]), f"{rel}: {img['src']} has no Chinese alt text"
