@@ -1,5 +1,5 @@
 # Convenience targets; the README's two commands are the scripts themselves.
-.PHONY: book test check bench
+.PHONY: book test check bench fresh
 book:
 	bash scripts/build.sh
 test:
@@ -8,3 +8,5 @@ check:
 	bash scripts/setup.sh && .venv/bin/python -m zzreview check
 bench:
 	bash scripts/setup.sh && .venv/bin/python benchmarks/bench.py
+fresh:  # the release check: both commands on pristine Debian 12 and 13 roots (root; ~10 min each)
+	bash scripts/fresh-machine.sh bookworm && bash scripts/fresh-machine.sh trixie
