@@ -40,7 +40,7 @@ def test_a_numeral_neither_used_nor_excluded_is_reported(data_copy, phrase, nume
 
 
 def test_figure_registry_problems_are_reported(tmp_path, monkeypatch):
-    from zzreview import figures, paths
+    from zzreview import paths
 
     reg = tmp_path / "figures.yaml"
     reg.write_text((REPO / "book" / "figures.yaml").read_text(encoding="utf-8")

@@ -1,9 +1,6 @@
 """One real build of the book (README's build script, temp output), then what a reader gets."""
 import json
 import re
-import subprocess
-import sys
-import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 

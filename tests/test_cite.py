@@ -4,7 +4,6 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +11,7 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from conftest import REPO
-from zzreview import cite, data, execute, figures
+from zzreview import cite, data, execute
 from zzreview.meta import book_title, text_width_in
 
 pytestmark = pytest.mark.build

@@ -3,11 +3,8 @@ source lines, bounds, dates, claims about the book, versions, the register of op
 is computed from the data and true of it."""
 import math
 import re
-import subprocess
-import sys
 from collections import Counter
 from itertools import combinations
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -223,7 +220,6 @@ def test_every_shared_phrase_and_period_phrase_is_judged():
 
 
 def test_every_chapter_shows_its_part_of_the_register():
-    import yaml
 
     shown = set()
     for md in (REPO / "book").rglob("*.md"):

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 import pypdf
 import pytest
 import yaml
-from bs4 import BeautifulSoup
 
 from conftest import REPO, run_build
 from zzreview import meta

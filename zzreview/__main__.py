@@ -160,7 +160,7 @@ def cmd_build(args) -> int:
                     print(f"  - {line}", file=sys.stderr)
                 return build.failed(f"Sphinx ({builder.upper()})")
             if builder == "html":  # it has re-read the executed chapters; LaTeX shares its environment
-                build.save_state(pending=[], sphinx_complete=False)
+                build.save_state(pending=[])
                 sphinxext_executed(build).write_text("[]", encoding="utf-8")
         build.save_state(sphinx_complete=True)
         with build.phase("xelatex"):

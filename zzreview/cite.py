@@ -16,9 +16,7 @@ import json
 import os
 import subprocess
 
-
 from . import meta, paths
-
 
 
 def book_version() -> str:

@@ -12,7 +12,6 @@ import json
 import math
 import os
 
-import matplotlib.pyplot as plt
 
 from . import charts, data, meta, paths, records
 from .bounds import Interval, interval_text

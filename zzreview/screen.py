@@ -14,7 +14,10 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
+
+from sphinx.util.osutil import relative_uri
 
 NARROW_MAX_PX = 700  # a phone or a narrow window; the print drawing's small type would shrink below 11 px
 CARD_TABLES = ("metrics-table", "derived-table", "zz-cards")
@@ -38,17 +41,17 @@ def page_markup(app, pagename, templatename, context, doctree):
     body = context.get("body")
     if not body:
         return
-    up = "../" * pagename.count("/")
-    body = FIGURE_IMG.sub(lambda m: _picture(m, up), body)
+    body = FIGURE_IMG.sub(lambda m: _picture(m, pagename), body)
     body = re.sub(r'(<img alt="图 [^"]*的缩略图[^"]*" src="[^"]*")', r'\1 loading="lazy"', body)
     body = re.sub(r"<summary([^>]*)>(.*?)</summary>",
                   lambda m: f"<summary{m.group(1)}>{SUMMARY_P.sub(_span, m.group(2))}</summary>", body, flags=re.S)
     context["body"] = _label_cells(body)
 
 
-def _picture(m: re.Match, up: str) -> str:
+def _picture(m: re.Match, pagename: str) -> str:
     fig_id = m.group("id")
-    return (f'<picture><source media="(max-width: {NARROW_MAX_PX}px)" srcset="{up}figures/{fig_id}.narrow.svg" />'
+    narrow = relative_uri(f"{pagename}.html", f"figures/{fig_id}.narrow.svg")  # the phone drawing's download
+    return (f'<picture><source media="(max-width: {NARROW_MAX_PX}px)" srcset="{narrow}" />'
             f'<img alt="{m.group("alt")}" src="{m.group("up")}_images/{fig_id}.svg" loading="lazy" '
             f'decoding="async" style="width: 100%;" /></picture>')
 
@@ -138,7 +141,6 @@ def slim_site(app, exception):
     for pattern in UNUSED:
         for path in sorted(out.glob(pattern), reverse=True):
             if path.is_dir():
-                import shutil
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()

@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 from docutils import nodes
-from docutils.parsers.rst import Directive, directives
+from docutils.parsers.rst import Directive
 from sphinx import addnodes
 from sphinx.util.osutil import relative_uri
 

@@ -8,9 +8,7 @@ row and column and hints at the fix.
 """
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 from . import meta, paths, source, structure
 from .errors import DataError, Problem
@@ -267,22 +265,16 @@ def _toc_problems(toc) -> list[Problem]:
 
 
 def _chapter_problems() -> list[Problem]:
-    """Every chapter of _toc.yml that is a notebook reads as one (its front matter and cells)."""
-    from myst_nb.core.read import read_myst_markdown_notebook
-
-    from .meta import toc_files
+    """Every chapter of _toc.yml that is a notebook (execute.chapters) reads as one."""
+    from .execute import chapters
 
     found = []
-    for name in toc_files():
-        path = paths.REPO / f"{name}.md"
-        text = path.read_text(encoding="utf-8")
-        if "kernelspec:" not in text.split("\n---", 1)[0]:
-            continue
+    for chapter in chapters():
         try:
-            read_myst_markdown_notebook(text, path=path)
+            chapter.notebook
         except Exception as exc:  # noqa: BLE001 - any reader error is this file's problem
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            found.append(Problem(f"{name}.md", f"cannot be read as a MyST notebook: {first}",
+            found.append(Problem(f"{chapter.docname}.md", f"cannot be read as a MyST notebook: {first}",
                                  hint="check its front matter (between the --- lines) and its code-cell fences"))
     return found
 
