@@ -1,66 +1,114 @@
-"""The execution cache is never stale: a chapter re-executes when its code, the data it reads or
-the package code it runs change, and only then."""
+"""The execution cache is never stale: a chapter re-executes when its code changes or when
+anything it read while it ran changes (the session build recorded what each chapter read), and
+only then."""
+import json
 import re
 import shutil
 
+import nbformat
 import pytest
 
 from conftest import run_build
-from zzreview import execute
+from zzreview import execute, records
 
 DRAWING = {"book/review/forge", "book/review/risk", "book/review/reform", "book/traffic/jingbaoyi",
            "book/traffic/mediation", "book/newyear/nanjing"}
 
 
 @pytest.fixture(scope="module")
-def baseline():
-    return execute.fingerprints()
+def recorded(built_site):
+    """docname → the record of its run in the session's build."""
+    return json.loads((built_site["out"] / ".staging" / "zz-state.json").read_text(encoding="utf-8"))["chapters"]
 
 
-def changed(before, after):
-    return {doc for doc in before if before[doc] != after[doc]}
+def stale(recorded) -> set[str]:
+    inputs = execute.Inputs()
+    return {doc for doc, record in recorded.items() if execute.changed_reads(record, inputs)}
 
 
-def test_prose_does_not_change_a_fingerprint_but_code_does(baseline):
+def _replace(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_every_chapter_ran_and_every_figure_was_drawn_by_one(recorded):
+    assert set(recorded) == {ch.docname for ch in execute.chapters()}
+    drawn = [f for record in recorded.values() for f in record["drawn"]]
+    assert sorted(drawn) == sorted(f["id"] for f in records.figure_registry())
+    assert {doc for doc, record in recorded.items() if record["drawn"]} == DRAWING
+
+
+def test_the_same_data_in_another_folder_is_the_same_input(recorded, data_copy):
+    assert stale(recorded) == set()
+
+
+def test_prose_does_not_change_what_a_run_depends_on_but_code_does(recorded):
     ch = next(c for c in execute.chapters() if c.docname == "book/review/risk")
-    inputs = execute._Inputs()
     nb = ch.notebook
-    nb.cells[-1].source += "\n\n再加一句注释。"
+    assert execute.code_digest(nb) == recorded["book/review/risk"]["code"]
     md = [c for c in nb.cells if c.cell_type == "markdown"]
     md[0].source = "完全改写的一段文字。"
-    assert execute.fingerprint(nb, inputs) == baseline["book/review/risk"]
+    assert execute.code_digest(nb) == recorded["book/review/risk"]["code"]
     code = [c for c in nb.cells if c.cell_type == "code"]
     code[-1].source += "\n1 + 1"
-    assert execute.fingerprint(nb, inputs) != baseline["book/review/risk"]
+    assert execute.code_digest(nb) != recorded["book/review/risk"]["code"]
 
 
-def test_a_data_value_re_executes_only_the_chapters_that_read_it(baseline, data_copy):
-    path = data_copy / "metrics.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(",劝返车辆,", ",劝返车辆甲,", 1), encoding="utf-8")
+def test_a_data_value_re_executes_only_the_chapters_that_read_it(recorded, data_copy):
+    _replace(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆甲,")
     # the risk chapter draws and tabulates it; the front page counts the rows of the file
-    assert changed(baseline, execute.fingerprints()) == {"book/review/risk", "book/index"}
+    assert stale(recorded) == {"book/review/risk", "book/index"}
 
 
-def test_a_source_passage_re_executes_its_chapter_and_the_full_text(baseline, data_copy):
-    path = data_copy / "source" / "layout.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace('paragraphs: ["404-415.1"]',
-                                                             'paragraphs: ["404-412", "413-415.1"]'),
-                    encoding="utf-8")
+def test_a_source_passage_re_executes_its_chapter_and_the_full_text(recorded, data_copy):
+    _replace(data_copy / "source" / "layout.yaml", 'paragraphs: ["404-415.1"]', 'paragraphs: ["404-412", "413-415.1"]')
     # the register in the method appendix is grouped under the parts' titles: it reads the layout too
-    assert changed(baseline, execute.fingerprints()) == {"book/newyear/nanjing", "book/appendix/source",
-                                                         "book/appendix/method", "book/index"}
+    assert stale(recorded) == {"book/newyear/nanjing", "book/appendix/source", "book/appendix/method", "book/index"}
 
 
-def test_the_chart_module_re_executes_every_chapter_that_draws(baseline, monkeypatch):
-    real = execute._module
-    monkeypatch.setattr(execute, "_module", lambda name: real(name) + ("x" if name == "charts.py" else ""))
-    assert changed(baseline, execute.fingerprints()) == DRAWING
+def test_the_chart_module_re_executes_every_chapter_that_draws(recorded, monkeypatch):
+    real = execute.Inputs._compute
+    monkeypatch.setattr(execute.Inputs, "_compute",
+                        lambda self, kind, name: real(self, kind, name) + ("x" if name == "zzreview/charts.py" else ""))
+    assert stale(recorded) == DRAWING
 
 
-def test_core_package_code_re_executes_everything(baseline, monkeypatch):
-    real = execute._module
-    monkeypatch.setattr(execute, "_module", lambda name: real(name) + ("x" if name == "book.py" else ""))
-    assert changed(baseline, execute.fingerprints()) == set(baseline)
+def test_core_package_code_re_executes_everything(recorded, monkeypatch):
+    real = execute.Inputs._compute
+    monkeypatch.setattr(execute.Inputs, "_compute",
+                        lambda self, kind, name: real(self, kind, name) + ("x" if name == "zzreview/book.py" else ""))
+    assert stale(recorded) == set(recorded)
+
+
+def test_reads_no_regular_expression_could_see_are_recorded(data_copy, tmp_path, monkeypatch):
+    """A chapter that imports the package under another name, asks for a metric and a figure by
+    ids built at run time and opens a data file itself with pandas: all of it is in its record,
+    and a change to any of it makes the chapter stale."""
+    monkeypatch.setenv("ZZREVIEW_DATA_CHECKED", "1")
+    monkeypatch.setenv("ZZREVIEW_GENERATED_DIR", str(tmp_path / "generated"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    code = ("import pandas as pd\nimport zzreview.book as book\nfrom zzreview import data as d\n"
+            "ids = ['risk-vehicles-' + part for part in ('turned-back',)]\n"
+            "values = [d.metric(i)['value'] for i in ids]\n"
+            "fig = book.figure('-'.join(['fig', 'med', 'funnel']))\n"
+            f"table = pd.read_csv({str(data_copy / 'numeral_exclusions.csv')!r})\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    [run] = execute._run_bucket([("probe", nbformat.writes(nb), str(tmp_path))], 120)
+    assert run.error is None, run.error
+    reads = set(run.ledger["reads"])
+    assert {"metric:risk-vehicles-turned-back", "figure:fig-med-funnel", "file:data/numeral_exclusions.csv",
+            "file:zzreview/charts.py"} <= reads, reads
+    assert "file:data/metrics.csv" not in reads  # one metric read: one record, not the file
+    assert run.ledger["drawn"] == ["fig-med-funnel"]
+    record = {"reads": {k: execute.Inputs().digest(k) for k in reads}}
+
+    _replace(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆乙,")
+    assert execute.changed_reads(record, execute.Inputs()) == ["metric:risk-vehicles-turned-back"]
+    exclusions = data_copy / "numeral_exclusions.csv"
+    exclusions.write_text(exclusions.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert "file:data/numeral_exclusions.csv" in execute.changed_reads(record, execute.Inputs())
 
 
 @pytest.mark.build
@@ -74,8 +122,7 @@ def test_incremental_rebuilds_are_never_stale(built_site, tmp_path, data_copy):
     assert "劝返车辆甲" not in page.read_text(encoding="utf-8")
 
     # one value in the data: the page shows it; chapters that do not read it do not run
-    path = data_copy / "metrics.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(",劝返车辆,", ",劝返车辆甲,", 1), encoding="utf-8")
+    _replace(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆甲,")
     second = run_build(out, env)
     assert second.returncode == 0, second.stderr[-3000:]
     assert set(re.findall(r"executed (book/\S+) in", second.stdout)) == {"book/review/risk", "book/index"}

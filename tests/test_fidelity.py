@@ -82,7 +82,7 @@ def test_a_printed_bound_is_still_a_bound(a, qa, b, qb, percent):
 @settings(max_examples=300, deadline=None)
 @given(VALUES, QUALIFIERS, st.lists(st.tuples(VALUES, QUALIFIERS), min_size=1, max_size=4))
 def test_a_remainder_carries_the_qualifiers(total, qt, parts):
-    rest = figures.remainder({"value": total, "qualifier": qt},
+    rest = bounds.remainder({"value": total, "qualifier": qt},
                              [{"value": v, "qualifier": q} for v, q in parts])
     true_lo = Interval.of(total, qt).lo - sum(Interval.of(v, q).hi for v, q in parts)
     assert rest.lo <= max(0.0, true_lo) + 1e-9 or rest.approx

@@ -137,19 +137,20 @@ def cmd_build(args) -> int:
     _environment_for_kernels_and_sphinx(build)
     with build.phase("plan"):
         plan = execute.plan(build.build_dir / ".jupyter_cache", build.staging / "_generated",
-                            build.state.get("fingerprints", {}))
+                            build.state.get("chapters", {}))
     for doc, why in plan.reasons.items():
         print(f"  to execute: {doc} ({why})")
     with build.phase("execute"):
-        errors = execute.execute(plan.stale, build.build_dir / ".jupyter_cache", workers=args.jobs,
-                                 timeout=_execution_timeout())
+        errors, runs = execute.execute(plan.stale, build.build_dir / ".jupyter_cache", workers=args.jobs,
+                                       timeout=_execution_timeout(), stored=build.state.get("chapters", {}),
+                                       stamp=plan.stamp)
     if errors:
         print("build FAILED: a chapter could not be executed; the last good build in "
               f"{build.out / 'html'} is untouched", file=sys.stderr)
         for err in errors:
             print(err, file=sys.stderr)
         return 1
-    _record_executed(build, plan)
+    _record_executed(build, plan, runs)
 
     with open(build.log_path, "w", encoding="utf-8") as log:
         for builder in ("html", "latex"):
@@ -178,7 +179,7 @@ def cmd_build(args) -> int:
                         f"{digest[:12]}-{time.time_ns()}")  # never the name of the folder being served
     build.save_state(pending=[], inputs=digest)
     sphinxext_executed(build).unlink(missing_ok=True)
-    print(f"\nbuild OK in {time.monotonic() - build.started:.0f} s ({len(plan.stale)} of {len(plan.fingerprints)} "
+    print(f"\nbuild OK in {time.monotonic() - build.started:.0f} s ({len(plan.stale)} of {plan.chapters} "
           "chapters executed; " + ", ".join(f"{k} {v:.1f} s" for k, v in build.phases.items()) +
           f"): {build.out / 'html' / 'index.html'}, {build.out / 'pdf' / pdf_file.name}")
     return 0
@@ -206,10 +207,12 @@ def sphinxext_executed(build: Build) -> Path:
     return executed_list_path(build.build_dir / "html")
 
 
-def _record_executed(build: Build, plan) -> None:
+def _record_executed(build: Build, plan, runs: dict[str, dict]) -> None:
     """Chapters executed but not yet re-read by a successful Sphinx run (this one or an earlier
     one that failed or was killed) are re-read; a Sphinx run that never finished (killed while
-    writing pages) is redone from scratch, so no half-written page is ever published."""
+    writing pages) is redone from scratch, so no half-written page is ever published. Each run's
+    record replaces the last; a chapter that ran without one (a file changed while it ran) keeps
+    none, so the next build runs it again."""
     pending = sorted(set(build.state.get("pending", [])) | {c.docname for c in plan.stale})
     if build.state.get("sphinx_complete") is False:
         for folder in ("html", "latex", ".doctrees"):
@@ -218,8 +221,10 @@ def _record_executed(build: Build, plan) -> None:
     executed.parent.mkdir(parents=True, exist_ok=True)
     executed.write_text(json.dumps(pending), encoding="utf-8")
     build.state.pop("inputs", None)
-    build.save_state(fingerprints={**build.state.get("fingerprints", {}), **plan.fingerprints},
-                     pending=pending, sphinx_complete=False)
+    chapters = {doc: rec for doc, rec in build.state.get("chapters", {}).items()
+                if doc not in {c.docname for c in plan.stale}}
+    build.state.pop("fingerprints", None)  # the state of builds before runs were recorded
+    build.save_state(chapters={**chapters, **runs}, pending=pending, sphinx_complete=False)
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 
-from . import charts, data, figures, meta, structure, validate
-from .bounds import Interval, interval_text
-from .figures import remainder
+from . import data, meta, records, structure
+from .bounds import Interval, interval_text, remainder
 from .quantity import QUALIFIERS, RULES, bounds_text
 
 QUALIFIER_ZH = {"exact": "确数", "more_than": "下限（余/多）", "approx": "约数（约/许/之际）", "nearly": "上限（近）"}
@@ -35,10 +34,21 @@ class Markdown:
 
 
 def setup() -> None:
-    """First cell of every chapter: style the charts and refuse to draw from invalid data."""
-    charts.setup()
+    """First cell of every chapter: refuse to run on invalid data. (Charts are styled when the
+    first figure is drawn.)"""
     if os.environ.get("ZZREVIEW_DATA_CHECKED") != "1":  # the build checked it all just before
+        from . import validate
+
         validate.check(frictionless=False)  # an analyst's rerun after editing the data
+
+
+def _drawing():
+    """The chart modules, styled. Loaded only by chapters that draw: the executor counts the
+    package modules a chapter loaded among its inputs, so a chart change re-runs just those."""
+    from . import charts, figures
+
+    charts.setup()
+    return charts, figures
 
 
 def esc(text: str) -> str:
@@ -67,7 +77,8 @@ def value_cell(row: dict) -> str:
 
 def passage(section_id: str) -> Markdown:
     """The restored source passage a chapter covers, as a quotation with its byline."""
-    pg = structure.page()
+    with records.narrowed(f"section:{section_id}"):
+        pg = structure.page()
     sec = pg.section(section_id)
     art = pg.article(sec.article_id)
     lines = [f"**{esc(t)}**" for t in sec.printed_titles]  # kicker and heading as printed
@@ -80,7 +91,8 @@ def passage(section_id: str) -> Markdown:
 
 def article_heading(article_id: str) -> Markdown:
     """The article's printed title, byline and how the layout scattered it."""
-    art = structure.page().article(article_id)
+    with records.narrowed(f"article:{article_id}"):
+        art = structure.page().article(article_id)
     title = f"**{esc(art.title)}**" + (f"{esc(art.subtitle)}" if art.subtitle else "")
     byline = f"署名：{esc(art.byline)}。" if art.byline else "原文无署名。"
     return Markdown(f"原标题：{title}\n\n{byline}版面说明（本书）：{esc(art.note)}\n")
@@ -88,7 +100,8 @@ def article_heading(article_id: str) -> Markdown:
 
 def metrics_table(section_id: str) -> Markdown:
     """Every metric of a section: id, label, value with its qualifier, and the source quote."""
-    df = data.metrics()
+    with records.narrowed(f"metrics-of:{section_id}"):
+        df = data.metrics()
     rows = df[df["section"] == section_id]
     if rows.empty:
         return Markdown("本书未从本节原文整理出定量事实；其中的数字（如有）见数据与方法中的排除清单。\n")
@@ -113,7 +126,8 @@ def _register_item(row, labels: dict) -> str:
 
 def ambiguities(section_id: str) -> Markdown:
     """What this part of the text leaves open, and how the book treats it (data/ambiguities.csv)."""
-    df = data.ambiguities()
+    with records.narrowed(f"register-of:{section_id}"):
+        df = data.ambiguities()
     rows = df[df["section"] == section_id]
     if rows.empty:
         return Markdown("登记表中没有本部分的条目。\n")
@@ -145,11 +159,12 @@ class FigureOutput:
     """Shown inline in Jupyter (SVG + caption); rendered by the book as a numbered MyST figure."""
 
     def __init__(self, fig_id: str, files: dict):
-        self.fig_id, self.files, self.item = fig_id, files, figures.entry(fig_id)
+        self.fig_id, self.files, self.item = fig_id, files, records.figure_entry(fig_id)
 
     @property
     def alt(self) -> str:
         """Alt text with the values, generated from the data so it never goes stale."""
+        charts, figures = _drawing()
         item = self.item
         rows = figures.drawn_rows(self.fig_id)
         form = charts.FORMS[item["form"]].name_zh
@@ -179,6 +194,7 @@ class FigureOutput:
 
 def figure(fig_id: str) -> FigureOutput:
     """A numbered figure from the registry, drawn from the current data."""
+    charts, figures = _drawing()
     fig, narrow = figures.draw(fig_id), figures.draw(fig_id, charts.NARROW_IN)
     try:
         files = figures.save(fig, fig_id, narrow)
@@ -343,7 +359,7 @@ def counts() -> dict:
     ex = data.exclusions()
     pg = structure.page()
     return {"metrics": len(df), "articles": len(pg.articles), "sections": len(pg.section_ids()),
-            "figures": len(figures.registry()), "exclusion_phrases": len(ex),
+            "figures": len(records.figure_registry()), "exclusion_phrases": len(ex),
             "exclusion_occurrences": int(ex["occurrences"].sum()),
             "lower_bounds": int((df["qualifier"] == "more_than").sum())}
 

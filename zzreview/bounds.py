@@ -102,3 +102,10 @@ def interval_text(iv: Interval, unit: str = "", percent: bool = False) -> str:
     if q == "range":
         return f"{show(iv.lo, 'down')} – {show(iv.hi, 'up')}"
     return f"约 {show(iv.point, 'nearest')}（两数都是界限，真实值可大可小）"
+
+
+def remainder(total: dict, parts: list[dict]) -> Interval:
+    """What a total leaves after the parts the source names, with the bound their qualifiers
+    allow (the parts are assumed not to overlap: the figure's note says so)."""
+    named = sum((Interval.of_row(p) for p in parts[1:]), Interval.of_row(parts[0]))
+    return Interval.of_row(total) - named

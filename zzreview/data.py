@@ -32,12 +32,14 @@ def _metrics(version: tuple) -> pd.DataFrame:  # built once per version of the f
 def metrics() -> pd.DataFrame:
     """data/metrics.csv indexed by id."""
     path = paths.metrics_path()
+    records.note_file(path)  # the table may be served from the cache above the reader
     return _metrics((str(path), path.stat().st_mtime_ns)).copy()
 
 
 def metric(metric_id: str) -> dict:
     """One metric as a plain dict (value as float or None)."""
-    row = metrics().loc[metric_id].to_dict()
+    with records.narrowed(f"metric:{metric_id}"):
+        row = metrics().loc[metric_id].to_dict()
     row["value"] = None if pd.isna(row["value"]) else float(row["value"])
     row["when"] = None if pd.isna(row["when"]) else row["when"]
     return row

@@ -1,22 +1,24 @@
 """Execute the chapters that need it, in parallel, into the cache the book is built from.
 
 myst-nb's cache (jupyter-cache) keys a notebook on its code cells only: change a CSV or the chart
-module and it would serve old outputs. Here every chapter also gets a fingerprint of what its
-outputs depend on: its code, the data records and files its calls name, and the package code it
-runs (the chart code only for chapters that draw). A chapter is executed again when its
-fingerprint changed, when it is missing from the cache, or when its figure files are gone; its
-cache entry is then overwritten, and Sphinx is told to re-read it. Everything else is served from
-the cache, so a prose-only edit executes nothing.
+module and it would serve old outputs. Here each chapter's run is recorded: its code, and what it
+actually read while it executed (records.py keeps the ledger: whole files, or single records
+where a call used only those, every file the chapter's own code opened, and the book's modules
+it loaded), with the content each read stood for. A chapter is executed again when its code
+changed, when anything it read changed, when it is missing from the cache, or when the figure
+files it drew are gone; its cache entry is then overwritten, and Sphinx is told to re-read it.
+Everything else is served from the cache, so a prose-only edit executes nothing, and an id
+built at run time or a package imported under another name is seen as any other read.
 
 Execution runs on all cores: one kernel per worker, reused across that worker's chapters (the
 namespace is reset between chapters), which saves a kernel start-up and the imports per chapter.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -27,28 +29,6 @@ from pathlib import Path
 
 
 from . import paths, records
-
-CORE_MODULES = ("__init__.py", "book.py", "data.py", "structure.py", "source.py", "quantity.py",
-                "paths.py", "errors.py", "meta.py", "bounds.py", "validate.py", "inventory.py", "records.py")
-DRAWING_MODULES = ("charts.py", "figures.py")
-# Calls whose output reads whole files rather than the records named by their arguments.
-FILE_CALLS = {
-    "source_statement": ("datapackage.json",),
-    "data_dictionary": ("datapackage.json",),
-    "exclusions_table": ("numeral_exclusions.csv",),
-    "restored_source": ("source/layout.yaml", "source/000_29b51da462fdfb9d.txt"),
-    "pipeline_summary": ("metrics.csv", "numeral_exclusions.csv", "source/layout.yaml", "@figures"),
-    "counts": ("metrics.csv", "numeral_exclusions.csv", "source/layout.yaml", "@figures"),
-    "parser_rules": (),  # quantity.py is core
-    "ambiguities": ("ambiguities.csv", "datapackage.json"),
-    "ambiguity_register": ("ambiguities.csv", "datapackage.json", "source/layout.yaml"),
-}
-ALL_FILES = ("metrics.csv", "numeral_exclusions.csv", "datapackage.json", "ambiguities.csv",
-             "source/layout.yaml", "@figures")
-RECORD_CALLS = {"setup", "passage", "article_heading", "metrics_table", "figure", "ratio", "total",
-                "difference", "derived_table"}
-CALL = re.compile(r"\bzz\.(\w+)\(")
-LITERAL = re.compile(r"""["']([A-Za-z0-9_-]+)["']""")
 
 
 @dataclass
@@ -77,98 +57,76 @@ def chapters() -> list[Chapter]:
     return out
 
 
-def _code(nb) -> str:
-    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-class _Inputs:
-    """The records a chapter's calls can name, as text, read once per build."""
+def code_digest(nb) -> str:
+    """What a run depends on besides its reads: the code cells, the kernel, the way the executor
+    runs them and the pinned Python packages. Prose is not in it."""
+    code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return _sha(json.dumps([code, nb.metadata.get("kernelspec", {}).get("name"), PREAMBLE, LEDGER_CELL,
+                            _sha((paths.REPO / "requirements.txt").read_bytes())]).encode())
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Inputs:
+    """The current content behind each ledger key (records.py), each computed once per build."""
 
     def __init__(self):
-        from .structure import page
+        self._digests: dict[str, str] = {}
 
-        self.page = page()
-        rows = [row for _, row in records.metric_rows()]
-        self.metric_rows = {r["id"]: json.dumps(r, ensure_ascii=False, sort_keys=True) for r in rows}
-        self.metric_section = {r["id"]: r["section"] for r in rows}
-        self.figures = {f["id"]: f for f in records.figure_registry()}
-        self.sections = set(self.page.section_ids())
-        self.articles = {a.id for a in self.page.articles}
+    def digest(self, key: str) -> str:
+        if key not in self._digests:
+            self._digests[key] = self._compute(*key.split(":", 1))
+        return self._digests[key]
 
-    def section(self, sid: str) -> str:
-        sec = self.page.section(sid)
-        art = self.page.article(sec.article_id)
-        rows = [r for mid, r in self.metric_rows.items() if self.metric_section.get(mid) == sid]
-        return json.dumps([sec.title, sec.paragraphs, art.title, art.subtitle, art.byline, rows],
-                          ensure_ascii=False)
+    def _compute(self, kind: str, name: str) -> str:
+        from . import structure
 
-    def article(self, aid: str) -> str:
-        a = self.page.article(aid)
-        return json.dumps([a.kicker, a.headline, a.subtitle, a.byline, a.note], ensure_ascii=False)
-
-    def figure(self, fid: str) -> str:
-        """A figure's registry entry, its rows, what its source line says (the headlines of its
-        articles, the unknowns) and the print width it is drawn at."""
-        from . import meta
-
-        item = self.figures[fid]
-        ids = list(item.get("metrics", [])) + ([item["total"]] if item.get("total") else [])
-        articles = []
-        for mid in ids:
-            section = self.metric_section.get(mid)
-            if section in self.sections:
-                art = self.page.article(self.page.section(section).article_id)
-                articles.append([art.title, art.subtitle])
-        frame = [meta.text_width_in(), meta.unknowns_text(), meta.book_author()]
-        return json.dumps([item, [self.metric_rows.get(m, "") for m in ids], articles, frame], ensure_ascii=False)
+        if kind == "file":
+            path = records.path_of(name)
+            return _sha(path.read_bytes()) if path.is_file() else "missing"
+        if kind in ("metric", "metrics-of"):
+            rows = [r for _, r in records.metric_rows() if r[{"metric": "id"}.get(kind, "section")] == name]
+            return _json(rows)
+        if kind == "register-of":
+            return _json([r for _, r in records.register_rows() if r["section"] == name])
+        if kind == "figure":
+            return _json([f for f in records.figure_registry() if f.get("id") == name])
+        if kind in ("section", "article"):
+            pg = structure.page()
+            try:
+                sec = pg.section(name) if kind == "section" else None
+                art = pg.article(sec.article_id if sec else name)
+            except KeyError:
+                return "absent"
+            return _json([dataclasses.asdict(sec) if sec else None,
+                          {k: v for k, v in dataclasses.asdict(art).items() if k != "sections"}])
+        raise ValueError(f"unknown kind of read in a chapter's ledger: {kind}:{name}")
 
 
-def _file(rel: str) -> str:
-    if rel == "@figures":
-        return json.dumps(records.figure_registry(), ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256((paths.data_dir() / rel).read_bytes()).hexdigest()
+def input_stamp() -> list:
+    """Names, sizes and modification times of every input a chapter can read: if it differs after
+    execution from before, a file changed while chapters ran, and what they read is not known."""
+    files = [p for p in paths.data_dir().rglob("*") if p.is_file()]
+    files += [paths.figures_registry_path(), paths.config_path(), *sorted((paths.REPO / "zzreview").glob("*.py"))]
+    out = []
+    for p in sorted(files):
+        try:
+            st = p.stat()
+            out.append((str(p), st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((str(p), None, None))
+    return out
 
 
-def _module(name: str) -> str:
-    return hashlib.sha256((Path(__file__).parent / name).read_bytes()).hexdigest()
-
-
-def dependencies(nb, inputs: _Inputs) -> dict[str, str]:
-    """What a chapter's outputs depend on, name → content (or content hash)."""
-    code = _code(nb)
-    deps = {f"module:{m}": _module(m) for m in CORE_MODULES}
-    deps["requirements"] = hashlib.sha256((paths.REPO / "requirements.txt").read_bytes()).hexdigest()
-    calls = set(CALL.findall(code))
-    for name in calls - RECORD_CALLS:
-        for rel in FILE_CALLS.get(name, ALL_FILES):  # unknown call: all
-            deps[f"file:{rel}"] = _file(rel)
-    for lit in set(LITERAL.findall(code)):
-        if lit in inputs.figures:
-            deps[f"figure:{lit}"] = inputs.figure(lit)
-            deps.update({f"module:{m}": _module(m) for m in DRAWING_MODULES})
-        if lit in inputs.sections:
-            deps[f"section:{lit}"] = inputs.section(lit)
-        if lit in inputs.articles:
-            deps[f"article:{lit}"] = inputs.article(lit)
-        if lit in inputs.metric_rows:
-            deps[f"metric:{lit}"] = inputs.metric_rows[lit]
-    return deps
-
-
-def figure_ids(nb, inputs: _Inputs) -> list[str]:
-    return [lit for lit in LITERAL.findall(_code(nb)) if lit in inputs.figures]
-
-
-def fingerprint(nb, inputs: _Inputs) -> str:
-    payload = {"code": _code(nb), "kernel": nb.metadata.get("kernelspec", {}).get("name"),
-               "deps": dependencies(nb, inputs)}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def fingerprints() -> dict[str, str]:
-    """docname → fingerprint, for every chapter, from the current files."""
-    inputs = _Inputs()
-    return {ch.docname: fingerprint(ch.notebook, inputs) for ch in chapters()}
+def changed_reads(record: dict, inputs: Inputs) -> list[str]:
+    """The keys of a chapter's recorded reads whose content is not what it read."""
+    return [key for key, digest in sorted(record.get("reads", {}).items()) if inputs.digest(key) != digest]
 
 
 # --- execution ---------------------------------------------------------------------------------
@@ -176,10 +134,18 @@ def fingerprints() -> dict[str, str]:
 # Run before each chapter in a reused kernel: nothing one chapter changed may reach the next
 # (names, rcParams, warning filters, imported or patched modules). The first chapter records the
 # clean state — with pandas and matplotlib already imported, which are costly to import again —
-# and every later one starts from it; the book's own package is imported afresh each time.
+# and every later one starts from it; the book's own package is imported afresh each time (which
+# also empties its ledger of reads). The first one also installs the audit hook that hands every
+# file opened to the ledger (records.opened), whoever opened it.
 PREAMBLE = """%reset -f
 import os as _os, sys as _sys, warnings as _w, matplotlib as _mpl, matplotlib.pyplot as _plt, pandas as _pd
 if not hasattr(_sys, "_zz_clean"):
+    def _zz_opened(event, args, _modules=_sys.modules):
+        if event == "open":
+            _opened = getattr(_modules.get("zzreview.records"), "opened", None)  # None while it loads
+            if _opened is not None:
+                _opened(*args)
+    _sys.addaudithook(_zz_opened)
     _sys._zz_clean = (list(_w.filters), set(_sys.modules))
 else:
     _w.filters[:] = _sys._zz_clean[0]
@@ -190,10 +156,31 @@ _plt.close("all")
 _pd.reset_option("all")
 _os.chdir({cwd!r})
 del _os, _sys, _w, _mpl, _plt, _pd"""
+# Run after a chapter: what it read, drew and loaded (records.ledger), on one tagged line.
+LEDGER_TAG = "\x1ezz-ledger:"
+LEDGER_CELL = f"""import json as _json, zzreview.records as _records
+print({LEDGER_TAG!r} + _json.dumps(_records.ledger()))"""
 
 
-def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[tuple[str, str | None, str | None, float]]:
-    """Worker: run notebooks (docname, json, cwd) in one kernel; return executed json or error."""
+@dataclass
+class Run:
+    docname: str
+    notebook: str | None  # executed, as JSON
+    error: str | None
+    seconds: float
+    ledger: dict
+
+
+def _ledger(cell) -> dict:
+    for out in cell.get("outputs", []):
+        for line in out.get("text", "").split("\n"):  # not splitlines: it splits at the tag
+            if line.startswith(LEDGER_TAG):
+                return json.loads(line[len(LEDGER_TAG):])
+    raise RuntimeError("the chapter's record of what it read was not printed")
+
+
+def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[Run]:
+    """Worker: run notebooks (docname, json, cwd) in one kernel; return what each run gave."""
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
@@ -211,6 +198,7 @@ def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[tuple[st
         for docname, nb_json, cwd in jobs:
             nb = nbformat.reads(nb_json, as_version=4)
             nb.cells.insert(0, nbformat.v4.new_code_cell(PREAMBLE.format(cwd=cwd)))
+            nb.cells.append(nbformat.v4.new_code_cell(LEDGER_CELL))
             started = time.monotonic()
             client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
                                     resources={"metadata": {"path": cwd}})
@@ -221,14 +209,15 @@ def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[tuple[st
                 if isinstance(exc, CellTimeoutError):
                     message = (f"Cell execution timed out after {timeout} s (execute.timeout in _config.yml)"
                                f"\n{message}")
-                results.append((docname, None, message, time.monotonic() - started))
+                results.append(Run(docname, None, message, time.monotonic() - started, {}))
                 run_sync(km.restart_kernel)(now=True)  # a failed chapter's kernel is not reused
                 continue
             finally:
                 if client.kc is not None:
                     client.kc.stop_channels()
+            ledger = _ledger(nb.cells.pop())
             nb.cells.pop(0)
-            results.append((docname, nbformat.writes(nb), None, time.monotonic() - started))
+            results.append(Run(docname, nbformat.writes(nb), None, time.monotonic() - started, ledger))
     finally:
         run_sync(km.shutdown_kernel)(now=True)
         shutil.rmtree(sockets, ignore_errors=True)
@@ -248,36 +237,43 @@ def _buckets(jobs: list, costs: list[float], n: int) -> list[list]:
 @dataclass
 class Plan:
     stale: list[Chapter]
-    fingerprints: dict[str, str]
     reasons: dict[str, str]
+    chapters: int
+    stamp: list  # input_stamp() when the plan was made
 
 
-def plan(cache_dir: Path, generated: Path, stored: dict[str, str]) -> Plan:
-    """Which chapters must run, and why."""
+def plan(cache_dir: Path, generated: Path, stored: dict[str, dict]) -> Plan:
+    """Which chapters must run, and why. `stored`: docname → the record of its last run."""
     from jupyter_cache import get_cache
 
+    stamp = input_stamp()
     cache = get_cache(str(cache_dir))
-    inputs = _Inputs()
-    stale, fps, reasons = [], {}, {}
-    for ch in chapters():
+    inputs = Inputs()
+    stale, reasons = [], {}
+    every = chapters()
+    for ch in every:
         nb = ch.notebook
-        fps[ch.docname] = fp = fingerprint(nb, inputs)
+        record = stored.get(ch.docname)
         reason = None
-        if stored.get(ch.docname) != fp:
-            reason = "changed" if ch.docname in stored else "new"
+        if not record:
+            reason = "new"
+        elif record.get("code") != code_digest(nb):
+            reason = "code changed"
+        elif changed := changed_reads(record, inputs):
+            reason = "changed: " + ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         else:
             try:
                 cache.match_cache_notebook(nb)
             except KeyError:
                 reason = "not cached"
         if reason is None:
-            missing = [f for f in figure_ids(nb, inputs) if not (generated / "figures" / f"{f}.svg").exists()]
+            missing = [f for f in record.get("drawn", []) if not (generated / "figures" / f"{f}.svg").exists()]
             if missing:
                 reason = f"figure files missing ({', '.join(missing)})"
         if reason:
             stale.append(ch)
             reasons[ch.docname] = reason
-    return Plan(stale, fps, reasons)
+    return Plan(stale, reasons, len(every), stamp)
 
 
 def _stderr_written(nb) -> str:
@@ -296,50 +292,61 @@ def _stderr_is_an_error() -> bool:
 
 
 def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, timeout: int = 120,
-            log=print) -> list[str]:
-    """Run the chapters in parallel and store their outputs in the cache; return error messages."""
+            log=print, stored: dict[str, dict] | None = None,
+            stamp: list | None = None) -> tuple[list[str], dict[str, dict]]:
+    """Run the chapters in parallel and store their outputs in the cache. Returns error messages
+    and, per chapter that ran, the record of the run (code, reads with their content, figures
+    drawn, seconds) that the next plan compares against."""
     import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
     if not chapters_to_run:
-        return []
+        return [], {}
+    stored = stored or {}
     workers = workers or min(os.cpu_count() or 1, len(chapters_to_run))
-    inputs = _Inputs()
     originals = {ch.docname: ch.notebook for ch in chapters_to_run}
     jobs = [(ch.docname, nbformat.writes(originals[ch.docname]), str(ch.path.parent)) for ch in chapters_to_run]
-    costs = [1 + 2 * len(figure_ids(originals[ch.docname], inputs)) for ch in chapters_to_run]
+    # the last run's time; for a new chapter a guess (drawing is what costs): only the order depends on it
+    costs = [stored.get(ch.docname, {}).get("seconds") or 1 + 2 * jobs[i][1].count("figure(")
+             for i, ch in enumerate(chapters_to_run)]
     buckets = _buckets(jobs, costs, workers)
-    results = []
+    results: list[Run] = []
     with ProcessPoolExecutor(max_workers=len(buckets), mp_context=get_context("spawn")) as pool:
         for done in pool.map(_run_bucket, buckets, [timeout] * len(buckets)):
             results.extend(done)
     cache = get_cache(str(cache_dir))
-    errors = []
+    inputs = Inputs()
+    # a file that changed while the chapters ran: what they read is unknown, so they run again next time
+    settled = stamp is None or input_stamp() == stamp
+    errors, runs = [], {}
     by_doc = {ch.docname: ch for ch in chapters_to_run}
-    for docname, nb_json, error, seconds in results:
-        if error:
-            errors.append(f"{by_doc[docname].path.relative_to(paths.REPO)}: a cell failed\n{error}")
+    for run in results:
+        where = by_doc[run.docname].path.relative_to(paths.REPO)
+        if run.error:
+            errors.append(f"{where}: a cell failed\n{run.error}")
             continue
         # Outputs go into the notebook as read from the Markdown: the kernel rewrites metadata
         # (kernelspec) that jupyter-cache hashes, and Sphinx must find the same hash.
-        executed = originals[docname]
-        ran_nb = nbformat.reads(nb_json, as_version=4)
+        executed = originals[run.docname]
+        ran_nb = nbformat.reads(run.notebook, as_version=4)
         written = _stderr_written(ran_nb)
         if written and _stderr_is_an_error():  # in any cell, shown or removed from the page
-            errors.append(f"{by_doc[docname].path.relative_to(paths.REPO)}: a cell wrote to stderr "
-                          f"(execute.stderr_output: error in _config.yml): {written}")
+            errors.append(f"{where}: a cell wrote to stderr (execute.stderr_output: error in _config.yml): {written}")
             continue
         executed.metadata["language_info"] = ran_nb.metadata.get("language_info", {})  # code lexer
-        ran = ran_nb.cells
-        for cell, done in zip(executed.cells, ran):
+        for cell, done in zip(executed.cells, ran_nb.cells):
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = done.outputs, done.execution_count
         for record in cache.list_cache_records():  # drop this chapter's older versions
-            if record.uri == str(by_doc[docname].path):
+            if record.uri == str(by_doc[run.docname].path):
                 cache.remove_cache(record.pk)
-        cache.cache_notebook_bundle(CacheBundleIn(executed, str(by_doc[docname].path),
-                                                  data={"execution_seconds": round(seconds, 2)}),
+        cache.cache_notebook_bundle(CacheBundleIn(executed, str(by_doc[run.docname].path),
+                                                  data={"execution_seconds": round(run.seconds, 2)}),
                                     check_validity=False, overwrite=True)
-        log(f"  executed {docname} in {seconds:.1f} s")
-    return errors
+        if settled:
+            runs[run.docname] = {"code": code_digest(executed), "seconds": round(run.seconds, 2),
+                                 "reads": {k: inputs.digest(k) for k in run.ledger["reads"]},
+                                 "drawn": run.ledger["drawn"]}
+        log(f"  executed {run.docname} in {run.seconds:.1f} s ({len(run.ledger['reads'])} inputs read)")
+    return errors, runs

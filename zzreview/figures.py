@@ -14,7 +14,7 @@ import os
 
 
 from . import charts, data, meta, paths, records
-from .bounds import Interval, interval_text
+from .bounds import Interval, interval_text, remainder
 
 FORMATS = ("svg", "pdf", "png")
 
@@ -26,13 +26,6 @@ def registry() -> list[dict]:
 
 def entry(fig_id: str) -> dict:
     return records.figure_entry(fig_id)
-
-
-def remainder(total: dict, parts: list[dict]) -> Interval:
-    """What a total leaves after the parts the source names, with the bound their qualifiers
-    allow (the parts are assumed not to overlap: the figure's note says so)."""
-    named = sum((Interval.of_row(p) for p in parts[1:]), Interval.of_row(parts[0]))
-    return Interval.of_row(total) - named
 
 
 REST_LABEL = "其余（原文未分类）"
@@ -67,7 +60,8 @@ def source_line(rows: list[dict]) -> str:
     """The chart's source statement: the articles its rows come from (meta.source_line)."""
     from .structure import page
 
-    pg = page()
+    with records.narrowed(*(f"section:{r['section']}" for r in rows)):
+        pg = page()
     titles = []
     for r in rows:
         art = pg.article(pg.section(r["section"]).article_id)
@@ -121,4 +115,5 @@ def save(fig, fig_id: str, narrow=None) -> dict:
     _write(fig, files["thumb"], "webp", dpi=320 / fig.get_figwidth(), pil_kwargs={"quality": 80, "method": 6})
     files["sizes"] = out / f"{fig_id}.sizes.json"
     files["sizes"].write_text(json.dumps(sizes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    records.note_drawn(fig_id)  # the executor re-runs the chapter if these files go missing
     return files

@@ -4,12 +4,17 @@ Sphinx all ask these functions, so no two parts of the book can read one file di
 
 A file that cannot be read raises DataError naming the file (and the line, for YAML); the
 validation step turns that into its one-line report.
+
+Every read is also noted in a ledger (`ledger()`): the executor fingerprints each chapter by what it
+actually read while it ran, not by what its code seems to name.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +22,85 @@ from . import paths
 from .errors import DataError, Problem
 
 
+# --- the ledger of what was read ----------------------------------------------------------------
+# Keys: "file:<name>" for a whole file; where a caller used only some records of a file, those
+# records instead: "metric:<id>", "metrics-of:<section>", "figure:<id>", "section:<id>",
+# "article:<id>", "register-of:<section>". Names are the book's (data files as "data/…"), so a
+# copy of data/ elsewhere (ZZREVIEW_DATA_DIR) is the same input. execute.py turns each key back
+# into the content it stands for.
+_reads: set[str] = set()
+_drawn: list[str] = []
+_narrowed = 0
+
+
+def name_of(path: Path) -> str:
+    """A file's name in the book: data files as data/<path in the data folder>, others
+    relative to the repository (absolute outside it)."""
+    path = Path(path).resolve()
+    for base, prefix in ((paths.data_dir(), "data/"), (paths.REPO, "")):
+        try:
+            return prefix + path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
+def path_of(name: str) -> Path:
+    return paths.data_dir() / name[5:] if name.startswith("data/") else paths.REPO / name
+
+
+def note(*keys: str) -> None:
+    _reads.update(keys)
+
+
+def note_file(path: Path) -> None:
+    if not _narrowed:
+        _reads.add("file:" + name_of(path))
+
+
+@contextmanager
+def narrowed(*keys: str):
+    """A caller that reads whole files but uses only the records `keys` names."""
+    global _narrowed
+    _narrowed += 1
+    try:
+        yield
+    finally:
+        _narrowed -= 1
+    note(*keys)
+
+
+def note_drawn(fig_id: str) -> None:
+    _drawn.append(fig_id)
+
+
+_IGNORED = (".venv", "_build", ".git", "__pycache__", "node_modules")
+
+
+def opened(path, mode, flags=0) -> None:
+    """An audit hook's "open" event (the executor installs the hook in its kernels): a book file
+    that chapter code opened itself, say with pandas, is a read like any other."""
+    if _narrowed or isinstance(path, int) or path is None:
+        return
+    writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & (os.O_WRONLY | os.O_RDWR))
+    if writing:
+        return
+    name = name_of(Path(os.fsdecode(path)))
+    if not name.startswith("/") and not any(part in _IGNORED for part in name.split("/")):
+        _reads.add("file:" + name)
+
+
+def ledger() -> dict:
+    """What this process read and drew, and the book's modules it loaded."""
+    import sys
+
+    modules = sorted(name_of(Path(m.__file__)) for n, m in list(sys.modules.items())
+                     if n.split(".")[0] == "zzreview" and getattr(m, "__file__", None))
+    return {"reads": sorted(_reads | {f"file:{m}" for m in modules}), "drawn": _drawn}
+
+
 def _version(path: Path) -> tuple[str, int]:
+    note_file(path)
     try:
         return str(path), path.stat().st_mtime_ns
     except OSError:
@@ -105,7 +188,9 @@ def figure_registry() -> list[dict]:
 
 
 def figure_entry(fig_id: str) -> dict:
-    for item in figure_registry():
+    with narrowed(f"figure:{fig_id}"):
+        registry = figure_registry()
+    for item in registry:
         if item.get("id") == fig_id:
             return item
     raise KeyError(f"no figure {fig_id!r} in {paths.relpath(paths.figures_registry_path())}")

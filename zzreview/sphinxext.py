@@ -5,7 +5,8 @@
 - Citing and reuse: the `zz-cite` directive (under every figure: downloads and citation text),
   `zz-figure-index` (the 图表索引 page), `zz-book-citation` (front page); the downloads
   themselves (figures/, notebooks/, data/ in the site) are written when the build has succeeded.
-  The book's version is a config value, so a new commit re-reads (not re-executes) every page.
+  The book's version is a config value written at output time: a new version re-writes every
+  page's footer and citations, but re-reads (and re-executes) nothing.
 - Write myst-nb's stylesheet before pages are written, so every page links it the same way
   (Sphinx adds ?v=checksum only for files already present: a clean build and a rebuild would
   otherwise differ).
@@ -189,6 +190,8 @@ def _resolve_pending(app, doctree, docname):
             where += _link(docname, target, target)
             node.replace_self([where, _downloads(docname, fid),
                                _citation_block("引用本图", cite.figure_citations(fid, numbering, version, base))])
+        elif kind == "book-cite":
+            node.replace_self(_citation_block("引用本书", cite.book_citations(version, base)))
         elif kind == "index-paper":
             on_paper = nodes.bullet_list()
             for entry in sorted(figures.registry(), key=lambda f: numbering.key(f["id"])):
@@ -230,10 +233,7 @@ class PdfDownload(Directive):
 
 class BookCitation(Directive):
     def run(self):
-        from . import cite
-
-        cfg = self.state.document.settings.env.config
-        return [_citation_block("引用本书", cite.book_citations(cfg.zz_version, cfg.html_baseurl or ""))]
+        return [zz_pending(kind="book-cite")]  # the version is filled in when the page is written
 
 
 CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’"
@@ -356,7 +356,8 @@ def setup(app):
     from . import latex, screen
 
     latex.setup(app)
-    app.add_config_value("zz_version", "", "env")  # a new version re-reads every page
+    # "html": a new version is written into every page (footer, citations) but re-reads none
+    app.add_config_value("zz_version", "", "html")
     app.connect("config-inited", _footer_version)
     app.add_directive("zz-cite", CiteFigure)
     app.add_directive("zz-figure-index", FigureIndex)

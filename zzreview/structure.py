@@ -229,8 +229,12 @@ def _cached_page(key: tuple) -> Page:
 
 def page() -> Page:
     """The structured page (cached while the source and layout files are unchanged)."""
-    key = tuple((str(p), p.stat().st_mtime_ns) for p in (paths.layout_path(), source.source_path()))
-    return _cached_page(key)
+    from . import records
+
+    files = (paths.layout_path(), source.source_path())
+    for path in files:
+        records.note_file(path)  # the page may be served from the cache above the readers
+    return _cached_page(tuple((str(p), p.stat().st_mtime_ns) for p in files))
 
 
 def coverage_problems(pg: Page) -> list[Problem]:
