@@ -97,13 +97,16 @@ class Build:
               f"the last good build in {self.out / 'html'} and {self.out / 'pdf'} is untouched", file=sys.stderr)
         return 1
 
-    def published(self) -> bool:
+    def published(self, editions=("html", "latex")) -> bool:
         from .meta import pdf_name
 
-        return (self.out / "html" / "index.html").exists() and (self.out / "pdf" / f"{pdf_name()}.pdf").exists()
+        return (self.out / "html" / "index.html").exists() and (
+            "latex" not in editions or (self.out / "pdf" / f"{pdf_name()}.pdf").exists())
 
 
-def cmd_build(args) -> int:
+def cmd_build(args, *, sphinx=None, kernel=None) -> int:
+    """The build, phase by phase. The preview passes its warm Sphinx runner and kernel and
+    asks for the HTML edition only (args.html_only)."""
     from . import execute, publish
     from .cite import book_version
 
@@ -113,15 +116,17 @@ def cmd_build(args) -> int:
         print(f"nothing executed; the last good build in {Path(args.out).resolve()} is untouched", file=sys.stderr)
         return 2
     build = Build(args)
+    editions = ("html",) if getattr(args, "html_only", False) else ("html", "latex")
+    sphinx = sphinx or _sphinx
     publish.cleanup(build.out)  # what a killed build may have left
     os.environ.setdefault("ZZREVIEW_VERSION", book_version())  # one version for the whole build
     os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
     digest = _inputs_digest() + os.environ["ZZREVIEW_VERSION"]
     drawn = all((build.staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in records.figure_registry())
-    if build.state.get("inputs") == digest and drawn and build.published():
+    if build.state.get("inputs") == digest and drawn and build.published(editions):
         print(f"nothing changed since the last build: {build.out / 'html' / 'index.html'}, {build.out / 'pdf'}")
         return 0
-    missing_tools = pdf.tools_missing()
+    missing_tools = pdf.tools_missing() if "latex" in editions else []
     if missing_tools:  # before anything runs: a half-made build would be no use
         print(f"build stopped: {', '.join(missing_tools)} not found; `bash scripts/setup.sh` installs "
               "the TeX packages the PDF needs", file=sys.stderr)
@@ -134,7 +139,7 @@ def cmd_build(args) -> int:
         print(f"nothing executed; the last good build in {build.out} is untouched", file=sys.stderr)
         return 2
 
-    _environment_for_kernels_and_sphinx(build)
+    build.sphinx_env = kernel_environment(build.staging)
     with build.phase("plan"):
         plan = execute.plan(build.build_dir / ".jupyter_cache", build.staging / "_generated",
                             build.state.get("chapters", {}))
@@ -143,7 +148,7 @@ def cmd_build(args) -> int:
     with build.phase("execute"):
         errors, runs = execute.execute(plan.stale, build.build_dir / ".jupyter_cache", workers=args.jobs,
                                        timeout=_execution_timeout(), stored=build.state.get("chapters", {}),
-                                       stamp=plan.stamp)
+                                       stamp=plan.stamp, kernel=kernel)
     if errors:
         print("build FAILED: a chapter could not be executed; the last good build in "
               f"{build.out / 'html'} is untouched", file=sys.stderr)
@@ -153,9 +158,9 @@ def cmd_build(args) -> int:
     _record_executed(build, plan, runs)
 
     with open(build.log_path, "w", encoding="utf-8") as log:
-        for builder in ("html", "latex"):
+        for builder in editions:
             with build.phase(f"sphinx {builder}"):
-                code, warnings = _sphinx(builder, build.staging, build.sphinx_env, log, args.quiet)
+                code, warnings = sphinx(builder, build.staging, build.sphinx_env, log, args.quiet)
             if code != 0:
                 for line in warnings[:5]:
                     print(f"  - {line}", file=sys.stderr)
@@ -164,34 +169,38 @@ def cmd_build(args) -> int:
                 build.save_state(pending=[])
                 sphinxext_executed(build).write_text("[]", encoding="utf-8")
         build.save_state(sphinx_complete=True)
-        with build.phase("xelatex"):
-            try:
-                with open(build.out / "latex.log", "w", encoding="utf-8") as latex_log:  # latexmk's passes
-                    pdf_file = pdf.typeset(build.build_dir / "latex", latex_log)
-            except pdf.TypesetError as err:
-                return build.failed(str(err))
+        pdf_file = None
+        if "latex" in editions:
+            with build.phase("xelatex"):
+                try:
+                    with open(build.out / "latex.log", "w", encoding="utf-8") as latex_log:  # latexmk's passes
+                        pdf_file = pdf.typeset(build.build_dir / "latex", latex_log)
+                except pdf.TypesetError as err:
+                    return build.failed(str(err))
 
     with build.phase("publish"):
-        shutil.copyfile(pdf_file, build.build_dir / "html" / pdf_file.name)  # the site offers it too
-        (build.staging / "pdf").mkdir(exist_ok=True)
-        shutil.copyfile(pdf_file, build.staging / "pdf" / pdf_file.name)
-        publish.publish({"html": build.build_dir / "html", "pdf": build.staging / "pdf"}, build.out,
-                        f"{digest[:12]}-{time.time_ns()}")  # never the name of the folder being served
+        folders = {"html": build.build_dir / "html"}
+        if pdf_file:
+            shutil.copyfile(pdf_file, build.build_dir / "html" / pdf_file.name)  # the site offers it too
+            (build.staging / "pdf").mkdir(exist_ok=True)
+            shutil.copyfile(pdf_file, build.staging / "pdf" / pdf_file.name)
+            folders["pdf"] = build.staging / "pdf"
+        publish.publish(folders, build.out, f"{digest[:12]}-{time.time_ns()}")  # never the folder being served
     build.save_state(pending=[], inputs=digest)
     sphinxext_executed(build).unlink(missing_ok=True)
     print(f"\nbuild OK in {time.monotonic() - build.started:.0f} s ({len(plan.stale)} of {plan.chapters} "
           "chapters executed; " + ", ".join(f"{k} {v:.1f} s" for k, v in build.phases.items()) +
-          f"): {build.out / 'html' / 'index.html'}, {build.out / 'pdf' / pdf_file.name}")
+          f"): {build.out / 'html' / 'index.html'}" + (f", {build.out / 'pdf' / pdf_file.name}" if pdf_file else ""))
     return 0
 
 
-def _environment_for_kernels_and_sphinx(build: Build) -> None:
-    """What the executor's kernels and Sphinx inherit."""
+def kernel_environment(staging: Path) -> dict:
+    """Set what the executor's kernels inherit; return the environment Sphinx runs in."""
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(build.staging / "_generated"),
+    os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(staging / "_generated"),
                       ZZREVIEW_DATA_CHECKED="1")  # validated just before: kernels need not check again
     # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
-    build.sphinx_env = {**os.environ, "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
+    return {**os.environ, "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
 
 
 def _execution_timeout() -> int:
@@ -230,21 +239,34 @@ def _record_executed(build: Build, plan, runs: dict[str, dict]) -> None:
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def sphinx_command(builder: str, staging: Path) -> list[str]:
+    """jupyter-book with one builder, into <staging>/_build/<builder> (-W: any warning is fatal)."""
+    return [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
+            "--path-output", str(staging), "--builder", builder, "-W", "-n", "--keep-going"]
+
+
+def sphinx_problems(lines) -> list[str]:
+    """The warnings and errors among Sphinx's output lines."""
+    return [ANSI.sub("", line).strip() for line in lines if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
+
+
 def _sphinx(builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
-    """jupyter-book with one builder, into <staging>/_build/<builder>; output to the log.
-    Returns the exit code and the warnings and errors it printed (-W makes any warning fatal)."""
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
-           "--path-output", str(staging), "--builder", builder, "-W", "-n", "--keep-going"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                            text=True, cwd=paths.REPO)
-    problems = []
+    """Run jupyter-book; output to the log. Returns the exit code and the problems it printed."""
+    proc = subprocess.Popen(sphinx_command(builder, staging), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env, text=True, cwd=paths.REPO)
+    lines = []
     for line in proc.stdout:
         log.write(line)
+        lines.append(line)
         if not quiet:
             sys.stdout.write(line)
-        if re.search(r"\b(WARNING|ERROR|CRITICAL):", line):
-            problems.append(ANSI.sub("", line).strip())
-    return proc.wait(), problems
+    return proc.wait(), sphinx_problems(lines)
+
+
+def _cmd_preview(args) -> int:
+    from . import preview
+
+    return preview.main(args)
 
 
 def main(argv=None) -> int:
@@ -257,6 +279,11 @@ def main(argv=None) -> int:
     build.add_argument("--fresh", action="store_true", help="forget the cache and the last build's state")
     build.add_argument("--jobs", type=int, default=0, help="chapters executed at once (default: cores)")
     build.set_defaults(func=cmd_build)
+    preview = sub.add_parser("preview", help="serve the book on 127.0.0.1 and rebuild it as files change")
+    preview.add_argument("--port", type=int, default=8000)
+    preview.add_argument("--out", default=str(paths.REPO / "_build" / "preview"))
+    preview.add_argument("--pdf", action="store_true", help="also keep a PDF following, in the background")
+    preview.set_defaults(func=_cmd_preview)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -179,49 +179,60 @@ def _ledger(cell) -> dict:
     raise RuntimeError("the chapter's record of what it read was not printed")
 
 
+class Kernel:
+    """One Python kernel that runs chapters one after another, reset between them (PREAMBLE).
+    The build starts one per worker; the preview keeps one warm between rebuilds."""
+
+    def __init__(self, cwd: str):
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self._sync = run_sync
+        # IPC (Unix sockets), not TCP: nothing listens on the network, and the kernel has no
+        # "running over TCP without encryption" warning to print
+        self.sockets = tempfile.mkdtemp(prefix="zz-kernel-")
+        # the async manager: with the blocking one, nbclient never applies the cell timeout
+        self.km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(self.sockets, "k"))
+        run_sync(self.km.start_kernel)(cwd=cwd)
+
+    def run(self, docname: str, nb_json: str, cwd: str, timeout: int) -> Run:
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+        nb = nbformat.reads(nb_json, as_version=4)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(PREAMBLE.format(cwd=cwd)))
+        nb.cells.append(nbformat.v4.new_code_cell(LEDGER_CELL))
+        started = time.monotonic()
+        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False,
+                                resources={"metadata": {"path": cwd}})
+        try:
+            client.execute()
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            message = str(exc)
+            if isinstance(exc, CellTimeoutError):
+                message = f"Cell execution timed out after {timeout} s (execute.timeout in _config.yml)\n{message}"
+            self._sync(self.km.restart_kernel)(now=True)  # a failed chapter's kernel is not reused
+            return Run(docname, None, message, time.monotonic() - started, {})
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()
+        ledger = _ledger(nb.cells.pop())
+        nb.cells.pop(0)
+        return Run(docname, nbformat.writes(nb), None, time.monotonic() - started, ledger)
+
+    def shutdown(self) -> None:
+        self._sync(self.km.shutdown_kernel)(now=True)
+        shutil.rmtree(self.sockets, ignore_errors=True)
+
+
 def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[Run]:
     """Worker: run notebooks (docname, json, cwd) in one kernel; return what each run gave."""
-    import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.utils import run_sync
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    # IPC (Unix sockets), not TCP: nothing listens on the network, and the kernel has no
-    # "running over TCP without encryption" warning to print
-    sockets = tempfile.mkdtemp(prefix="zz-kernel-")
-    # the async manager: with the blocking one, nbclient never applies the cell timeout
-    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
-    run_sync(km.start_kernel)(cwd=jobs[0][2])
-    results = []
+    kernel = Kernel(jobs[0][2])
     try:
-        for docname, nb_json, cwd in jobs:
-            nb = nbformat.reads(nb_json, as_version=4)
-            nb.cells.insert(0, nbformat.v4.new_code_cell(PREAMBLE.format(cwd=cwd)))
-            nb.cells.append(nbformat.v4.new_code_cell(LEDGER_CELL))
-            started = time.monotonic()
-            client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
-                                    resources={"metadata": {"path": cwd}})
-            try:
-                client.execute()
-            except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-                message = str(exc)
-                if isinstance(exc, CellTimeoutError):
-                    message = (f"Cell execution timed out after {timeout} s (execute.timeout in _config.yml)"
-                               f"\n{message}")
-                results.append(Run(docname, None, message, time.monotonic() - started, {}))
-                run_sync(km.restart_kernel)(now=True)  # a failed chapter's kernel is not reused
-                continue
-            finally:
-                if client.kc is not None:
-                    client.kc.stop_channels()
-            ledger = _ledger(nb.cells.pop())
-            nb.cells.pop(0)
-            results.append(Run(docname, nbformat.writes(nb), None, time.monotonic() - started, ledger))
+        return [kernel.run(docname, nb_json, cwd, timeout) for docname, nb_json, cwd in jobs]
     finally:
-        run_sync(km.shutdown_kernel)(now=True)
-        shutil.rmtree(sockets, ignore_errors=True)
-    return results
+        kernel.shutdown()
 
 
 def _buckets(jobs: list, costs: list[float], n: int) -> list[list]:
@@ -292,8 +303,8 @@ def _stderr_is_an_error() -> bool:
 
 
 def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, timeout: int = 120,
-            log=print, stored: dict[str, dict] | None = None,
-            stamp: list | None = None) -> tuple[list[str], dict[str, dict]]:
+            log=print, stored: dict[str, dict] | None = None, stamp: list | None = None,
+            kernel: Kernel | None = None) -> tuple[list[str], dict[str, dict]]:
     """Run the chapters in parallel and store their outputs in the cache. Returns error messages
     and, per chapter that ran, the record of the run (code, reads with their content, figures
     drawn, seconds) that the next plan compares against."""
@@ -310,11 +321,14 @@ def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, t
     # the last run's time; for a new chapter a guess (drawing is what costs): only the order depends on it
     costs = [stored.get(ch.docname, {}).get("seconds") or 1 + 2 * jobs[i][1].count("figure(")
              for i, ch in enumerate(chapters_to_run)]
-    buckets = _buckets(jobs, costs, workers)
     results: list[Run] = []
-    with ProcessPoolExecutor(max_workers=len(buckets), mp_context=get_context("spawn")) as pool:
-        for done in pool.map(_run_bucket, buckets, [timeout] * len(buckets)):
-            results.extend(done)
+    if kernel is not None:  # the preview's warm kernel, in this process
+        results = [kernel.run(docname, nb_json, cwd, timeout) for docname, nb_json, cwd in jobs]
+    else:
+        buckets = _buckets(jobs, costs, workers)
+        with ProcessPoolExecutor(max_workers=len(buckets), mp_context=get_context("spawn")) as pool:
+            for done in pool.map(_run_bucket, buckets, [timeout] * len(buckets)):
+                results.extend(done)
     cache = get_cache(str(cache_dir))
     inputs = Inputs()
     # a file that changed while the chapters ran: what they read is unknown, so they run again next time

@@ -11,8 +11,10 @@
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -137,7 +139,7 @@ def slim_site(app, exception):
     if toggles.exists():
         toggles.write_text(toggles.read_text(encoding="utf-8").replace(
             'aria-label="Toggle hidden content"', 'aria-label="展开或收起这一部分"'), encoding="utf-8")
-    _prune_stylesheets(out, pages)
+    _prune_stylesheets(out, pages, Path(app.doctreedir) / "zz-css")
     for pattern in UNUSED:
         for path in sorted(out.glob(pattern), reverse=True):
             if path.is_dir():
@@ -149,10 +151,11 @@ def slim_site(app, exception):
 STYLESHEETS = ("_static/styles/pydata-sphinx-theme.css", "_static/styles/sphinx-book-theme.css", "_static/mystnb.*.css")
 
 
-def _prune_stylesheets(out: Path, pages: list[Path]) -> None:
+def _prune_stylesheets(out: Path, pages: list[Path], memo: Path) -> None:
     """Drop the theme's CSS rules that can match nothing in this site: a selector is kept unless it
     names a class or id that no page and no script of the site mentions (what JavaScript may add
-    later is among the scripts' words, so it is kept)."""
+    later is among the scripts' words, so it is kept). Results are kept in `memo` by the hash of
+    the sheet and the words (parsing the theme's CSS is most of the cost of a small rebuild)."""
     words = set()
     for page in pages:
         text = page.read_text(encoding="utf-8")
@@ -160,9 +163,21 @@ def _prune_stylesheets(out: Path, pages: list[Path]) -> None:
             words |= set(attr.split())
     for script in out.rglob("*.js"):
         words |= set(re.findall(r"[A-Za-z_][\w-]*", script.read_text(encoding="utf-8", errors="replace")))
+    vocabulary = hashlib.sha256("\n".join(sorted(words)).encode()).hexdigest()
+    memo.mkdir(parents=True, exist_ok=True)
+    used = set()
     for pattern in STYLESHEETS:
         for sheet in out.glob(pattern):
-            sheet.write_text(prune_css(sheet.read_text(encoding="utf-8"), words), encoding="utf-8")
+            css = sheet.read_text(encoding="utf-8")
+            kept = memo / (hashlib.sha256((vocabulary + css).encode()).hexdigest() + ".css")
+            if not kept.exists():
+                tmp = kept.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(prune_css(css, words), encoding="utf-8")
+                os.replace(tmp, kept)
+            shutil.copyfile(kept, sheet)
+            used.add(kept)
+    for old in set(memo.glob("*.css")) - used:  # results no stylesheet of this build asked for
+        old.unlink(missing_ok=True)
 
 
 def prune_css(css: str, words: set[str]) -> str:
