@@ -36,7 +36,7 @@ WATCHED = ("_config.yml", "_toc.yml", "requirements.txt")
 POLL_S = 0.1
 
 RELOAD_JS = r"""(function () {
-  var seen = null;
+  var seen = null, seq = "";
   function banner(text) {
     var box = document.getElementById("zz-preview-error");
     if (!text) { if (box) box.remove(); return; }
@@ -51,11 +51,12 @@ RELOAD_JS = r"""(function () {
     box.textContent = "预览：最近一次修改未能构建，下面仍是上一次成功的版本。\n" + text;
   }
   function poll() {
-    fetch("/__zz/status?since=" + encodeURIComponent(seen || ""), {cache: "no-store"})
+    fetch("/__zz/status?since=" + seq, {cache: "no-store"})
       .then(function (r) { return r.json(); })
       .then(function (s) {
         if (seen !== null && s.id !== seen) { location.reload(); return; }
         seen = s.id;
+        seq = s.seq;
         banner(s.error);
         poll();
       })
@@ -165,24 +166,26 @@ def snapshot() -> dict[str, int]:
 def preview_version() -> str:
     from .cite import book_version
 
+    os.environ.pop("ZZREVIEW_VERSION", None)  # a preview is never the version of a build
     return book_version().removesuffix("-dirty") + "-preview"
 
 
 class Preview:
     def __init__(self, out: Path, pdf: bool):
         self.out, self.pdf = out, pdf
-        self.status = {"id": "", "error": "", "building": True}
+        self.status = {"id": "", "error": "", "building": True, "seq": 0}
         self.changed = threading.Condition()
         self.pdf_process: subprocess.Popen | None = None
 
     def set_status(self, **changes) -> None:
         with self.changed:
-            self.status.update(changes)
+            self.status.update(changes, seq=self.status["seq"] + 1)
             self.changed.notify_all()
 
     def wait_status(self, since: str, timeout: float = 20) -> dict:
+        """The status once it differs from the one the page has seen (a long poll)."""
         with self.changed:
-            self.changed.wait_for(lambda: self.status["id"] != since or self.status["error"], timeout)
+            self.changed.wait_for(lambda: str(self.status["seq"]) != since, timeout)
             return dict(self.status)
 
     def rebuild(self, sphinx, kernel) -> None:
@@ -273,7 +276,7 @@ def main(args) -> int:
     from . import execute
     from .__main__ import kernel_environment
 
-    os.environ.setdefault("ZZREVIEW_VERSION", preview_version())
+    os.environ["ZZREVIEW_VERSION"] = preview_version()
     out = Path(args.out).resolve()
     kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
     preview = Preview(out, args.pdf)

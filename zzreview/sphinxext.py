@@ -352,10 +352,31 @@ def _name_toggles(app, pagename, templatename, context, doctree):
         context["generate_toctree_html"] = named
 
 
+def _search_index_as_if_clean() -> None:
+    """Sphinx's incremental search index keeps a word whose only page was re-read without it,
+    with no pages; a clean build has no such word. Drop such words, so that a rebuild writes
+    the same searchindex.js as a clean build of the same files."""
+    from sphinx.search import IndexBuilder
+
+    original = IndexBuilder.prune
+    if getattr(original, "zz_drops_empty_words", False):
+        return
+
+    def prune(self, docnames):
+        original(self, docnames)
+        for mapping in (self._mapping, self._title_mapping):
+            for word in [w for w, pages in mapping.items() if not pages]:
+                del mapping[word]
+
+    prune.zz_drops_empty_words = True
+    IndexBuilder.prune = prune
+
+
 def setup(app):
     from . import latex, screen
 
     latex.setup(app)
+    _search_index_as_if_clean()
     # "html": a new version is written into every page (footer, citations) but re-reads none
     app.add_config_value("zz_version", "", "html")
     app.connect("config-inited", _footer_version)
