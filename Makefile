@@ -1,11 +1,14 @@
 # Convenience targets; the README's two commands are the scripts themselves.
-.PHONY: book test check bench fresh
+.PHONY: book test check bench fresh preview
 book:
 	bash scripts/build.sh
 test:
 	bash scripts/test.sh
 check:
 	bash scripts/setup.sh && .venv/bin/python -m zzreview check
+preview:  # serve the book on 127.0.0.1:8000 and rebuild it as files change
+	bash scripts/setup.sh && .venv/bin/python -m zzreview preview
+
 bench:
 	bash scripts/setup.sh && .venv/bin/python benchmarks/bench.py
 fresh:  # the release check: both commands on pristine Debian 12 and 13 roots (root; ~10 min each)

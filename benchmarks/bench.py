@@ -11,6 +11,10 @@ data       after changing one value (a label) in data/metrics.csv (on a copy of 
 style      after changing the chart style module (zzreview/charts.py; restored afterwards)
 pdf        the PDF's share of a clean build (Sphinx LaTeX writer + latexmk/xelatex), from its phases
 tests      the test suite (scripts/test.sh)
+preview    `python -m zzreview preview`: seconds from writing a file to the served page showing the
+           change, for one value in data/metrics.csv and for a prose-only edit (5 of each;
+           `--latency` measures only these)
+Then every target of issue #14 with the measured figure and whether it is met.
 Then page weight, measured in Debian chromium at 390 px against the budget (first view of each
 chapter, and the same chapter as the second page of a visit), the largest figure, the whole site,
 and the PDF's pages and size. `--weights` builds once and prints only that.
@@ -115,13 +119,87 @@ def print_weights(out: Path) -> None:
     print(f"PDF: {len(pypdf.PdfReader(pdf).pages)} pages, {pdf.stat().st_size / 1024 / 1024:.2f} MB")
 
 
+def preview_latency(out: Path, data: Path, runs: int) -> tuple[list[float], list[float]]:
+    """End to end, as an analyst sees it: write a file, then the served page shows the change.
+    The preview starts from a copy of `out` (its cache and records) and reads `data`."""
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = out.parent / "preview"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(out, folder, symlinks=True)
+    env = {**os.environ, "ZZREVIEW_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([PY, "-m", "zzreview", "preview", "--port", str(port), "--out", str(folder)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+    def shows(rel: str, marker: str, limit: float = 120) -> float:
+        start = time.perf_counter()
+        while time.perf_counter() - start < limit:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/{rel}") as page:
+                    if marker in page.read().decode("utf-8"):
+                        return time.perf_counter() - start
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"{rel} never showed {marker!r}")
+
+    data_times, prose_times = [], []
+    chapter = REPO / "book" / "review" / "safety.md"
+    original = chapter.read_text(encoding="utf-8")
+    metrics = data / "metrics.csv"
+    base = metrics.read_text(encoding="utf-8")
+    try:
+        for line in proc.stdout:
+            if line.startswith("preview: built"):
+                break
+        for i in range(runs):
+            marker = f"劝返车辆{'甲乙丙丁戊己'[i % 6]}{i}"
+            metrics.write_text(base.replace(",劝返车辆,", f",{marker},", 1), encoding="utf-8")
+            data_times.append(shows("book/review/risk.html", marker))
+            marker = f"补充说明第{i + 1}句"
+            chapter.write_text(original + f"\n{marker}。\n", encoding="utf-8")
+            prose_times.append(shows("book/review/safety.html", marker))
+    finally:
+        chapter.write_text(original, encoding="utf-8")
+        metrics.write_text(base, encoding="utf-8")
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+    return data_times, prose_times
+
+
+def print_targets(rows: list[tuple[str, str, str, bool | None]]) -> None:
+    print(f"\n{'target':58} {'measured':>12} {'target':>10}  met")
+    for name, measured, target, met in rows:
+        print(f"{name:58} {measured:>12} {target:>10}  {'—' if met is None else 'yes' if met else 'NO'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--suite-runs", type=int, default=1, help="the test suite takes minutes")
     ap.add_argument("--weights", action="store_true", help="only build once and print the page weights")
+    ap.add_argument("--latency", action="store_true", help="only the preview's latency (build once, then 5 edits)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zz-bench-"))
+    if args.latency:
+        data = work / "data"
+        shutil.copytree(REPO / "data", data)
+        build(work / "out", {"ZZREVIEW_DATA_DIR": str(data)}, fresh=True)
+        data_times, prose_times = preview_latency(work / "out", data, 5)
+        print(f"preview, data edit → page shows it, s: {', '.join(f'{t:.2f}' for t in data_times)}")
+        print(f"preview, prose edit → page shows it, s: {', '.join(f'{t:.2f}' for t in prose_times)}")
+        print_targets([("preview: one value in data/metrics.csv (median of 5)", f"{statistics.median(data_times):.2f} s",
+                        "≤ 3 s", statistics.median(data_times) <= 3),
+                       ("preview: a prose-only edit (median of 5)", f"{statistics.median(prose_times):.2f} s",
+                        "≤ 2 s", statistics.median(prose_times) <= 2)])
+        shutil.rmtree(work, ignore_errors=True)
+        return
     if args.weights:
         build(work / "out", fresh=True)
         print_weights(work / "out")
@@ -187,6 +265,18 @@ def main() -> None:
     clean = results[1][1]
     print(f"\nno-change / clean: {results[2][1] / clean:.1%}   data change / clean: {results[4][1] / clean:.1%}")
 
+    data_times, prose_times = preview_latency(out, data, 5)
+    ratio_data = results[4][1] / clean
+    print_targets([
+        ("preview: one value in data/metrics.csv (median of 5)", f"{statistics.median(data_times):.2f} s", "≤ 3 s",
+         statistics.median(data_times) <= 3),
+        ("preview: a prose-only edit (median of 5)", f"{statistics.median(prose_times):.2f} s", "≤ 2 s",
+         statistics.median(prose_times) <= 2),
+        ("scripts/build.sh after one data value, share of clean", f"{ratio_data:.0%}", "≤ 30 %", ratio_data <= 0.30),
+        ("clean build (HTML + PDF), × floor", f"{clean / fl:.2f} ×", "≤ 3.0 ×", clean / fl <= 3.0),
+        ("test suite", f"{results[-1][1]:.0f} s", "≤ 300 s", results[-1][1] <= 300),
+        ("scaling 1× / 4× / 16× chapters", "not measured", "linear", None),
+    ])
     print_weights(out)
     shutil.rmtree(work, ignore_errors=True)
 
