@@ -14,6 +14,9 @@ tests      the test suite (scripts/test.sh)
 preview    `python -m zzreview preview`: seconds from writing a file to the served page showing the
            change, for one value in data/metrics.csv and for a prose-only edit (5 of each;
            `--latency` measures only these)
+scaling   synthetic books of 1×, 4× and 16× the main part's chapters (copies with suffixed
+           figure ids, in a temporary copy of the project): clean build and one-value rebuild
+           (`--scale 1,4,16` measures only these)
 Then every target of issue #14 with the measured figure and whether it is met.
 Then page weight, measured in Debian chromium at 390 px against the budget (first view of each
 chapter, and the same chapter as the second page of a visit), the largest figure, the whole site,
@@ -173,6 +176,83 @@ def preview_latency(out: Path, data: Path, runs: int) -> tuple[list[float], list
     return data_times, prose_times
 
 
+def synthetic_book(factor: int, folder: Path) -> Path:
+    """A copy of the project whose main part holds `factor` times the chapters: copies of the real
+    ones (not the front page or the appendices), their figures registered again under suffixed
+    ids, each copy set a part of its own in the table of contents."""
+    import yaml
+
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True,
+                           check=True).stdout.split("\n")
+    for rel in filter(None, files):
+        if (REPO / rel).is_file():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, folder / rel)
+    toc = yaml.safe_load((folder / "_toc.yml").read_text(encoding="utf-8"))
+    registry = yaml.safe_load((folder / "book" / "figures.yaml").read_text(encoding="utf-8"))
+    main_part = toc["parts"][0]
+    extra_registry, extra_parts = [], []
+    for k in range(2, factor + 1):
+        def copy(doc: str) -> str:
+            text = (folder / f"{doc}.md").read_text(encoding="utf-8")
+            for item in registry:
+                text = text.replace(item["id"], f"{item['id']}-x{k}")
+            (folder / f"{doc}-x{k}.md").write_text(text, encoding="utf-8")
+            return f"{doc}-x{k}"
+
+        chapters = []
+        for entry in main_part["chapters"]:
+            copied = {"file": copy(entry["file"])}
+            if entry.get("sections"):
+                copied["sections"] = [{"file": copy(s["file"])} for s in entry["sections"]]
+            chapters.append(copied)
+        extra_parts.append({"caption": f"副本 {k}", "numbered": 2, "chapters": chapters})
+        extra_registry += [{**item, "id": f"{item['id']}-x{k}"} for item in registry]
+    toc["parts"][1:1] = extra_parts
+    (folder / "_toc.yml").write_text(yaml.safe_dump(toc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (folder / "book" / "figures.yaml").write_text(
+        yaml.safe_dump(registry + extra_registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def scaling(work: Path, factors: list[int]) -> list[tuple[int, int, float, float]]:
+    """(factor, chapters, clean build s, one-value rebuild s) of synthetic books."""
+    rows = []
+    for factor in factors:
+        folder = synthetic_book(factor, work / f"x{factor}")
+        env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(folder)}
+
+        def timed() -> float:
+            start = time.perf_counter()
+            proc = subprocess.run([PY, "-m", "zzreview", "build", "--quiet", "--out", str(folder / "_build")],
+                                  cwd=folder, env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{factor}× build failed:\n{proc.stderr[-3000:]}")
+            return time.perf_counter() - start
+
+        clean = timed()
+        metrics = folder / "data" / "metrics.csv"
+        metrics.write_text(metrics.read_text(encoding="utf-8").replace(",劝返车辆,", ",劝返车辆甲,", 1), encoding="utf-8")
+        rows.append((factor, len(list((folder / "book").rglob("*.md"))), clean, timed()))
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def print_scaling(rows) -> None:
+    print(f"\n{'book':>5} {'pages':>6} {'clean s':>8} {'s/page':>7} {'one value s':>12}")
+    for factor, pages, clean, one in rows:
+        print(f"{factor:>4}× {pages:>6} {clean:8.1f} {clean / pages:7.2f} {one:12.1f}")
+
+
+def scaling_targets(rows) -> list:
+    print_scaling(rows)
+    per_page = [clean / pages for _, pages, clean, _ in rows]
+    grow = rows[-1][3] / rows[0][3]
+    return [(f"clean seconds per page, {rows[-1][0]}× vs 1×", f"{per_page[-1]:.2f} / {per_page[0]:.2f}",
+             "≤ linear", per_page[-1] <= per_page[0] * 1.05),
+            (f"one-value rebuild, {rows[-1][0]}× / 1×", f"{grow:.2f} ×", "≤ 1.5 ×", grow <= 1.5)]
+
+
 def print_targets(rows: list[tuple[str, str, str, bool | None]]) -> None:
     print(f"\n{'target':58} {'measured':>12} {'target':>10}  met")
     for name, measured, target, met in rows:
@@ -184,9 +264,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--suite-runs", type=int, default=1, help="the test suite takes minutes")
     ap.add_argument("--weights", action="store_true", help="only build once and print the page weights")
+    ap.add_argument("--scale", default="", help="only the synthetic books, e.g. 1,4,16 (times the chapters)")
     ap.add_argument("--latency", action="store_true", help="only the preview's latency (build once, then 5 edits)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zz-bench-"))
+    if args.scale:
+        rows = scaling(work, [int(f) for f in args.scale.split(",")])
+        print_scaling(rows)
+        shutil.rmtree(work, ignore_errors=True)
+        return
     if args.latency:
         data = work / "data"
         shutil.copytree(REPO / "data", data)
@@ -275,8 +361,7 @@ def main() -> None:
         ("scripts/build.sh after one data value, share of clean", f"{ratio_data:.0%}", "≤ 30 %", ratio_data <= 0.30),
         ("clean build (HTML + PDF), × floor", f"{clean / fl:.2f} ×", "≤ 3.0 ×", clean / fl <= 3.0),
         ("test suite", f"{results[-1][1]:.0f} s", "≤ 300 s", results[-1][1] <= 300),
-        ("scaling 1× / 4× / 16× chapters", "not measured", "linear", None),
-    ])
+    ] + scaling_targets(scaling(work, [1, 4, 16])))
     print_weights(out)
     shutil.rmtree(work, ignore_errors=True)
 
