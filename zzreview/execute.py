@@ -319,7 +319,7 @@ def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, t
     originals = {ch.docname: ch.notebook for ch in chapters_to_run}
     jobs = [(ch.docname, nbformat.writes(originals[ch.docname]), str(ch.path.parent)) for ch in chapters_to_run]
     # the last run's time; for a new chapter a guess (drawing is what costs): only the order depends on it
-    costs = [stored.get(ch.docname, {}).get("seconds") or 1 + 2 * jobs[i][1].count("figure(")
+    costs = [stored.get(ch.docname, {}).get("seconds") or 1 + 2 * jobs[i][1].count("zz.figure")
              for i, ch in enumerate(chapters_to_run)]
     results: list[Run] = []
     if kernel is not None:  # the preview's warm kernel, in this process
