@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate requirements.txt (the lock: every package pinned with ==) from requirements.in.
+# Regenerate requirements.txt (the lock: every package pinned with ==) from requirements.in, and
+# requirements-notebooks.txt (the replication package's subset) from requirements-notebooks.in.
 #
 #   bash scripts/lock.sh              # keep every pin that still fits; resolve what changed
 #   bash scripts/lock.sh --upgrade    # move every package to its newest release that fits
@@ -21,4 +22,10 @@ python3 -m venv "$tool" && "$tool/bin/pip" install -q uv
   --output-file requirements.txt "$@"
 sed -i "1i # The lock: made from requirements.in by scripts/lock.sh for Python $floor (pyproject.toml's floor).\\
 # Do not edit by hand: edit requirements.in and rerun the script." requirements.txt
-echo "lock.sh: requirements.txt resolved for Python $floor ($(grep -c '==' requirements.txt) pins)"
+# the replication package's lock: the subset the notebooks need, at the book's own releases
+"$tool/bin/uv" pip compile requirements-notebooks.in --python-version "$floor" --no-header --quiet \
+  --output-file requirements-notebooks.txt
+sed -i "1i # The replication package's lock: made from requirements-notebooks.in by scripts/lock.sh, within requirements.txt.\\
+# Do not edit by hand." requirements-notebooks.txt
+echo "lock.sh: requirements.txt resolved for Python $floor ($(grep -c '==' requirements.txt) pins);" \
+  "requirements-notebooks.txt within it ($(grep -c '==' requirements-notebooks.txt) pins)"

@@ -269,6 +269,12 @@ def _cmd_preview(args) -> int:
     return preview.main(args)
 
 
+def _cmd_run(args) -> int:
+    from . import run
+
+    return run.run(args.files)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zzreview")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -284,6 +290,9 @@ def main(argv=None) -> int:
     preview.add_argument("--out", default=str(paths.REPO / "_build" / "preview"))
     preview.add_argument("--pdf", action="store_true", help="also keep a PDF following, in the background")
     preview.set_defaults(func=_cmd_preview)
+    run = sub.add_parser("run", help="run notebooks (.ipynb in place; a chapter's .md into _build/run/)")
+    run.add_argument("files", nargs="+")
+    run.set_defaults(func=_cmd_run)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -39,7 +39,7 @@ def setup() -> None:
     if os.environ.get("ZZREVIEW_DATA_CHECKED") != "1":  # the build checked it all just before
         from . import validate
 
-        validate.check(frictionless=False)  # an analyst's rerun after editing the data
+        validate.check(chapters=False)  # an analyst's rerun after editing the data
 
 
 def _drawing():
@@ -158,15 +158,16 @@ def _container(css_class: str, body: str) -> str:
 class FigureOutput:
     """Shown inline in Jupyter (SVG + caption); rendered by the book as a numbered MyST figure."""
 
-    def __init__(self, fig_id: str, files: dict):
+    def __init__(self, fig_id: str, files: dict, rows: list[dict], edited: list[str] = ()):
         self.fig_id, self.files, self.item = fig_id, files, records.figure_entry(fig_id)
+        self.rows, self.edited = rows, list(edited)
 
     @property
     def alt(self) -> str:
         """Alt text with the values, generated from the data so it never goes stale."""
         charts, figures = _drawing()
         item = self.item
-        rows = figures.drawn_rows(self.fig_id)
+        rows = self.rows
         form = charts.FORMS[item["form"]].name_zh
         if item["form"] == "ranks":
             parts = [f"{r['label']}{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
@@ -181,23 +182,76 @@ class FigureOutput:
         return (f"```{{figure}} {rel}\n:name: {self.fig_id}\n:alt: {self.alt}\n"
                 f":width: 100%\n\n{caption}\n```\n\n```{{zz-cite}} {self.fig_id}\n```\n")
 
+    def note(self) -> str:
+        if not self.edited:
+            return ""
+        return (f"注意：本图用的是笔记本里改过的数据（{'、'.join(self.edited)} 与 data/metrics.csv 不同），"
+                f"不是书中的图；文件写在 {self.files['csv'].parent}。")
+
     def html(self) -> str:
         svg = base64.b64encode(self.files["svg"].read_bytes()).decode()
-        return (f'<figure id="{self.fig_id}"><img alt="{html.escape(self.alt)}" style="max-width:100%" '
+        note = f"<p><strong>{html.escape(self.note())}</strong></p>" if self.edited else ""
+        return (f'{note}<figure id="{self.fig_id}"><img alt="{html.escape(self.alt)}" style="max-width:100%" '
                 f'src="data:image/svg+xml;base64,{svg}"><figcaption>{html.escape(self.item["caption"])}'
                 f"</figcaption></figure>")
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/markdown": self.markdown(), "text/html": self.html(),
-                "text/plain": f"[{self.fig_id}] {self.item['title']}"}
+        plain = f"[{self.fig_id}] {self.item['title']}" + (f"\n{self.note()}" if self.edited else "")
+        # the metadata names the figure: the exported notebook finds the cells that draw one by it
+        return ({"text/markdown": self.markdown(), "text/html": self.html(), "text/plain": plain},
+                {"zzreview": {"figure": self.fig_id}})
 
 
-def figure(fig_id: str) -> FigureOutput:
-    """A numbered figure from the registry, drawn from the current data."""
+DATA_COLUMNS = ["label", "value", "unit", "qualifier", "kind", "when", "quote", "note", "section"]
+
+
+def figure_data(fig_id: str):
+    """The rows of data/metrics.csv a figure draws, as a pandas DataFrame indexed by metric id
+    (a partial breakdown's total first). Change a value, a label or a unit in it and pass it to
+    figure(fig_id, data) to see the chart follow."""
+    _, figures = _drawing()
+    ids = figures.metric_ids(fig_id)
+    with records.narrowed(*(f"metric:{m}" for m in ids)):
+        df = data.metrics()
+    return df.loc[ids, DATA_COLUMNS].copy()
+
+
+def _rows_of(df) -> dict[str, dict]:
+    """A figure_data DataFrame back into metric rows (what data.metric gives)."""
+    out = {}
+    for mid, row in df.iterrows():
+        r = {k: (None if k in ("value", "when") and _missing(v) else v) for k, v in row.to_dict().items()}
+        r["value"] = None if r["value"] is None else float(r["value"])
+        r["note"] = "" if _missing(r.get("note")) else r["note"]
+        out[str(mid)] = {"id": str(mid), **r}
+    return out
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or (not isinstance(value, (list, tuple)) and bool(pd.isna(value)))
+
+
+def _edited(given: dict[str, dict]) -> list[str]:
+    """The metric ids whose drawn fields differ from data/metrics.csv."""
+    changed = []
+    for mid, row in given.items():
+        stored = data.metric(mid)
+        if any(row.get(k) != stored.get(k) for k in ("label", "value", "unit", "qualifier")):
+            changed.append(mid)
+    return changed
+
+
+def figure(fig_id: str, data_frame=None) -> FigureOutput:
+    """A numbered figure from the registry, drawn from the current data, or from `data_frame`
+    (figure_data(fig_id), possibly edited) in an analyst's notebook."""
     charts, figures = _drawing()
-    fig, narrow = figures.draw(fig_id), figures.draw(fig_id, charts.NARROW_IN)
+    given = _rows_of(data_frame) if data_frame is not None else None
+    rows = figures.drawn_rows(fig_id, given)
+    fig, narrow = figures.draw(fig_id, rows=rows), figures.draw(fig_id, charts.NARROW_IN, rows=rows)
     try:
-        files = figures.save(fig, fig_id, narrow)
+        files = figures.save(fig, fig_id, narrow, rows)
     except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
         glyph = re.search(r"Glyph (\d+) ", str(exc))
         if not glyph:
@@ -210,7 +264,7 @@ def figure(fig_id: str) -> FigureOutput:
     finally:
         plt.close(fig)  # a figure left open would be displayed a second time
         plt.close(narrow)
-    return FigureOutput(fig_id, files)
+    return FigureOutput(fig_id, files, rows, _edited(given) if given is not None else [])
 
 
 # --- Derived figures: interval arithmetic, so a bound stays a bound (zzreview/bounds.py) ------

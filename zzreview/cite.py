@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import subprocess
 
 from . import meta, paths
@@ -85,6 +86,16 @@ class Numbering:
         return f"{baseurl}{self.page(fig_id)}.html#{fig_id}"
 
 
+def href(docname: str, target: str) -> str:
+    """The address of a file at the site root (with its #fragment) relative to a page. Sphinx's
+    relative_uri drops the fragment, so a link to a figure would land at the top of its page."""
+    import posixpath
+
+    path, _, fragment = target.partition("#")
+    rel = posixpath.relpath(path, posixpath.dirname(f"{docname}.html") or ".")
+    return rel + (f"#{fragment}" if fragment else "")
+
+
 def _year() -> str:
     date = build_date()
     return date[:4] if date != "unknown" else "n.d."
@@ -99,7 +110,7 @@ def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: s
     author, title = meta.book_author(), meta.book_title()
     return {
         "GB/T 7714-2015": (f"{author}. {title}：{label}（{fig_id}）[EB/OL]. 版本 {shown}. "
-                           f"({date})[引用日期]. {link}."),
+                           f"({date}){ACCESS_DATE}. {link}."),
         "APA": (f"{author}. ({_year()}). {label} (Figure {fig_id}) [Figure]. In {title} "
                 f"(Version {shown}). {link}"),
         "BibTeX": (f"@misc{{zzreview-{fig_id},\n  author = {{{{{author}}}}},\n"
@@ -108,36 +119,55 @@ def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: s
     }
 
 
+ACCESS_DATE = "[引用日期]"  # GB/T 7714's access date: the page fills in the reader's date
+ARTICLE_STYLE = "原文报道（GB/T 7714-2015）"
+
+
+def _byline_author(byline: str | None) -> str:
+    """The author as the page prints the byline, without the layout's ⊙ mark and the
+    「本报讯（…）」 wrapper; no byline: 佚名."""
+    if not byline:
+        return "佚名"
+    text = byline.replace("⊙", "").strip()
+    wrapped = re.fullmatch(r"本报讯（(.+)）", text)
+    return wrapped.group(1) if wrapped else text
+
+
+def article_citations(fig_id: str) -> list[str]:
+    """The newspaper articles a figure's numbers come from, cited as GB/T 7714 newspaper
+    articles [N]; what the page does not say (paper, date, page) is written as unknown."""
+    from . import figures
+    from .structure import page
+
+    pg = page()
+    sections = dict.fromkeys(r["section"] for r in figures.drawn_rows(fig_id))
+    articles = dict.fromkeys(pg.section(s).article_id for s in sections)
+    paper = meta.known("newspaper").replace("不详", "报纸名称不详")
+    date = meta.known("published").replace("不详", "出版日期不详")
+    if meta.source_facts().get("published") == meta.UNKNOWN:
+        date += f"（不早于 {meta.source_facts()['published_not_before']}）"
+    issue = meta.known("page").replace("不详", "版次不详")
+    out = []
+    for aid in articles:
+        art = pg.article(aid)
+        out.append(f"{_byline_author(art.byline)}. {art.title}{art.subtitle or ''}[N]. {paper}, {date}({issue}).")
+    return out
+
+
 def book_citations(version: str, baseurl: str = "") -> dict[str, str]:
     link, date, shown = f"{baseurl}book/index.html", build_date(), version_label(version)
     author, title = meta.book_author(), meta.book_title()
     return {
-        "GB/T 7714-2015": f"{author}. {title}[EB/OL]. 版本 {shown}. ({date})[引用日期]. {link}.",
+        "GB/T 7714-2015": f"{author}. {title}[EB/OL]. 版本 {shown}. ({date}){ACCESS_DATE}. {link}.",
         "APA": f"{author}. ({_year()}). {title} (Version {shown}). {link}",
         "BibTeX": (f"@book{{zzreview,\n  author = {{{{{author}}}}},\n  title = {{{title}}},\n"
                    f"  year = {{{_year()}}},\n  version = {{{shown}}},\n  url = {{{link}}}\n}}"),
     }
 
 
-# the drawn rows (figures.drawn_rows) as the CSV download gives them
-DRAWN_COLUMNS = ["id", "label", "value", "unit", "qualifier", "lower_bound", "upper_bound", "quote", "note"]
-
-
-def _plain(value):
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def figure_csv(fig_id: str) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=DRAWN_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    from .figures import drawn_rows
-
-    for row in drawn_rows(fig_id):
-        writer.writerow({k: ("" if row.get(k) is None else _plain(row[k])) for k in DRAWN_COLUMNS})
-    return buf.getvalue()
+    """The CSV of what the chart drew, as the chapter's run wrote it beside the drawing."""
+    return (paths.generated_dir() / "figures" / f"{fig_id}.csv").read_text(encoding="utf-8")
 
 
 def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> dict:
@@ -151,12 +181,13 @@ def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: st
         "caption": item["caption"].strip(), "form": item["form"], "section": item["section"],
         "page": f"{numbering.page(fig_id)}.html", "permalink": numbering.permalink(fig_id, baseurl),
         "units": sorted({r["unit"] for r in rows}),
-        "metrics": [{k: _plain(r.get(k)) for k in DRAWN_COLUMNS} for r in rows],
+        "metrics": [{k: figures.plain(r.get(k)) for k in figures.DRAWN_COLUMNS} for r in rows],
         "notes": item.get("notes", ""), "book": meta.book_title(), "book_version": version,
         "book_version_label": version_label(version), "built": build_date(),
         "licence": meta.licence()["name"], "rights": meta.rights_statement(),
         "source": {"statement": figures.source_line(rows), "newspaper": source["newspaper"],
-                   "published": source["published"], "published_not_before": source["published_not_before"]},
+                   "published": source["published"], "published_not_before": source["published_not_before"],
+                   "citations": article_citations(fig_id), "quotes": quote_places(fig_id)},
         "citation": figure_citations(fig_id, numbering, version, baseurl),
         "renderings": renderings(fig_id),
     }
@@ -170,19 +201,121 @@ def renderings(fig_id: str) -> dict:
     return json.loads((paths.generated_dir() / "figures" / f"{fig_id}.sizes.json").read_text(encoding="utf-8"))
 
 
+def quote_places(fig_id: str) -> list[dict]:
+    """Each number of the figure with its verbatim quote and where it stands in the source:
+    the article, the part of it, the paragraph."""
+    from . import figures
+    from .structure import page
+
+    pg = page()
+    out = []
+    for r in figures.drawn_rows(fig_id):
+        if not r["quote"]:
+            continue  # a computed row (the remainder of a breakdown) quotes nothing
+        sec = pg.section(r["section"])
+        art = pg.article(sec.article_id)
+        out.append({"id": r["id"], "label": r["label"], "quote": r["quote"],
+                    "article": art.title + (art.subtitle or ""), "part": sec.title or "（开篇）",
+                    "paragraph": sec.place_of(r["quote"])})
+    return out
+
+
+def _source_rows_csv(fig_id: str) -> str:
+    """The figure's rows of data/metrics.csv as they are in the file (every column)."""
+    from . import figures, records
+
+    wanted = set(figures.metric_ids(fig_id))
+    rows = [row for _, row in records.metric_rows() if row["id"] in wanted]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+BUNDLE_README = """# {number} {title}（{fig_id}）
+
+{caption}
+
+出自《{book}》，版本 {version}，构建于 {built}。网页：{permalink}
+
+## 本包的文件
+
+- `{fig_id}.csv`：图中画的每一行（`lower_bound`、`upper_bound` 由原文的“余、多、约、近”得出{rest}）。
+- `{fig_id}.metric-rows.csv`：这些数字在本书数据 `data/metrics.csv` 中的原行（全部字段，原样）。
+- `{fig_id}.json`：元数据（标题、单位、出处、引用文字、各版本图的尺寸）。
+- `{fig_id}.svg`、`{fig_id}.pdf`、`{fig_id}.png`：印刷宽度的图；`{fig_id}.narrow.svg`、`{fig_id}.narrow.png`：按手机屏幕宽度画的图。
+
+## 数字的原文与出处
+
+| 指标 | 原文 | 出处（文章 · 部分 · 段） |
+|---|---|---|
+{quotes}
+
+{statement}
+
+## 许可
+
+{rights}
+
+## 引用本图
+
+GB/T 7714-2015（“[引用日期]”处填你查阅的日期）：
+
+    {gbt}
+
+APA：
+
+    {apa}
+
+BibTeX：
+
+```bibtex
+{bibtex}
+```
+
+## 引用原文报道
+
+{articles}
+"""
+
+
+def figure_bundle_readme(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> str:
+    from . import figures
+
+    item, meta_ = figures.entry(fig_id), figure_metadata(fig_id, numbering, version, baseurl)
+    texts = meta_["citation"]
+    quotes = "\n".join(f"| {q['label']} | 「{q['quote']}」 | 《{q['article']}》 · {q['part']} · {q['paragraph']} |"
+                       for q in meta_["source"]["quotes"])
+    return BUNDLE_README.format(
+        number=meta_["number"], title=item["title"], fig_id=fig_id, caption=meta_["caption"],
+        book=meta_["book"], version=meta_["book_version_label"], built=meta_["built"],
+        permalink=meta_["permalink"] + ("" if baseurl else "（相对于本书网站的根目录；本书的公开网址未知）"),
+        rest="；“其余”一行由总数减去原文点名的各类算出，原文没有这个数" if item["form"] == "partial" else "",
+        quotes=quotes, statement=meta_["source"]["statement"], rights=meta_["rights"],
+        gbt=texts["GB/T 7714-2015"], apa=texts["APA"], bibtex=texts["BibTeX"],
+        articles="\n".join(f"- {c}" for c in meta_["source"]["citations"]))
+
+
 def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: str, baseurl: str = "") -> list:
-    """PNG, SVG, PDF (as drawn; PNG and SVG also for a phone), CSV (the data drawn) and JSON (the
-    metadata) into target."""
+    """PNG, SVG, PDF (as drawn; PNG and SVG also for a phone), CSV (the data drawn), JSON (the
+    metadata), and all of them in one ZIP with the figure's rows of the data and a README."""
     import shutil
+
+    from .replication import write_zip
 
     target.mkdir(parents=True, exist_ok=True)
     drawn = paths.generated_dir() / "figures"
     written = []
-    for fmt in RENDERINGS:
+    for fmt in RENDERINGS + ("csv",):
         shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
         written.append(target / f"{fig_id}.{fmt}")
-    (target / f"{fig_id}.csv").write_text(figure_csv(fig_id), encoding="utf-8")
     (target / f"{fig_id}.json").write_text(
         json.dumps(figure_metadata(fig_id, numbering, version, baseurl), ensure_ascii=False, indent=2) + "\n",
         encoding="utf-8")
-    return written + [target / f"{fig_id}.csv", target / f"{fig_id}.json"]
+    written.append(target / f"{fig_id}.json")
+    members = {path.name: path.read_bytes() for path in written}
+    members[f"{fig_id}.metric-rows.csv"] = _source_rows_csv(fig_id).encode("utf-8")
+    members["README.md"] = figure_bundle_readme(fig_id, numbering, version, baseurl).encode("utf-8")
+    written.append(write_zip(target / f"{fig_id}.zip", members, fig_id))
+    return written

@@ -31,3 +31,9 @@ class DataError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def _render_traceback_(self) -> list[str]:
+        """In a notebook (IPython), the problems as the build prints them, not a traceback:
+        the reader's next step is in the data file, not in the package's code."""
+        return [f"数据有 {len(self.problems)} 处问题，本格已停止 / {len(self.problems)} problem(s) in the input:"] + \
+            [f"  - {p}" for p in self.problems]

@@ -8,6 +8,8 @@ for a figure (the notebook output) is in book.py.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -31,22 +33,29 @@ def entry(fig_id: str) -> dict:
 REST_LABEL = "其余（原文未分类）"
 
 
-def drawn_rows(fig_id: str) -> list[dict]:
-    """Exactly what the chart draws, in drawing order (a partial breakdown: the total, its named
-    parts, then the remainder). The chart, its alt text and its CSV all read these rows."""
+def metric_ids(fig_id: str) -> list[str]:
+    """The metrics a figure plots, in drawing order (a partial breakdown's total first)."""
     item = entry(fig_id)
-    ids = ([item["total"]] if item.get("total") else []) + list(item.get("metrics", []))
+    return ([item["total"]] if item.get("total") else []) + list(item.get("metrics", []))
+
+
+def drawn_rows(fig_id: str, given: dict[str, dict] | None = None) -> list[dict]:
+    """Exactly what the chart draws, in drawing order (a partial breakdown: the total, its named
+    parts, then the remainder). The chart, its alt text and its CSV all read these rows.
+    `given` (id → row) replaces data/metrics.csv: an analyst's edited copy in a notebook."""
+    item = entry(fig_id)
+    metric = given.__getitem__ if given is not None else data.metric
     rows = []
-    for mid in ids:
-        r = data.metric(mid)
+    for mid in metric_ids(fig_id):
+        r = metric(mid)
         iv = Interval.of_row(r)
         rows.append({"id": mid, "label": r["label"], "value": r["value"], "unit": r["unit"],
                      "qualifier": r["qualifier"], "lower_bound": None if iv.approx else iv.lo,
                      "upper_bound": None if iv.approx or math.isinf(iv.hi) else iv.hi,
                      "quote": r["quote"], "note": r["note"] or "", "section": r["section"]})
     if item["form"] == "partial":
-        total = data.metric(item["total"])
-        rest = remainder(total, [data.metric(m) for m in item["metrics"]])
+        total = metric(item["total"])
+        rest = remainder(total, [metric(m) for m in item["metrics"]])
         rows.append({"id": f"{item['total']}-unclassified", "label": REST_LABEL, "value": rest.point,
                      "unit": total["unit"], "qualifier": rest.qualifier,
                      "lower_bound": None if rest.approx else rest.lo,
@@ -69,10 +78,11 @@ def source_line(rows: list[dict]) -> str:
     return meta.source_line(titles)
 
 
-def draw(fig_id: str, width_in: float | None = None):
-    """The matplotlib Figure for a registry entry, drawn from the current data."""
+def draw(fig_id: str, width_in: float | None = None, rows: list[dict] | None = None):
+    """The matplotlib Figure for a registry entry, drawn from the current data (or from `rows`,
+    drawn_rows of an analyst's edited copy)."""
     item = entry(fig_id)
-    rows = drawn_rows(fig_id)
+    rows = rows if rows is not None else drawn_rows(fig_id)
     source = source_line(rows)
     return charts.FORMS[item["form"]].draw(rows, item["title"], source, width_in)
 
@@ -96,12 +106,34 @@ def _write(fig, path, fmt: str, **kwargs) -> None:
     os.replace(tmp, path)  # readers never see a half-written file
 
 
-def save(fig, fig_id: str, narrow=None) -> dict:
+DRAWN_COLUMNS = ["id", "label", "value", "unit", "qualifier", "lower_bound", "upper_bound", "quote", "note"]
+
+
+def plain(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def rows_csv(rows: list[dict]) -> str:
+    """The rows a chart drew, as its CSV download gives them."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=DRAWN_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else plain(row[k])) for k in DRAWN_COLUMNS})
+    return buf.getvalue()
+
+
+def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     """Write the print rendering in every format (and a light thumbnail for the figure index),
-    the narrow one (drawn for a phone) as SVG and PNG, and a record of the smallest type each
-    rendering drew (what the browser test scales to CSS pixels)."""
+    the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
+    was made from, recorded as it was made), and a record of the smallest type each rendering
+    drew (what the browser test scales to CSS pixels)."""
     out = output_dir()
     files, sizes = {}, {}
+    files["csv"] = out / f"{fig_id}.csv"
+    files["csv"].write_text(rows_csv(rows if rows is not None else drawn_rows(fig_id)), encoding="utf-8")
     for name, figure, formats in (("print", fig, FORMATS), ("narrow", narrow, ("svg", "png"))):
         if figure is None:
             continue

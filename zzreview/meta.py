@@ -58,6 +58,14 @@ def book_author() -> str:
     return config()["author"]
 
 
+def python_floor() -> str:
+    """The oldest Python the book runs on: pyproject.toml's requires-python (">=X.Y.Z")."""
+    import tomllib
+
+    spec = tomllib.loads((paths.REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
+    return spec.removeprefix(">=")
+
+
 def pdf_name() -> str:
     """The PDF's file name without .pdf: _config.yml's latex_documents targetname."""
     return config()["latex"]["latex_documents"]["targetname"].removesuffix(".tex")

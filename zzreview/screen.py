@@ -19,7 +19,7 @@ import re
 import shutil
 from pathlib import Path
 
-from sphinx.util.osutil import relative_uri
+from .cite import href
 
 NARROW_MAX_PX = 700  # a phone or a narrow window; the print drawing's small type would shrink below 11 px
 CARD_TABLES = ("metrics-table", "derived-table", "zz-cards")
@@ -52,7 +52,7 @@ def page_markup(app, pagename, templatename, context, doctree):
 
 def _picture(m: re.Match, pagename: str) -> str:
     fig_id = m.group("id")
-    narrow = relative_uri(f"{pagename}.html", f"figures/{fig_id}.narrow.svg")  # the phone drawing's download
+    narrow = href(pagename, f"figures/{fig_id}.narrow.svg")  # the phone drawing's download
     return (f'<picture><source media="(max-width: {NARROW_MAX_PX}px)" srcset="{narrow}" />'
             f'<img alt="{m.group("alt")}" src="{m.group("up")}_images/{fig_id}.svg" loading="lazy" '
             f'decoding="async" style="width: 100%;" /></picture>')

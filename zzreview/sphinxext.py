@@ -26,13 +26,15 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx import addnodes
-from sphinx.util.osutil import relative_uri
+
+from .cite import ACCESS_DATE, href
 
 TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
 EXECUTED_LIST = "zz-executed.json"
 DOWNLOADS = (("png", "PNG 图片（300 dpi）"), ("svg", "SVG 矢量图"), ("pdf", "PDF 矢量图"),
-             ("narrow.png", "手机版 PNG"), ("narrow.svg", "手机版 SVG"), ("csv", "CSV 数据"), ("json", "JSON 元数据"))
+             ("narrow.png", "手机版 PNG"), ("narrow.svg", "手机版 SVG"), ("csv", "CSV 数据"), ("json", "JSON 元数据"),
+             ("zip", "ZIP 全部（含原文出处、许可与引用说明）"))
 
 
 def executed_list_path(outdir) -> Path:
@@ -50,8 +52,7 @@ def _reread_executed(app, env, added, changed, removed):
 def _link(docname: str, target: str, text: str) -> nodes.reference:
     """A link from a page to a file at the site root (figures/…, notebooks/…), computed from the
     docname, not the builder: doctrees are read once and serve HTML and LaTeX."""
-    uri = relative_uri(f"{docname}.html", target)
-    return nodes.reference("", text, refuri=uri, internal=True)
+    return nodes.reference("", text, refuri=href(docname, target), internal=True)
 
 
 def _only(expr: str, *children: nodes.Node) -> addnodes.only:
@@ -65,13 +66,35 @@ class zz_pending(nodes.General, nodes.Element):
     from env.toc_fignumbers, so every number printed is the page's own."""
 
 
-def _citation_block(title: str, texts: dict) -> nodes.Node:
+def _citation_block(title: str, texts: dict, docname: str, links: dict | None = None,
+                    on_screen: bool = True) -> nodes.Node:
+    """The citation texts, one per style. On screen each has a copy button, and the page fills in
+    its own absolute address (`links`: the root-relative address printed → its target) and the
+    reader's date for GB/T 7714's access date (book/_static/zzreview.js); without scripts the
+    static text stays."""
     box = nodes.admonition(classes=["zz-cite", "dropdown"])
     box += nodes.title("", title)
     for style, text in texts.items():
-        box += nodes.paragraph("", style)
-        box += nodes.literal_block(text, text, language="text" if style != "BibTeX" else "bibtex")
+        if on_screen:
+            box += nodes.raw("", _citation_html(style, text, docname, links or {}), format="html")
+        else:
+            box += nodes.paragraph("", style)
+            box += nodes.literal_block(text, text, language="text" if style != "BibTeX" else "bibtex")
     return box
+
+
+def _citation_html(style: str, text: str, docname: str, links: dict) -> str:
+    import html
+
+    shown = html.escape(text)
+    for printed, target in links.items():  # an address the build could only give relative to the site
+        shown = shown.replace(html.escape(printed), f'<span class="zz-url" data-href="{html.escape(href(docname, target))}">'
+                                                    f'{html.escape(printed)}</span>')
+    shown = shown.replace(ACCESS_DATE, f'<span class="zz-date">{ACCESS_DATE}</span>')
+    label = html.escape(style)
+    return (f'<div class="zz-cite-style"><p class="zz-cite-head">{label} '
+            f'<button type="button" class="zz-copy" hidden aria-label="复制{label}引用文字">复制</button></p>'
+            f'<pre class="zz-cite-text">{shown}</pre></div>')
 
 
 def _data_block(fig_id: str) -> nodes.Node:
@@ -173,25 +196,29 @@ def _resolve_pending(app, doctree, docname):
             gbt = cite.figure_citations(fid, numbering, version, base)["GB/T 7714-2015"]
             node.replace_self(nodes.paragraph("", f"图的编号 {fid}。引用：{gbt}", classes=["zz-cite-pdf"]))
         elif kind == "cite":
-            box = _citation_block("引用本图", cite.figure_citations(fid, numbering, version, base))
+            box = _citation_block("引用本图", _figure_texts(fid, numbering, version, base), docname,
+                                  _relative_links(fid, numbering, base))
             node.parent.insert(node.parent.index(node), _data_block(fid))
             box.insert(1, _downloads(docname, fid))
-            box.insert(2, nodes.paragraph("", f"永久链接（图的编号 {fid}）：{numbering.permalink(fid, base)}"))
+            box.insert(2, _permalink(fid, numbering, base, docname))
             node.replace_self(box)
         elif kind == "index-title":
             section = node.parent
             node.replace_self(nodes.title("", f"图 {numbering.number(fid)} {item['title']}"))
             thumb = next(iter(section.findall(nodes.reference)))
-            thumb["refuri"] = relative_uri(f"{docname}.html", f"{numbering.page(fid)}.html#{fid}")
+            thumb["refuri"] = href(docname, f"{numbering.page(fid)}.html#{fid}")
             next(iter(thumb.findall(nodes.image)))["alt"] = f"图 {numbering.number(fid)} 的缩略图：{item['title']}"
         elif kind == "index-body":
             where = nodes.paragraph("", "所在章节：")
             target = f"{numbering.page(fid)}.html#{fid}"
             where += _link(docname, target, target)
             node.replace_self([where, _downloads(docname, fid),
-                               _citation_block("引用本图", cite.figure_citations(fid, numbering, version, base))])
+                               _citation_block("引用本图", _figure_texts(fid, numbering, version, base), docname,
+                                               _relative_links(fid, numbering, base))])
         elif kind == "book-cite":
-            node.replace_self(_citation_block("引用本书", cite.book_citations(version, base)))
+            links = {} if base else {"book/index.html": "book/index.html"}
+            node.replace_self(_citation_block("引用本书", cite.book_citations(version, base), docname, links,
+                                              on_screen=app.builder.format == "html"))
         elif kind == "index-paper":
             on_paper = nodes.bullet_list()
             for entry in sorted(figures.registry(), key=lambda f: numbering.key(f["id"])):
@@ -199,6 +226,32 @@ def _resolve_pending(app, doctree, docname):
             node.replace_self(on_paper)
     for index in doctree.findall(lambda n: "zz-figure-index" in n.get("classes", []) if isinstance(n, nodes.Element) else False):
         index.children.sort(key=lambda s: numbering.key(s["ids"][0].removeprefix("index-")))
+
+
+def _permalink(fid: str, numbering, base: str, docname: str) -> nodes.Node:
+    import html
+
+    link = numbering.permalink(fid, base)
+    shown = html.escape(link) if base else (f'<span class="zz-url" data-href="{html.escape(href(docname, link))}">'
+                                            f"{html.escape(link)}</span>")
+    return nodes.raw("", f'<p class="zz-permalink">永久链接（图的编号 {fid}）：{shown}</p>', format="html")
+
+
+def _figure_texts(fid: str, numbering, version: str, base: str) -> dict:
+    """The figure's citations, then the newspaper articles its numbers come from."""
+    from . import cite
+
+    texts = dict(cite.figure_citations(fid, numbering, version, base))
+    texts[cite.ARTICLE_STYLE] = "\n".join(cite.article_citations(fid))
+    return texts
+
+
+def _relative_links(fid: str, numbering, base: str) -> dict:
+    """Without html.baseurl the book's address is unknown: the page puts in its own."""
+    if base:
+        return {}
+    link = numbering.permalink(fid)
+    return {link: link}
 
 
 def _pdf_index_entry(fig_id: str, title: str, numbering) -> nodes.paragraph:
@@ -231,6 +284,18 @@ class PdfDownload(Directive):
         return [_only("html", para)]
 
 
+class ReplicationDownload(Directive):
+    """The replication package (zzreview/replication.py writes it into the site root)."""
+
+    def run(self):
+        from .replication import zip_name
+
+        env = self.state.document.settings.env
+        para = nodes.paragraph("", "复现包（笔记本、数据、程序包、锁定的依赖和说明，一个 ZIP）：", classes=["zz-replication"])
+        para += _link(env.docname, zip_name(), f"下载复现包（{zip_name()}）")
+        return [_only("html", para)]
+
+
 class BookCitation(Directive):
     def run(self):
         return [zz_pending(kind="book-cite")]  # the version is filled in when the page is written
@@ -259,6 +324,11 @@ def _ancestors(node):
         node = node.parent
 
 
+def _cache_dir(app) -> Path:
+    """Where the executor stored the executed chapters (jupyter-book sets myst-nb's path)."""
+    return Path(app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
+
+
 def _write_downloads(app, exception):
     if exception or app.builder.format != "html":
         return
@@ -269,15 +339,11 @@ def _write_downloads(app, exception):
     numbering = cite.Numbering.from_env(app.env)
     for item in figures.registry():
         cite.write_figure_downloads(item["id"], out / "figures", numbering, version, base)
-    import jupytext
+    from . import replication
 
-    for ch in execute.chapters():  # each chapter as a notebook analysts can rerun
-        target = out / "notebooks" / f"{ch.docname}.ipynb"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nb = jupytext.read(ch.path)
-        for i, cell in enumerate(nb.cells):  # nbformat draws random cell ids; builds must repeat
-            cell.id = f"cell-{i}"
-        jupytext.write(nb, str(target), fmt="ipynb")
+    # each chapter as a notebook analysts can follow and rerun, and all of them in one package
+    notebooks = replication.write_notebooks(execute.chapters(), _cache_dir(app), out / "notebooks")
+    replication.write_package(out, numbering, version, notebooks, out / "notebooks")
     from . import paths
 
     for name in ("datapackage.json", "metrics.csv", "numeral_exclusions.csv"):
@@ -317,9 +383,12 @@ def _notebook_link(app, pagename, templatename, context, doctree):
         app._zz_notebooks = {c.docname for c in execute.chapters()}
     if "body" not in context or pagename not in app._zz_notebooks:
         return
-    href = relative_uri(app.builder.get_target_uri(pagename), f"notebooks/{pagename}.ipynb")
-    context["body"] = (f'<p class="zz-notebook">下载本章笔记本：<a href="{href}" download>'
-                       f'{Path(pagename).name}.ipynb</a>（可在 JupyterLab 中重新运行）</p>\n' + context["body"])
+    from .replication import zip_name
+
+    notebook, package = href(pagename, f"notebooks/{pagename}.ipynb"), href(pagename, zip_name())
+    context["body"] = (f'<p class="zz-notebook">下载本章笔记本：<a href="{notebook}" download>'
+                       f'{Path(pagename).name}.ipynb</a>（带本次构建的运行结果；要重新运行，'
+                       f'请用<a href="{package}" download>复现包</a>）</p>\n' + context["body"])
 
 
 def _footer_version(app, config):
@@ -380,10 +449,12 @@ def setup(app):
     # "html": a new version is written into every page (footer, citations) but re-reads none
     app.add_config_value("zz_version", "", "html")
     app.connect("config-inited", _footer_version)
+    app.add_js_file("zzreview.js", loading_method="defer")  # citations: the page's address, the date, copy
     app.add_directive("zz-cite", CiteFigure)
     app.add_directive("zz-figure-index", FigureIndex)
     app.add_directive("zz-book-citation", BookCitation)
     app.add_directive("zz-pdf-download", PdfDownload)
+    app.add_directive("zz-replication-download", ReplicationDownload)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
@@ -396,4 +467,18 @@ def setup(app):
     app.connect("html-page-context", _notebook_link, priority=901)
     app.connect("html-page-context", screen.page_markup, priority=910)
     app.connect("build-finished", screen.slim_site, priority=900)  # after the downloads are written
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3"}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3",
+            "env_version": _package_version()}
+
+
+def _package_version() -> int:
+    """The package's code as a number: Sphinx re-reads every page when an extension's env_version
+    changes, so a change to this extension (or to what it calls) never leaves pages as the old
+    code wrote them."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *here.glob("*.md")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return int(digest.hexdigest()[:12], 16)

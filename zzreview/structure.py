@@ -46,6 +46,17 @@ class Section:
         An article's opening part (same id as the article) also holds its printed headlines."""
         return source.squash("".join(self.headings + self.printed_titles + self.paragraphs))
 
+    def place_of(self, quote: str) -> str:
+        """Where a quote stands in this part, as a reader finds it: "第 N 段", or the printed
+        title or headline that holds it (quotes were checked to be in the part)."""
+        phrase = source.squash(quote)
+        for i, paragraph in enumerate(self.paragraphs, 1):
+            if phrase in source.squash(paragraph):
+                return f"第 {i} 段"
+        if phrase in source.squash("".join(self.headings + self.printed_titles)):
+            return "标题"
+        return "跨段"
+
     @property
     def title(self) -> str:
         """Heading as a reader names the section ("平和交警：扶危助困 …"); the "：" is the book's."""

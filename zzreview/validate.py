@@ -341,14 +341,16 @@ def registry_problems() -> list[Problem]:
     return problems
 
 
-def problems(frictionless: bool = True) -> list[Problem]:
+def problems(frictionless: bool = True, chapters: bool = True) -> list[Problem]:
     """All problems with the book's inputs; an empty list means the build may run.
     Checks that depend on a file stop at its first broken stage, so a message names the cause
-    and not its consequences (a duplicate id is not also reported as a broken figure)."""
+    and not its consequences (a duplicate id is not also reported as a broken figure).
+    A notebook's own check leaves out the chapters' Markdown (chapters=False): it runs without
+    the book's tools."""
     found = config_problems()
     if found:
         return found
-    found = _chapter_problems()
+    found = _chapter_problems() if chapters else []
     if found:
         return found
     try:
@@ -391,8 +393,8 @@ def _one_per_cell(found: list[Problem]) -> list[Problem]:
     return kept
 
 
-def check(frictionless: bool = True) -> None:
+def check(frictionless: bool = True, chapters: bool = True) -> None:
     """Raise DataError naming every problem; chapters call this so stale or bad data never draws."""
-    found = problems(frictionless=frictionless)
+    found = problems(frictionless=frictionless, chapters=chapters)
     if found:
         raise DataError(found)

@@ -1,0 +1,185 @@
+"""Rerunning the book without its repository: each chapter as a notebook a reader can follow, and
+one replication package (a ZIP) that holds everything needed to run them all.
+
+The notebooks are the chapters as the build executed them (outputs taken from the execution
+cache, so a downloaded notebook reads like its page before anything runs). Where a cell draws a
+figure, the notebook shows where the figure's numbers come from: a cell that reads them into a
+pandas DataFrame, and the chart call that receives it (`zz.figure(id, data)`). The book's own
+chapters stay one line per figure.
+
+The ZIP is made the same way every time (sorted names, the commit's date on every entry), so two
+builds of one commit give the same bytes.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import string
+import zipfile
+from pathlib import Path
+
+from . import meta, paths
+
+NOTEBOOK_REQUIREMENTS = "requirements-notebooks.txt"  # the lock the package installs (scripts/lock.sh)
+README_TEMPLATE = Path(__file__).with_name("replication-README.md")
+# what the package holds from the repository, besides data/ (paths.data_dir()), the notebooks and its README
+REPOSITORY_FILES = ("_config.yml", "_toc.yml", "pyproject.toml", "CITATION.cff", "book/**/*", "zzreview/*.py",
+                    "zzreview/replication-README.md")
+FIGURE_OUTPUTS = ("svg", "pdf", "png", "csv")  # what a notebook writes per figure (figures.save)
+
+
+def package_name() -> str:
+    return f"{meta.pdf_name()}-replication"
+
+
+def zip_name() -> str:
+    return f"{package_name()}.zip"
+
+
+def _figure_drawn(output) -> str | None:
+    """The figure id a cell's output shows (book.FigureOutput tags its output with it)."""
+    return ((output.get("metadata") or {}).get("zzreview") or {}).get("figure")
+
+
+def data_cell_source(fig_id: str) -> str:
+    from .figures import metric_ids
+
+    first = metric_ids(fig_id)[0]
+    return (f"# 本图画的数字：data/metrics.csv 中的这几行（pandas DataFrame，按指标编号索引）。\n"
+            f"# 改其中的 value、label 或 unit，再运行下一格，图和它的 CSV 会随之改变，例如：\n"
+            f"# data.loc[\"{first}\", \"value\"] = 123\n"
+            f"data = zz.figure_data(\"{fig_id}\")\ndata")
+
+
+def _data_outputs(fig_id: str) -> list:
+    """What running the data cell shows: the DataFrame, as IPython displays one."""
+    import nbformat
+
+    from . import book
+
+    df = book.figure_data(fig_id)
+    return [nbformat.v4.new_output("execute_result", data={"text/plain": repr(df), "text/html": df._repr_html_()},
+                                   execution_count=None)]
+
+
+def intro_cell(docname: str):
+    import nbformat
+
+    return nbformat.v4.new_markdown_cell(
+        f"> 本笔记本是《{meta.book_title()}》的一章（`{docname}`），带着构建时的运行结果。"
+        f"要重新运行，请下载本书网站上的复现包 `{zip_name()}`，按其中 README 的步骤安装后打开 "
+        f"`notebooks/{docname}.ipynb`。画图的格前面有一格“数据格”：改其中的数字、名称或单位，"
+        "再运行画图的格，图就随之改变。")
+
+
+def readable_notebook(chapter, cache_dir: Path):
+    """The chapter as executed by the build, with a data cell before each figure it draws."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    _, nb = get_cache(str(cache_dir)).merge_match_into_notebook(chapter.notebook)
+    cells = [intro_cell(chapter.docname)]
+    for cell in nb.cells:
+        drawn = [_figure_drawn(o) for o in cell.get("outputs", []) if _figure_drawn(o)]
+        if cell.cell_type == "code" and len(drawn) == 1 and cell.source.strip() == f'zz.figure("{drawn[0]}")':
+            data_cell = nbformat.v4.new_code_cell(data_cell_source(drawn[0]))
+            data_cell.outputs = _data_outputs(drawn[0])
+            cells.append(data_cell)
+            cell = copy.deepcopy(cell)
+            cell.source = f'zz.figure("{drawn[0]}", data)'
+        for output in cell.get("outputs", []):
+            if _figure_drawn(output):  # the MyST figure points into the build's folders; Jupyter shows the HTML
+                output["data"].pop("text/markdown", None)
+        cells.append(cell)
+    nb.cells = cells
+    for i, cell in enumerate(nb.cells):  # nbformat draws random cell ids; builds must repeat
+        cell.id = f"cell-{i}"
+    return nb
+
+
+def write_notebooks(chapters, cache_dir: Path, target: Path) -> dict[str, Path]:
+    import nbformat
+
+    written = {}
+    for ch in chapters:
+        path = target / f"{ch.docname}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(readable_notebook(ch, cache_dir), str(path))
+        written[ch.docname] = path
+    return written
+
+
+def _repository_files() -> dict[str, Path]:
+    files = {}
+    for pattern in REPOSITORY_FILES:
+        for path in paths.REPO.glob(pattern):
+            if path.is_file() and "__pycache__" not in path.parts:
+                files[path.relative_to(paths.REPO).as_posix()] = path
+    for path in paths.data_dir().rglob("*"):
+        if path.is_file():
+            files["data/" + path.relative_to(paths.data_dir()).as_posix()] = path
+    files["requirements.txt"] = paths.REPO / NOTEBOOK_REQUIREMENTS
+    return files
+
+
+def exhibits_table(numbering) -> str:
+    """Each figure: its number, id, title, the notebook that draws it and the files it writes."""
+    from . import figures
+
+    rows = ["| 图 | 编号 | 标题 | 笔记本 | 输出文件（`_build/generated/figures/`） |", "|---|---|---|---|---|"]
+    for item in sorted(figures.registry(), key=lambda i: numbering.key(i["id"])):
+        fid = item["id"]
+        outs = "、".join(f"`{fid}.{ext}`" for ext in FIGURE_OUTPUTS)
+        rows.append(f"| 图 {numbering.number(fid)} | `{fid}` | {item['title']} | "
+                    f"`notebooks/{numbering.page(fid)}.ipynb` | {outs} |")
+    return "\n".join(rows)
+
+
+def readme(numbering, version: str, notebooks: dict[str, Path]) -> str:
+    from . import cite
+
+    facts = meta.source_facts()
+    unknown = "原文中没有，不详"
+    requirements = (paths.REPO / NOTEBOOK_REQUIREMENTS).read_text(encoding="utf-8")
+    pins = [line for line in requirements.splitlines() if "==" in line and not line.startswith("#")]
+    return string.Template(README_TEMPLATE.read_text(encoding="utf-8")).substitute(
+        title=meta.book_title(), package=package_name(), zip=zip_name(),
+        version=cite.version_label(version), built=cite.build_date(),
+        newspaper=unknown if facts["newspaper"] == meta.UNKNOWN else facts["newspaper"],
+        published=unknown if facts["published"] == meta.UNKNOWN else facts["published"],
+        not_before=facts["published_not_before"], received=facts["received_as"],
+        rights=meta.rights_statement(), licence=meta.licence()["name"],
+        python=meta.python_floor(), pins=len(pins),
+        notebooks="\n".join(f"- `notebooks/{doc}.ipynb`" for doc in notebooks),
+        exhibits=exhibits_table(numbering),
+        citation=cite.book_citations(version)["GB/T 7714-2015"])
+
+
+def _zip_time() -> tuple:
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 315532800)  # 1980-01-01: ZIP's first date
+    return dt.datetime.fromtimestamp(max(epoch, 315532800), dt.timezone.utc).timetuple()[:6]
+
+
+def write_zip(target: Path, members: dict[str, bytes], root: str) -> Path:
+    """A ZIP that two builds write byte for byte the same: sorted names, one date, fixed modes."""
+    when = _zip_time()
+    tmp = target.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w") as zf:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(f"{root}/{name}", date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3  # Unix, whatever builds it
+            zf.writestr(info, members[name], compresslevel=9)
+    os.replace(tmp, target)
+    return target
+
+
+def write_package(target_dir: Path, numbering, version: str, notebooks: dict[str, Path],
+                  notebooks_root: Path) -> Path:
+    members = {name: path.read_bytes() for name, path in _repository_files().items()}
+    for path in notebooks.values():
+        members["notebooks/" + path.relative_to(notebooks_root).as_posix()] = path.read_bytes()
+    members["README.md"] = readme(numbering, version, notebooks).encode("utf-8")
+    return write_zip(target_dir / zip_name(), members, package_name())
