@@ -72,7 +72,7 @@ class Build:
         self.out = Path(args.out).resolve()
         self.staging = self.out / ".staging"
         self.build_dir = self.staging / "_build"  # what jupyter-book makes under --path-output
-        self.state_path = self.staging / "zz-state.json"
+        self.state_path = state_file(self.staging)
         self.log_path = self.out / "build.log"
         if args.fresh:
             shutil.rmtree(self.staging, ignore_errors=True)
@@ -180,6 +180,9 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
 
     with build.phase("publish"):
         folders = {"html": build.build_dir / "html"}
+        record = execute.execution_record(plan.stale, build.state.get("chapters", {}))
+        (folders["html"] / execute.EXECUTION_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1),
+                                                                 encoding="utf-8")
         if pdf_file:
             shutil.copyfile(pdf_file, build.build_dir / "html" / pdf_file.name)  # the site offers it too
             (build.staging / "pdf").mkdir(exist_ok=True)
@@ -194,10 +197,17 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
     return 0
 
 
+def state_file(staging: Path) -> Path:
+    """What the last build left: each chapter's record of its run (code, reads, figures, time)."""
+    return staging / "zz-state.json"
+
+
 def kernel_environment(staging: Path) -> dict:
-    """Set what the executor's kernels inherit; return the environment Sphinx runs in."""
+    """Set what the executor's kernels inherit; return the environment Sphinx runs in (it reads
+    the chapters' records from the state file, to show each page's history)."""
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(staging / "_generated"),
+                      ZZREVIEW_BUILD_STATE=str(state_file(staging)),
                       ZZREVIEW_DATA_CHECKED="1")  # validated just before: kernels need not check again
     # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
     return {**os.environ, "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}

@@ -109,6 +109,19 @@ class Inputs:
         raise ValueError(f"unknown kind of read in a chapter's ledger: {kind}:{name}")
 
 
+def files_of(key: str) -> list[Path]:
+    """The files a recorded read rests on (a record of data/metrics.csv, a part of the layout)."""
+    from . import source
+
+    kind, _, name = key.partition(":")
+    if kind == "file":
+        return [records.path_of(name)]
+    return {"metric": [paths.metrics_path()], "metrics-of": [paths.metrics_path()],
+            "register-of": [paths.ambiguities_path()], "figure": [paths.figures_registry_path()],
+            "section": [paths.layout_path(), source.source_path()],
+            "article": [paths.layout_path(), source.source_path()]}[kind]
+
+
 def input_stamp() -> list:
     """Names, sizes and modification times of every input a chapter can read: if it differs after
     execution from before, a file changed while chapters ran, and what they read is not known."""
@@ -302,6 +315,28 @@ def _stderr_is_an_error() -> bool:
     return (meta.config().get("execute") or {}).get("stderr_output") == "error"
 
 
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+EXECUTION_RECORD = "executions.json"  # in the site root: the one file two builds of a commit differ in
+
+
+def execution_record(stale: list[Chapter], records: dict[str, dict]) -> dict:
+    """Every chapter's execution as this build found it: run now or taken from the cache, when
+    it last ran, how long it took. A published book's chapters all succeeded (a failure stops
+    the build before anything is published); the build log has the failures."""
+    ran = {c.docname for c in stale}
+    rows = []
+    for ch in chapters():
+        rec = records.get(ch.docname, {})
+        rows.append({"notebook": ch.docname, "status": "ran" if ch.docname in ran else "cached",
+                     "ran_at": rec.get("ran_at"), "seconds": rec.get("seconds"), "succeeded": True})
+    return {"built_at": _now(), "chapters": rows}
+
+
 def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, timeout: int = 120,
             log=print, stored: dict[str, dict] | None = None, stamp: list | None = None,
             kernel: Kernel | None = None) -> tuple[list[str], dict[str, dict]]:
@@ -360,6 +395,7 @@ def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, t
                                     check_validity=False, overwrite=True)
         if settled:
             runs[run.docname] = {"code": code_digest(executed), "seconds": round(run.seconds, 2),
+                                 "ran_at": _now(),
                                  "reads": {k: inputs.digest(k) for k in run.ledger["reads"]},
                                  "drawn": run.ledger["drawn"]}
         log(f"  executed {run.docname} in {run.seconds:.1f} s ({len(run.ledger['reads'])} inputs read)")

@@ -296,6 +296,22 @@ class ReplicationDownload(Directive):
         return [_only("html", para)]
 
 
+class ExecutionRecord(Directive):
+    """The 执行记录 table: drawn in the browser from executions.json (execute.EXECUTION_RECORD),
+    which each build writes; the page itself stays the same from build to build."""
+
+    def run(self):
+        from .execute import EXECUTION_RECORD
+
+        env = self.state.document.settings.env
+        src = href(env.docname, EXECUTION_RECORD)
+        box = nodes.raw("", f'<div class="zz-executions" data-src="{src}"><p>执行记录由网页中的脚本读取 '
+                            f'<a href="{src}">{EXECUTION_RECORD}</a> 画成表格；脚本未运行时请直接打开该文件。</p></div>',
+                        format="html")
+        on_paper = nodes.paragraph("", f"执行记录随每次构建而变，只在网页版中给出（{EXECUTION_RECORD}）。")
+        return [_only("html", box), _only("latex", on_paper)]
+
+
 class BookCitation(Directive):
     def run(self):
         return [zz_pending(kind="book-cite")]  # the version is filled in when the page is written
@@ -391,6 +407,43 @@ def _notebook_link(app, pagename, templatename, context, doctree):
                        f'请用<a href="{package}" download>复现包</a>）</p>\n' + context["body"])
 
 
+def _chapter_reads() -> dict[str, list[str]]:
+    import os
+
+    state = os.environ.get("ZZREVIEW_BUILD_STATE")
+    try:
+        chapters = json.loads(Path(state).read_text(encoding="utf-8")).get("chapters", {}) if state else {}
+    except (OSError, ValueError):
+        chapters = {}
+    return {doc: sorted(rec.get("reads", {})) for doc, rec in chapters.items()}
+
+
+def _page_history(app, pagename, templatename, context, doctree):
+    """At the foot of every page of the book: its last change and recent history (git)."""
+    import html
+
+    from . import history
+
+    if "body" not in context or doctree is None:
+        return
+    if not hasattr(app, "_zz_reads"):
+        app._zz_reads = _chapter_reads()
+    files = history.page_files(pagename, app._zz_reads.get(pagename, []))
+    found = history.page_history(files)
+    if found is None:
+        summary, items = "本页的改动记录：不详（构建时不在 git 仓库中）", ""
+    else:
+        last = found["commits"][0] if found["commits"] else None
+        summary = f"本页最近一次改动：{last['date']}（版本 {last['version']}）" if last else "本页的改动记录：尚无提交"
+        if found["uncommitted"]:
+            summary += "；另有未提交的改动"
+        items = "".join(f"<li>{c['date']}　<code>{html.escape(c['version'])}</code>　{html.escape(c['subject'])}</li>"
+                        for c in found["commits"])
+        items = (f"<p>依据的文件：{'、'.join(f'<code>{html.escape(f)}</code>' for f in files)}"
+                 f"（程序包代码的改动不逐页列出）。最近 {len(found['commits'])} 次提交：</p><ul>{items}</ul>")
+    context["body"] += (f'<details class="zz-history"><summary>{html.escape(summary)}</summary>{items}</details>\n')
+
+
 def _footer_version(app, config):
     from . import cite, meta
 
@@ -455,6 +508,7 @@ def setup(app):
     app.add_directive("zz-book-citation", BookCitation)
     app.add_directive("zz-pdf-download", PdfDownload)
     app.add_directive("zz-replication-download", ReplicationDownload)
+    app.add_directive("zz-execution-record", ExecutionRecord)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
@@ -465,6 +519,7 @@ def setup(app):
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _name_toggles, priority=900)
     app.connect("html-page-context", _notebook_link, priority=901)
+    app.connect("html-page-context", _page_history, priority=902)
     app.connect("html-page-context", screen.page_markup, priority=910)
     app.connect("build-finished", screen.slim_site, priority=900)  # after the downloads are written
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3",

@@ -1,0 +1,61 @@
+"""What changed on a page: its last change and recent history, from git.
+
+A page rests on its own Markdown and on the book's files its code read while it executed (the
+executor's record: data, the layout, the figure registry). Changes to the package's code are not
+listed per page (they touch every chart); the repository's history has them.
+"""
+from __future__ import annotations
+
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from . import paths
+
+RECENT = 5
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", "-C", str(paths.REPO), *args], capture_output=True, text=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def page_files(docname: str, reads: list[str]) -> list[str]:
+    """The page's Markdown and the content files it read, relative to the repository."""
+    from .execute import files_of
+
+    found = {paths.REPO / f"{docname}.md"}
+    for key in reads:
+        found.update(files_of(key))
+    out = []
+    for path in found:
+        try:
+            rel = Path(path).resolve().relative_to(paths.REPO).as_posix()
+        except ValueError:
+            continue  # data read from outside the repository (a test's copy) has no history here
+        if not rel.startswith("zzreview/") and rel != "_config.yml":
+            out.append(rel)
+    return sorted(out)
+
+
+@lru_cache(maxsize=None)
+def _version(commit: str) -> str:
+    return (_git("describe", "--tags", "--always", commit) or commit[:7]).strip()
+
+
+def page_history(files: list[str]) -> dict | None:
+    """The last RECENT commits that changed any of the files, newest first, each with the book
+    version it made, and whether the working tree has changes to them not yet committed.
+    None outside a git repository."""
+    log = _git("log", f"-n{RECENT}", "--format=%H%x1f%cs%x1f%s", "--", *files)
+    if log is None:
+        return None
+    commits = []
+    for line in filter(None, log.split("\n")):
+        commit, date, subject = line.split("\x1f", 2)
+        commits.append({"version": _version(commit), "date": date, "subject": subject})
+    status = _git("status", "--porcelain", "--", *files) or ""
+    return {"commits": commits, "uncommitted": bool(status.strip()), "files": files}
