@@ -105,10 +105,13 @@ BUILD_CASES = {
 }
 
 
-def _tree_digest(root):
+def _tree_digest(root, skip=()):
+    """Every file's name and bytes; `skip`: names relative to root left out (the execution record)."""
     import hashlib
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
+        if str(path.relative_to(root)) in skip:
+            continue
         digest.update(str(path.relative_to(root)).encode())
         if path.is_file():
             digest.update(path.read_bytes())

@@ -2,6 +2,7 @@
 deterministic. Screenshots land in test-artifacts/ for a person to look at."""
 import functools
 import hashlib
+import json
 import http.server
 import re
 import socketserver
@@ -183,8 +184,11 @@ def test_build_runs_with_the_network_cut(built_site):
 
 
 def _digests(root: Path) -> dict:
+    """Every file of a site but the execution record (when and how long each notebook ran)."""
+    from zzreview.execute import EXECUTION_RECORD
+
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and str(p.relative_to(root)) != EXECUTION_RECORD}
 
 
 def test_two_clean_builds_are_identical(built_site, second_build):
@@ -195,3 +199,7 @@ def test_two_clean_builds_are_identical(built_site, second_build):
     assert any(k.endswith(".svg") for k in first) and any(k.endswith(".html") for k in first)
     assert "zzreview-2021.pdf" in first  # the PDF edition, same bytes too (SOURCE_DATE_EPOCH)
     assert built_site["pdf"].read_bytes() == second_build["pdf"].read_bytes()
+    records = [json.loads((b["html"] / "executions.json").read_text(encoding="utf-8")) for b in (built_site, second_build)]
+    for record in records:  # the one file left out above: a clean build ran every notebook, each succeeded
+        assert {c["status"] for c in record["chapters"]} == {"ran"} and all(c["succeeded"] for c in record["chapters"])
+    assert [c["notebook"] for c in records[0]["chapters"]] == [c["notebook"] for c in records[1]["chapters"]]

@@ -89,11 +89,16 @@ def test_each_figure_page_offers_downloads_and_citations(built_site):
         version = json.loads((built_site["html"] / "figures" / f"{fid}.json").read_text())["book_version"]
         for style in ("GB/T 7714-2015", "APA", "BibTeX"):
             assert style in text
-        for block in box.select("pre"):
+        styles = box.select(".zz-cite-style")
+        assert len(styles) == 4
+        for style in styles[:3]:  # the book's figure, in three styles
+            block = style.select_one("pre")
             assert fid in block.get_text() and version in block.get_text()
             assert f"{doc}.html#{fid}" in block.get_text()
+        article = styles[3].get_text()  # then the newspaper article(s) its numbers come from
+        assert "原文报道" in article and "[N]" in article and fid not in article
         hrefs = [a["href"] for a in box.select("a[href]")]
-        assert {h.rsplit(".", 1)[1] for h in hrefs} == {"png", "svg", "pdf", "csv", "json"}
+        assert {h.rsplit(".", 1)[1] for h in hrefs} == {"png", "svg", "pdf", "csv", "json", "zip"}
 
 
 def test_bibtex_parses_with_a_real_parser(built_site):

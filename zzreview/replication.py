@@ -26,7 +26,8 @@ README_TEMPLATE = Path(__file__).with_name("replication-README.md")
 # what the package holds from the repository, besides data/ (paths.data_dir()), the notebooks and its README
 REPOSITORY_FILES = ("_config.yml", "_toc.yml", "pyproject.toml", "CITATION.cff", "book/**/*", "zzreview/*.py",
                     "zzreview/replication-README.md")
-FIGURE_OUTPUTS = ("svg", "pdf", "png", "csv")  # what a notebook writes per figure (figures.save)
+FIGURE_OUTPUTS = ("svg", "pdf", "png", "csv")
+MAIN_PACKAGES = ("pandas", "matplotlib", "cn2an", "frictionless", "nbclient", "ipykernel")  # named in its README  # what a notebook writes per figure (figures.save)
 
 
 def package_name() -> str:
@@ -93,8 +94,16 @@ def readable_notebook(chapter, cache_dir: Path):
                 output["data"].pop("text/markdown", None)
         cells.append(cell)
     nb.cells = cells
+    count = 0
     for i, cell in enumerate(nb.cells):  # nbformat draws random cell ids; builds must repeat
         cell.id = f"cell-{i}"
+        if cell.cell_type == "code" and cell.get("outputs") is not None:
+            # numbered as one fresh kernel would: the build's kernels ran chapters in groups of any size
+            count += 1
+            cell.execution_count = count
+            for output in cell.outputs:
+                if output.get("output_type") == "execute_result":
+                    output["execution_count"] = count
     return nb
 
 
@@ -142,7 +151,8 @@ def readme(numbering, version: str, notebooks: dict[str, Path]) -> str:
     facts = meta.source_facts()
     unknown = "原文中没有，不详"
     requirements = (paths.REPO / NOTEBOOK_REQUIREMENTS).read_text(encoding="utf-8")
-    pins = [line for line in requirements.splitlines() if "==" in line and not line.startswith("#")]
+    pins = dict(line.split("==", 1) for line in requirements.splitlines() if "==" in line and not line.startswith("#"))
+    main = "、".join(f"{name} {pins[name]}" for name in MAIN_PACKAGES if name in pins)
     return string.Template(README_TEMPLATE.read_text(encoding="utf-8")).substitute(
         title=meta.book_title(), package=package_name(), zip=zip_name(),
         version=cite.version_label(version), built=cite.build_date(),
@@ -150,7 +160,7 @@ def readme(numbering, version: str, notebooks: dict[str, Path]) -> str:
         published=unknown if facts["published"] == meta.UNKNOWN else facts["published"],
         not_before=facts["published_not_before"], received=facts["received_as"],
         rights=meta.rights_statement(), licence=meta.licence()["name"],
-        python=meta.python_floor(), pins=len(pins),
+        python=meta.python_floor(), pins=len(pins), main=main,
         notebooks="\n".join(f"- `notebooks/{doc}.ipynb`" for doc in notebooks),
         exhibits=exhibits_table(numbering),
         citation=cite.book_citations(version)["GB/T 7714-2015"])
