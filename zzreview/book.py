@@ -32,6 +32,9 @@ class Markdown:
     def __str__(self) -> str:
         return self.text
 
+    def __repr__(self) -> str:  # text/plain of the output: the text, not a memory address (builds repeat)
+        return self.text
+
 
 def setup() -> None:
     """First cell of every chapter: refuse to run on invalid data. (Charts are styled when the
