@@ -57,8 +57,8 @@
     const heads = ["笔记本", "本次构建", "最近一次运行（UTC）", "用时（秒）", "结果"];
     const table = document.createElement("table");
     table.className = "table";
-    const caption = table.createCaption();
-    caption.textContent = `本次构建于 ${record.built_at.replace("T", " ").replace("+00:00", "")}（UTC）`;
+    const when = document.createElement("p");  // not a <caption>: a phone shows the table as cards
+    when.textContent = `本次构建于 ${record.built_at.replace("T", " ").replace("+00:00", "")}（UTC）。`;
     const head = table.createTHead().insertRow();
     for (const text of heads) {
       const th = document.createElement("th");
@@ -89,7 +89,7 @@
     const cards = document.createElement("div");
     cards.className = "zz-cards";
     cards.appendChild(table);
-    box.replaceChildren(cards);
+    box.replaceChildren(when, cards);
   }
   function start() {
     fill();
