@@ -116,3 +116,18 @@ def test_a_partial_breakdowns_bundle_names_the_computed_remainder(site):  # noqa
         drawn = zf.read(f"{partial}/{partial}.csv").decode("utf-8")
     assert figures.REST_LABEL in drawn and "由总数减去" in readme
     assert sum(1 for _ in io.StringIO(drawn)) == len(figures.metric_ids(partial)) + 2  # header + rows + remainder
+
+
+def test_article_citations_name_the_people_of_each_byline():
+    """GB/T 7714 lists authors separated by commas, without what they did (文/图, 摄影报道);
+    every byline of the page, checked against the page's own printed text."""
+    from zzreview.structure import page
+
+    for art in page().articles:
+        authors = cite.byline_authors(art.byline)
+        assert authors, art.id
+        for name in authors:
+            assert re.fullmatch(r"[\u4e00-\u9fff]{2,4}", name), (art.id, name)  # a name, not a role or a mark
+            assert name in art.byline
+        title = cite.article_title(art)
+        assert "——" not in title and title.startswith(art.title)

@@ -52,7 +52,7 @@ def run_check(command):
 
 
 def run_chapter(command):
-    target = REPO / "_build" / "run" / "risk.ipynb"
+    target = REPO / "_build" / "run" / "book" / "review" / "risk.ipynb"  # the path the 复现指南 names
     target.unlink(missing_ok=True)
     _ok(command)
     assert '"output_type"' in target.read_text(encoding="utf-8")

@@ -71,7 +71,7 @@ def package(built_site, tmp_path_factory):
     snapshot = root / "drawn"
     shutil.copytree(drawn, snapshot)  # before any test edits a notebook and draws again
     return {"folder": folder, "readme": readme, "commands": commands, "drawn": snapshot, "shipped": shipped,
-            "site": built_site["html"]}
+            "site": built_site["html"], "times": times}
 
 
 def test_the_package_holds_what_its_readme_lists_and_nothing_from_outside(package):
@@ -138,8 +138,9 @@ def test_a_downloaded_notebook_reads_like_its_page_before_it_runs(package):
 
 
 def test_editing_a_value_in_the_data_cell_redraws_the_chart_with_it(package):
-    """The README's example line, added to the data cell of a downloaded notebook: the chart's
-    CSV shows the new value, and the output says the data was edited."""
+    """As the README says: in a downloaded notebook's data cell, the commented example line
+    becomes the README's example (uncommented where it stands); the cell and the chart's cell
+    run again: the chart's CSV shows the new value, and the output says the data was edited."""
     folder = package["folder"]
     example = fenced(package["readme"], "python")
     assert len(example) == 1
@@ -148,7 +149,11 @@ def test_editing_a_value_in_the_data_cell_redraws_the_chart_with_it(package):
     page = next(p for p in (folder / "notebooks").rglob("*.ipynb") if f'zz.figure_data(\\"{fid}\\")' in p.read_text())
     nb = json.loads(page.read_text(encoding="utf-8"))
     cell = next(c for c in nb["cells"] if f'zz.figure_data("{fid}")' in "".join(c["source"]))
-    cell["source"] = "".join(cell["source"]) + "\n" + example[0] + "\ndata"
+    lines = "".join(cell["source"]).split("\n")
+    hint = next(i for i, line in enumerate(lines) if line.startswith("# data.loc["))
+    assert lines[hint - 2].startswith("data = zz.figure_data(") and lines[-1] == "data"  # after the assignment
+    lines[hint] = example[0]
+    cell["source"] = "\n".join(lines)
     edited = folder / "edited.ipynb"
     edited.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
     proc = subprocess.run([".venv/bin/python", "-m", "zzreview", "run", "edited.ipynb"], cwd=folder,
@@ -162,6 +167,33 @@ def test_editing_a_value_in_the_data_cell_redraws_the_chart_with_it(package):
     ran = json.loads(edited.read_text(encoding="utf-8"))
     outputs = json.dumps([c.get("outputs") for c in ran["cells"]], ensure_ascii=False)
     assert "笔记本里改过的数据" in outputs and mid in outputs
+
+
+def test_every_figure_has_its_data_cell_in_a_downloaded_notebook(package):
+    sources = ["".join(c["source"]) for name, raw in package["shipped"].items()
+               for c in json.loads(raw)["cells"] if c["cell_type"] == "code"]
+    for item in figures.registry():
+        fid = item["id"]
+        assert f'data = zz.figure_data("{fid}")' in "\n".join(sources), fid
+        assert f'zz.figure("{fid}", data)' in sources, fid
+
+
+def test_notebooks_show_no_book_only_markup(package):
+    """What only the book renders (styling fences, cross-reference roles) is gone from what a
+    notebook shows: a figure reference reads as its number."""
+    for name, raw in package["shipped"].items():
+        shown = json.dumps([(c["source"], c.get("outputs")) for c in json.loads(raw)["cells"]
+                            if c["cell_type"] == "markdown" or c.get("outputs")], ensure_ascii=False)
+        assert "{container}" not in shown and "{numref}" not in shown and ":::{admonition}" not in shown, name
+
+
+def test_the_stated_run_time_is_the_measured_one(package):
+    """The README states the notebooks' run time as measured; it must stay within a factor of
+    two of what this run measured (it is typed: each build cannot put its own times in a ZIP
+    that two builds must write byte for byte the same)."""
+    stated = int(re.search(r"运行全部笔记本约 (\d+) 秒", package["readme"]).group(1))
+    measured = next(s for c, s in package["times"] if "zzreview run" in c)
+    assert stated / 2 <= measured <= stated * 2, f"README says {stated} s; this run took {measured:.0f} s"
 
 
 def _break_a_value(metrics: Path) -> None:

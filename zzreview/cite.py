@@ -101,36 +101,66 @@ def _year() -> str:
     return date[:4] if date != "unknown" else "n.d."
 
 
-def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> dict[str, str]:
+OFFLINE = None  # baseurl for texts read away from the site (a ZIP's README, a JSON file)
+
+
+def _address(rel: str, baseurl: str | None) -> str:
+    """Where a citation points. On the site an unknown public address is the page's own (the
+    page fills it in); in a file read elsewhere it is said to be unknown."""
+    if baseurl is OFFLINE:
+        return f"网址不详（在本书网站上的位置：{rel}）"
+    return f"{baseurl}{rel}"
+
+
+def _bibtex(key: str, kind: str, fields: dict, rel: str, baseurl: str | None) -> str:
+    if baseurl is OFFLINE:
+        fields = {**fields, "note": "; ".join(filter(None, [fields.get("note"), f"本书网站上的位置 {rel}（网址不详）"]))}
+    else:
+        fields = {**{k: v for k, v in fields.items() if k != "note"}, "url": f"{baseurl}{rel}",
+                  **({"note": fields["note"]} if fields.get("note") else {})}
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
+    return f"@{kind}{{{key},\n{body}\n}}"
+
+
+def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: str | None = "") -> dict[str, str]:
     from . import figures
 
     item = figures.entry(fig_id)
     label = f"图 {numbering.number(fig_id)} {item['title']}"
-    link, date, shown = numbering.permalink(fig_id, baseurl), build_date(), version_label(version)
+    rel, date, shown = numbering.permalink(fig_id), build_date(), version_label(version)
+    link = _address(rel, baseurl)
     author, title = meta.book_author(), meta.book_title()
     return {
         "GB/T 7714-2015": (f"{author}. {title}：{label}（{fig_id}）[EB/OL]. 版本 {shown}. "
                            f"({date}){ACCESS_DATE}. {link}."),
         "APA": (f"{author}. ({_year()}). {label} (Figure {fig_id}) [Figure]. In {title} "
                 f"(Version {shown}). {link}"),
-        "BibTeX": (f"@misc{{zzreview-{fig_id},\n  author = {{{{{author}}}}},\n"
-                   f"  title = {{{label}}},\n  howpublished = {{{title}}},\n  year = {{{_year()}}},\n"
-                   f"  version = {{{shown}}},\n  url = {{{link}}},\n  note = {{Figure ID {fig_id}}}\n}}"),
+        "BibTeX": _bibtex(f"zzreview-{fig_id}", "misc", {
+            "author": f"{{{author}}}", "title": label, "howpublished": title, "year": _year(), "version": shown,
+            "note": f"Figure ID {fig_id}"}, rel, baseurl),
     }
 
 
 ACCESS_DATE = "[引用日期]"  # GB/T 7714's access date: the page fills in the reader's date
 ARTICLE_STYLE = "原文报道（GB/T 7714-2015）"
+# words of a byline that say what a person did, not who: 文/图, 摄影报道 …
+BYLINE_ROLES = {"文/图", "文", "图", "摄", "摄影", "摄影报道", "记者", "通讯员"}
 
 
-def _byline_author(byline: str | None) -> str:
-    """The author as the page prints the byline, without the layout's ⊙ mark and the
-    「本报讯（…）」 wrapper; no byline: 佚名."""
+def byline_authors(byline: str | None) -> list[str]:
+    """The names of a byline as printed, without the layout's ⊙ mark, the 「本报讯（…）」 wrapper
+    and the role words; GB/T 7714 lists them separated by commas."""
     if not byline:
-        return "佚名"
+        return []
     text = byline.replace("⊙", "").strip()
     wrapped = re.fullmatch(r"本报讯（(.+)）", text)
-    return wrapped.group(1) if wrapped else text
+    text = wrapped.group(1) if wrapped else text
+    return [word for word in text.split() if word not in BYLINE_ROLES]
+
+
+def article_title(art) -> str:
+    """An article's headline, its subtitle as GB/T 7714's other title information (after "：")."""
+    return art.title + (f"：{art.subtitle.lstrip('—').strip()}" if art.subtitle else "")
 
 
 def article_citations(fig_id: str) -> list[str]:
@@ -150,18 +180,20 @@ def article_citations(fig_id: str) -> list[str]:
     out = []
     for aid in articles:
         art = pg.article(aid)
-        out.append(f"{_byline_author(art.byline)}. {art.title}{art.subtitle or ''}[N]. {paper}, {date}({issue}).")
+        authors = ", ".join(byline_authors(art.byline)) or "佚名"
+        out.append(f"{authors}. {article_title(art)}[N]. {paper}, {date}({issue}).")
     return out
 
 
-def book_citations(version: str, baseurl: str = "") -> dict[str, str]:
-    link, date, shown = f"{baseurl}book/index.html", build_date(), version_label(version)
+def book_citations(version: str, baseurl: str | None = "") -> dict[str, str]:
+    rel, date, shown = "book/index.html", build_date(), version_label(version)
+    link = _address(rel, baseurl)
     author, title = meta.book_author(), meta.book_title()
     return {
         "GB/T 7714-2015": f"{author}. {title}[EB/OL]. 版本 {shown}. ({date}){ACCESS_DATE}. {link}.",
         "APA": f"{author}. ({_year()}). {title} (Version {shown}). {link}",
-        "BibTeX": (f"@book{{zzreview,\n  author = {{{{{author}}}}},\n  title = {{{title}}},\n"
-                   f"  year = {{{_year()}}},\n  version = {{{shown}}},\n  url = {{{link}}}\n}}"),
+        "BibTeX": _bibtex("zzreview", "book", {"author": f"{{{author}}}", "title": title, "year": _year(),
+                                               "version": shown}, rel, baseurl),
     }
 
 
@@ -179,7 +211,7 @@ def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: st
     return {
         "id": fig_id, "number": f"图 {numbering.number(fig_id)}", "title": item["title"],
         "caption": item["caption"].strip(), "form": item["form"], "section": item["section"],
-        "page": f"{numbering.page(fig_id)}.html", "permalink": numbering.permalink(fig_id, baseurl),
+        "page": f"{numbering.page(fig_id)}.html", "permalink": numbering.permalink(fig_id, baseurl or ""),
         "units": sorted({r["unit"] for r in rows}),
         "metrics": [{k: figures.plain(r.get(k)) for k in figures.DRAWN_COLUMNS} for r in rows],
         "notes": item.get("notes", ""), "book": meta.book_title(), "book_version": version,
@@ -188,7 +220,7 @@ def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: st
         "source": {"statement": figures.source_line(rows), "newspaper": source["newspaper"],
                    "published": source["published"], "published_not_before": source["published_not_before"],
                    "citations": article_citations(fig_id), "quotes": quote_places(fig_id)},
-        "citation": figure_citations(fig_id, numbering, version, baseurl),
+        "citation": figure_citations(fig_id, numbering, version, baseurl or OFFLINE),  # read away from the site
         "renderings": renderings(fig_id),
     }
 
@@ -241,7 +273,8 @@ BUNDLE_README = """# {number} {title}（{fig_id}）
 
 ## 本包的文件
 
-- `{fig_id}.csv`：图中画的每一行（`lower_bound`、`upper_bound` 由原文的“余、多、约、近”得出{rest}）。
+- `{fig_id}.csv`：图中画的每一行。`lower_bound`、`upper_bound` 是原文的写法所允许的范围：确数上下限都等于
+  数值；“余、多”只有下限；“近”的下限为 0、上限为数值；“约、许”等近似数两者都空{rest}。
 - `{fig_id}.metric-rows.csv`：这些数字在本书数据 `data/metrics.csv` 中的原行（全部字段，原样）。
 - `{fig_id}.json`：元数据（标题、单位、出处、引用文字、各版本图的尺寸）。
 - `{fig_id}.svg`、`{fig_id}.pdf`、`{fig_id}.png`：印刷宽度的图；`{fig_id}.narrow.svg`、`{fig_id}.narrow.png`：按手机屏幕宽度画的图。
@@ -260,7 +293,7 @@ BUNDLE_README = """# {number} {title}（{fig_id}）
 
 ## 引用本图
 
-GB/T 7714-2015（“[引用日期]”处填你查阅的日期）：
+GB/T 7714-2015（“[引用日期]”处填你查阅的日期；本书的公开网址不详，请补上你取得本图的网址）：
 
     {gbt}
 
@@ -275,6 +308,8 @@ BibTeX：
 ```
 
 ## 引用原文报道
+
+GB/T 7714-2015。作者取自原文署名（去掉“文/图”“摄影报道”等）；文章的标题与署名按本书对版面的复原归属。
 
 {articles}
 """
@@ -291,7 +326,7 @@ def figure_bundle_readme(fig_id: str, numbering: Numbering, version: str, baseur
         number=meta_["number"], title=item["title"], fig_id=fig_id, caption=meta_["caption"],
         book=meta_["book"], version=meta_["book_version_label"], built=meta_["built"],
         permalink=meta_["permalink"] + ("" if baseurl else "（相对于本书网站的根目录；本书的公开网址未知）"),
-        rest="；“其余”一行由总数减去原文点名的各类算出，原文没有这个数" if item["form"] == "partial" else "",
+        rest="。“其余”一行由总数减去原文点名的各类算出，原文没有这个数" if item["form"] == "partial" else "",
         quotes=quotes, statement=meta_["source"]["statement"], rights=meta_["rights"],
         gbt=texts["GB/T 7714-2015"], apa=texts["APA"], bibtex=texts["BibTeX"],
         articles="\n".join(f"- {c}" for c in meta_["source"]["citations"]))

@@ -291,7 +291,8 @@ def plan(cache_dir: Path, generated: Path, stored: dict[str, dict]) -> Plan:
             except KeyError:
                 reason = "not cached"
         if reason is None:
-            missing = [f for f in record.get("drawn", []) if not (generated / "figures" / f"{f}.svg").exists()]
+            missing = [f for f in record.get("drawn", []) if not all(
+                (generated / "figures" / f"{f}.{ext}").exists() for ext in ("svg", "csv"))]
             if missing:
                 reason = f"figure files missing ({', '.join(missing)})"
         if reason:

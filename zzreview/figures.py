@@ -132,8 +132,6 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     drew (what the browser test scales to CSS pixels)."""
     out = output_dir()
     files, sizes = {}, {}
-    files["csv"] = out / f"{fig_id}.csv"
-    files["csv"].write_text(rows_csv(rows if rows is not None else drawn_rows(fig_id)), encoding="utf-8")
     for name, figure, formats in (("print", fig, FORMATS), ("narrow", narrow, ("svg", "png"))):
         if figure is None:
             continue
@@ -147,5 +145,9 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     _write(fig, files["thumb"], "webp", dpi=320 / fig.get_figwidth(), pil_kwargs={"quality": 80, "method": 6})
     files["sizes"] = out / f"{fig_id}.sizes.json"
     files["sizes"].write_text(json.dumps(sizes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    files["csv"] = out / f"{fig_id}.csv"  # last, once the drawings exist, and whole or not at all
+    tmp = files["csv"].with_suffix(".tmp.csv")
+    tmp.write_text(rows_csv(rows if rows is not None else drawn_rows(fig_id)), encoding="utf-8")
+    os.replace(tmp, files["csv"])
     records.note_drawn(fig_id)  # the executor re-runs the chapter if these files go missing
     return files

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 import string
 import zipfile
 from pathlib import Path
@@ -26,8 +27,8 @@ README_TEMPLATE = Path(__file__).with_name("replication-README.md")
 # what the package holds from the repository, besides data/ (paths.data_dir()), the notebooks and its README
 REPOSITORY_FILES = ("_config.yml", "_toc.yml", "pyproject.toml", "CITATION.cff", "book/**/*", "zzreview/*.py",
                     "zzreview/replication-README.md")
-FIGURE_OUTPUTS = ("svg", "pdf", "png", "csv")
-MAIN_PACKAGES = ("pandas", "matplotlib", "cn2an", "frictionless", "nbclient", "ipykernel")  # named in its README  # what a notebook writes per figure (figures.save)
+FIGURE_OUTPUTS = ("svg", "pdf", "png", "csv")  # the files of a figure its README lists (figures.save writes more)
+MAIN_PACKAGES = ("pandas", "matplotlib", "cn2an", "frictionless", "nbclient", "ipykernel")  # named in its README
 
 
 def package_name() -> str:
@@ -48,9 +49,10 @@ def data_cell_source(fig_id: str) -> str:
 
     first = metric_ids(fig_id)[0]
     return (f"# 本图画的数字：data/metrics.csv 中的这几行（pandas DataFrame，按指标编号索引）。\n"
-            f"# 改其中的 value、label 或 unit，再运行下一格，图和它的 CSV 会随之改变，例如：\n"
+            f"data = zz.figure_data(\"{fig_id}\")\n"
+            f"# 要改数值、名称（label）或单位（unit）：去掉下一行开头的 # 并改数字，运行本格，再运行下一格。\n"
             f"# data.loc[\"{first}\", \"value\"] = 123\n"
-            f"data = zz.figure_data(\"{fig_id}\")\ndata")
+            f"data")
 
 
 def _data_outputs(fig_id: str) -> list:
@@ -74,7 +76,28 @@ def intro_cell(docname: str):
         "再运行画图的格，图就随之改变。")
 
 
-def readable_notebook(chapter, cache_dir: Path):
+CONTAINER = re.compile(r"^````(\{container\}.*)?$\n?", re.M)  # the book's styling fences (book._container)
+ADMONITION = re.compile(r"^:::\{admonition\} (?P<title>[^\n]*)\n(:class: [^\n]*\n)?(?P<body>.*?)^:::$", re.M | re.S)
+ROLE = re.compile(r"\{(numref|doc|ref)\}`([^`]*)`")
+
+
+def _plain_markdown(text: str, numbering) -> str:
+    """MyST the book renders, as Jupyter's Markdown shows it: a figure reference becomes its
+    number (图 1.3), a page reference its name, the styling fences go."""
+    def role(m):
+        target = m.group(2).split("<")[-1].rstrip(">")
+        if m.group(1) == "numref":
+            try:
+                return f"图 {numbering.number(target)}"
+            except KeyError:
+                return target
+        return target
+
+    text = ADMONITION.sub(lambda m: f"**{m.group('title')}**\n\n{m.group('body')}", text)
+    return ROLE.sub(role, CONTAINER.sub("", text))
+
+
+def readable_notebook(chapter, cache_dir: Path, numbering):
     """The chapter as executed by the build, with a data cell before each figure it draws."""
     import nbformat
     from jupyter_cache import get_cache
@@ -82,6 +105,12 @@ def readable_notebook(chapter, cache_dir: Path):
     _, nb = get_cache(str(cache_dir)).merge_match_into_notebook(chapter.notebook)
     cells = [intro_cell(chapter.docname)]
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _plain_markdown(cell.source, numbering)
+        for output in cell.get("outputs", []):
+            markdown = (output.get("data") or {}).get("text/markdown")
+            if markdown and not _figure_drawn(output):
+                output["data"]["text/markdown"] = _plain_markdown(markdown, numbering)
         drawn = [_figure_drawn(o) for o in cell.get("outputs", []) if _figure_drawn(o)]
         if cell.cell_type == "code" and len(drawn) == 1 and cell.source.strip() == f'zz.figure("{drawn[0]}")':
             data_cell = nbformat.v4.new_code_cell(data_cell_source(drawn[0]))
@@ -107,14 +136,14 @@ def readable_notebook(chapter, cache_dir: Path):
     return nb
 
 
-def write_notebooks(chapters, cache_dir: Path, target: Path) -> dict[str, Path]:
+def write_notebooks(chapters, cache_dir: Path, target: Path, numbering) -> dict[str, Path]:
     import nbformat
 
     written = {}
     for ch in chapters:
         path = target / f"{ch.docname}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(readable_notebook(ch, cache_dir), str(path))
+        nbformat.write(readable_notebook(ch, cache_dir, numbering), str(path))
         written[ch.docname] = path
     return written
 
@@ -145,7 +174,7 @@ def exhibits_table(numbering) -> str:
     return "\n".join(rows)
 
 
-def readme(numbering, version: str, notebooks: dict[str, Path]) -> str:
+def readme(numbering, version: str, notebooks: dict[str, Path], baseurl: str = "") -> str:
     from . import cite
 
     facts = meta.source_facts()
@@ -161,9 +190,11 @@ def readme(numbering, version: str, notebooks: dict[str, Path]) -> str:
         not_before=facts["published_not_before"], received=facts["received_as"],
         rights=meta.rights_statement(), licence=meta.licence()["name"],
         python=meta.python_floor(), pins=len(pins), main=main,
-        notebooks="\n".join(f"- `notebooks/{doc}.ipynb`" for doc in notebooks),
+        notebooks="\n".join(f"  - `notebooks/{doc}.ipynb`" for doc in notebooks),
         exhibits=exhibits_table(numbering),
-        citation=cite.book_citations(version)["GB/T 7714-2015"])
+        citation=cite.book_citations(version, baseurl or cite.OFFLINE)["GB/T 7714-2015"],
+        articles="\n".join(f"- {c}" for c in _all_article_citations()),
+        code_licence=_code_licence())
 
 
 def _zip_time() -> tuple:
@@ -186,10 +217,24 @@ def write_zip(target: Path, members: dict[str, bytes], root: str) -> Path:
     return target
 
 
+def _all_article_citations() -> list[str]:
+    """Every article the figures draw from, once, in reading order."""
+    from . import cite, figures
+
+    return list(dict.fromkeys(c for item in figures.registry() for c in cite.article_citations(item["id"])))
+
+
+def _code_licence() -> str:
+    """What CITATION.cff says of the whole work; the code has no licence of its own."""
+    from . import records
+
+    return (records.yaml_file(paths.REPO / "CITATION.cff") or {}).get("license") or "不详"
+
+
 def write_package(target_dir: Path, numbering, version: str, notebooks: dict[str, Path],
-                  notebooks_root: Path) -> Path:
+                  notebooks_root: Path, baseurl: str = "") -> Path:
     members = {name: path.read_bytes() for name, path in _repository_files().items()}
     for path in notebooks.values():
         members["notebooks/" + path.relative_to(notebooks_root).as_posix()] = path.read_bytes()
-    members["README.md"] = readme(numbering, version, notebooks).encode("utf-8")
+    members["README.md"] = readme(numbering, version, notebooks, baseurl).encode("utf-8")
     return write_zip(target_dir / zip_name(), members, package_name())

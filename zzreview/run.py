@@ -1,7 +1,7 @@
 """`python -m zzreview run FILE...`: run notebooks as an analyst does, outside the build.
 
 FILE is a downloaded notebook (.ipynb, results written back into it) or a chapter's MyST source
-(.md, results written to _build/run/<name>.ipynb). Each runs in a fresh kernel from the folder it
+(.md, results written to _build/run/<its path>.ipynb, e.g. _build/run/book/review/risk.ipynb). Each runs in a fresh kernel from the folder it
 is in. If a cell fails, what is printed is what the cell showed: for bad data, the one line per
 problem that the build prints (errors.DataError), not a traceback.
 """
@@ -29,9 +29,15 @@ def _read(path: Path):
 
 
 def _target(path: Path) -> Path:
+    """An .ipynb is written back; a chapter's .md goes to _build/run/<its path>.ipynb (four
+    chapters are called index.md)."""
     if path.suffix == ".ipynb":
         return path
-    return paths.REPO / "_build" / "run" / f"{path.stem}.ipynb"
+    try:
+        rel = path.resolve().relative_to(paths.REPO).with_suffix(".ipynb")
+    except ValueError:
+        rel = Path(path.stem + ".ipynb")
+    return paths.REPO / "_build" / "run" / rel
 
 
 def _failure(exc) -> str:
@@ -43,7 +49,7 @@ def _failure(exc) -> str:
 def run(files: list[str], timeout: int = 300) -> int:
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     os.environ.pop("ZZREVIEW_DATA_CHECKED", None)  # a build's promise, not an analyst's: every run checks
     failed = 0
@@ -65,6 +71,10 @@ def run(files: list[str], timeout: int = 300) -> int:
                 client.execute()
             except CellExecutionError as exc:
                 print(f"{name}: stopped at a cell\n{_failure(exc)}", file=sys.stderr)
+                failed += 1
+                continue
+            except (CellTimeoutError, DeadKernelError) as exc:  # the next notebook still runs
+                print(f"{name}: stopped: {exc}", file=sys.stderr)
                 failed += 1
                 continue
             finally:  # the kernel is ours (km=), so nbclient leaves it running

@@ -293,7 +293,8 @@ class ReplicationDownload(Directive):
         env = self.state.document.settings.env
         para = nodes.paragraph("", "复现包（笔记本、数据、程序包、锁定的依赖和说明，一个 ZIP）：", classes=["zz-replication"])
         para += _link(env.docname, zip_name(), f"下载复现包（{zip_name()}）")
-        return [_only("html", para)]
+        on_paper = nodes.paragraph("", f"复现包 {zip_name()} 在本书网站的首页和复现指南页下载。")
+        return [_only("html", para), _only("latex", on_paper)]
 
 
 class ExecutionRecord(Directive):
@@ -358,8 +359,8 @@ def _write_downloads(app, exception):
     from . import replication
 
     # each chapter as a notebook analysts can follow and rerun, and all of them in one package
-    notebooks = replication.write_notebooks(execute.chapters(), _cache_dir(app), out / "notebooks")
-    replication.write_package(out, numbering, version, notebooks, out / "notebooks")
+    notebooks = replication.write_notebooks(execute.chapters(), _cache_dir(app), out / "notebooks", numbering)
+    replication.write_package(out, numbering, version, notebooks, out / "notebooks", base)
     from . import paths
 
     for name in ("datapackage.json", "metrics.csv", "numeral_exclusions.csv"):
