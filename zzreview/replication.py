@@ -108,9 +108,11 @@ def readable_notebook(chapter, cache_dir: Path, numbering):
         if cell.cell_type == "markdown":
             cell.source = _plain_markdown(cell.source, numbering)
         for output in cell.get("outputs", []):
-            markdown = (output.get("data") or {}).get("text/markdown")
-            if markdown and not _figure_drawn(output):
-                output["data"]["text/markdown"] = _plain_markdown(markdown, numbering)
+            data = output.get("data") or {}
+            if "text/markdown" in data and not _figure_drawn(output):  # a book.Markdown: both its texts
+                for mime in ("text/markdown", "text/plain"):
+                    if mime in data:
+                        data[mime] = _plain_markdown(data[mime], numbering)
         drawn = [_figure_drawn(o) for o in cell.get("outputs", []) if _figure_drawn(o)]
         if cell.cell_type == "code" and len(drawn) == 1 and cell.source.strip() == f'zz.figure("{drawn[0]}")':
             data_cell = nbformat.v4.new_code_cell(data_cell_source(drawn[0]))
