@@ -183,3 +183,18 @@ def test_data_is_shown_byte_identical_to_the_data_package(built_site):
         for row in csv.DictReader(fh):
             text = _main_text(built_site, section_page[row["section"]])
             assert row["id"] in text and f"「{row['quote']}」" in text, row["id"]
+
+
+def test_no_line_break_between_chinese_characters_reaches_a_page(built_site):
+    """The Markdown wraps Chinese prose anywhere; a browser shows a line break between two
+    Chinese characters as a gap, so none may reach the page (code and preformatted text aside)."""
+    import re
+
+    gap = re.compile(r"[\u4e00-\u9fff，。、；：（）“”]\n[\u4e00-\u9fff，。、；：（）“”]")
+    found = {}
+    for page in all_pages(built_site):
+        body = re.sub(r"<(script|style|pre|code|textarea)\b.*?</\1>", "CODE", page.read_text(encoding="utf-8"), flags=re.S)
+        hits = gap.findall(body)
+        if hits:
+            found[str(page.relative_to(built_site["html"]))] = hits[:3]
+    assert not found, found

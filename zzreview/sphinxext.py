@@ -325,13 +325,32 @@ SOFT_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
 CODE_LIKE = (nodes.literal, nodes.literal_block, nodes.raw, nodes.math, nodes.math_block)
 
 
+CJK_CHAR = re.compile(rf"[{CJK}]")
+
+
 def _join_chinese_lines(app, doctree):
+    """MyST gives a soft line break as a Text node of its own ("\n") between the two lines' texts;
+    other readers leave it inside one Text. Both go when Chinese stands on either side."""
     for text in list(doctree.findall(nodes.Text)):
         if any(isinstance(a, CODE_LIKE) for a in _ancestors(text)):
             continue
-        joined = SOFT_BREAK.sub("", str(text))
-        if joined != str(text):
-            text.parent.replace(text, nodes.Text(joined))
+        value, parent = str(text), text.parent
+        # by identity: Text nodes are strings, and docutils' index() and remove() compare them by value
+        i = next(k for k, child in enumerate(parent.children) if child is text)
+        joined = SOFT_BREAK.sub("", value)
+        if value.strip(" \t") == "\n":
+            before = parent[i - 1].astext()[-1:] if i > 0 else ""
+            after = parent[i + 1].astext()[:1] if i + 1 < len(parent) else ""
+            if CJK_CHAR.fullmatch(before or "a") and CJK_CHAR.fullmatch(after or "a"):
+                joined = ""
+        if joined == value:
+            continue
+        if joined:
+            new = nodes.Text(joined)
+            new.parent = parent
+            parent.children[i] = new
+        else:
+            del parent.children[i]
 
 
 def _ancestors(node):
