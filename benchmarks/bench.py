@@ -37,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
-sys.path.insert(0, str(REPO / "tests"))  # tests/browsing.py: the page weights, measured as the tests do
+sys.path.insert(0, str(REPO / "tests"))  # tests/browsing.py, workspace.py: measured as the tests do
 
 FLOOR_SCRIPT = r"""
 import ast, os, tempfile, time
@@ -182,12 +182,9 @@ def synthetic_book(factor: int, folder: Path) -> Path:
     ids, each copy set a part of its own in the table of contents."""
     import yaml
 
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True,
-                           check=True).stdout.split("\n")
-    for rel in filter(None, files):
-        if (REPO / rel).is_file():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, folder / rel)
+    from workspace import repo_copy
+
+    repo_copy(folder)
     toc = yaml.safe_load((folder / "_toc.yml").read_text(encoding="utf-8"))
     registry = yaml.safe_load((folder / "book" / "figures.yaml").read_text(encoding="utf-8"))
     main_part = toc["parts"][0]

@@ -183,18 +183,10 @@ def test_bad_input_stops_the_build_and_keeps_the_last_good_output(bad_input_runs
 # --- Files the build reads by name: the same one-line treatment --------------------------------
 
 def _repo_copy(tmp_path):
-    """The repository's tracked files in a folder of their own (the build works where it lies)."""
-    import shutil
-    import subprocess
+    """The repository's tracked files in tmp_path/repo (tests/workspace.py)."""
+    from workspace import repo_copy
 
-    copy = tmp_path / "repo"
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True,
-                           check=True).stdout.split("\n")
-    for rel in filter(None, files):
-        if (REPO / rel).is_file():
-            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, copy / rel)
-    return copy
+    return repo_copy(tmp_path / "repo")
 
 
 CONFIG_CASES = {

@@ -315,17 +315,18 @@ GB/T 7714-2015。作者取自原文署名（去掉“文/图”“摄影报道�
 """
 
 
-def figure_bundle_readme(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> str:
+def figure_bundle_readme(fig_id: str, meta_: dict) -> str:
+    """The bundle's README, from the figure's metadata (figure_metadata)."""
     from . import figures
 
-    item, meta_ = figures.entry(fig_id), figure_metadata(fig_id, numbering, version, baseurl)
+    item = figures.entry(fig_id)
     texts = meta_["citation"]
     quotes = "\n".join(f"| {q['label']} | 「{q['quote']}」 | 《{q['article']}》 · {q['part']} · {q['paragraph']} |"
                        for q in meta_["source"]["quotes"])
     return BUNDLE_README.format(
         number=meta_["number"], title=item["title"], fig_id=fig_id, caption=meta_["caption"],
         book=meta_["book"], version=meta_["book_version_label"], built=meta_["built"],
-        permalink=meta_["permalink"] + ("" if baseurl else "（相对于本书网站的根目录；本书的公开网址未知）"),
+        permalink=meta_["permalink"] + ("" if "://" in meta_["permalink"] else "（相对于本书网站的根目录；本书的公开网址未知）"),
         rest="。“其余”一行由总数减去原文点名的各类算出，原文没有这个数" if item["form"] == "partial" else "",
         quotes=quotes, statement=meta_["source"]["statement"], rights=meta_["rights"],
         gbt=texts["GB/T 7714-2015"], apa=texts["APA"], bibtex=texts["BibTeX"],
@@ -345,12 +346,11 @@ def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: s
     for fmt in RENDERINGS + ("csv",):
         shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
         written.append(target / f"{fig_id}.{fmt}")
-    (target / f"{fig_id}.json").write_text(
-        json.dumps(figure_metadata(fig_id, numbering, version, baseurl), ensure_ascii=False, indent=2) + "\n",
-        encoding="utf-8")
+    metadata = figure_metadata(fig_id, numbering, version, baseurl)
+    (target / f"{fig_id}.json").write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     written.append(target / f"{fig_id}.json")
     members = {path.name: path.read_bytes() for path in written}
     members[f"{fig_id}.metric-rows.csv"] = _source_rows_csv(fig_id).encode("utf-8")
-    members["README.md"] = figure_bundle_readme(fig_id, numbering, version, baseurl).encode("utf-8")
+    members["README.md"] = figure_bundle_readme(fig_id, metadata).encode("utf-8")
     written.append(write_zip(target / f"{fig_id}.zip", members, fig_id))
     return written

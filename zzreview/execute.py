@@ -192,20 +192,25 @@ def _ledger(cell) -> dict:
     raise RuntimeError("the chapter's record of what it read was not printed")
 
 
+def kernel_manager(sockets: str):
+    """A Python kernel's manager over IPC (Unix sockets in `sockets`), not TCP: nothing listens on
+    the network, and the kernel has no "running over TCP without encryption" warning to print.
+    The async manager: with the blocking one, nbclient never applies the cell timeout."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+
+
 class Kernel:
     """One Python kernel that runs chapters one after another, reset between them (PREAMBLE).
     The build starts one per worker; the preview keeps one warm between rebuilds."""
 
     def __init__(self, cwd: str):
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         self._sync = run_sync
-        # IPC (Unix sockets), not TCP: nothing listens on the network, and the kernel has no
-        # "running over TCP without encryption" warning to print
         self.sockets = tempfile.mkdtemp(prefix="zz-kernel-")
-        # the async manager: with the blocking one, nbclient never applies the cell timeout
-        self.km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(self.sockets, "k"))
+        self.km = kernel_manager(self.sockets)
         run_sync(self.km.start_kernel)(cwd=cwd)
 
     def run(self, docname: str, nb_json: str, cwd: str, timeout: int) -> Run:

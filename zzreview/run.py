@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from . import paths
+from .execute import kernel_manager
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -48,6 +49,7 @@ def _failure(exc) -> str:
 
 def run(files: list[str], timeout: int = 300) -> int:
     import nbformat
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -60,11 +62,8 @@ def run(files: list[str], timeout: int = 300) -> int:
             failed += 1
             continue
         nb = _read(path)
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-
-        with tempfile.TemporaryDirectory(prefix="zz-kernel-") as sockets:  # IPC: nothing listens on the network
-            km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+        with tempfile.TemporaryDirectory(prefix="zz-kernel-") as sockets:
+            km = kernel_manager(sockets)  # a fresh kernel per notebook, as the build's own kind
             client = NotebookClient(nb, km=km, timeout=timeout,
                                     resources={"metadata": {"path": str(path.resolve().parent)}})
             try:
