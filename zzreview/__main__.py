@@ -282,7 +282,7 @@ def _cmd_preview(args) -> int:
 def _cmd_run(args) -> int:
     from . import run
 
-    return run.run(args.files)
+    return run.run(args.files, timeout=_execution_timeout())  # a cell's time as in a build (_config.yml)
 
 
 def main(argv=None) -> int:

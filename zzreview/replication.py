@@ -12,7 +12,6 @@ builds of one commit give the same bytes.
 """
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import os
 import re
@@ -72,8 +71,8 @@ def intro_cell(docname: str):
     return nbformat.v4.new_markdown_cell(
         f"> 本笔记本是《{meta.book_title()}》的一章（`{docname}`），带着构建时的运行结果。"
         f"要重新运行，请下载本书网站上的复现包 `{zip_name()}`，按其中 README 的步骤安装后打开 "
-        f"`notebooks/{docname}.ipynb`。画图的格前面有一格“数据格”：改其中的数字、名称或单位，"
-        "再运行画图的格，图就随之改变。")
+        f"`notebooks/{docname}.ipynb`。画图的格前面有一格“数据格”：照格中的例子改数字、名称或单位，"
+        "运行这一格，再运行画图的格，图就随之改变。")
 
 
 CONTAINER = re.compile(r"^````(\{container\}.*)?$\n?", re.M)  # the book's styling fences (book._container)
@@ -104,25 +103,24 @@ def readable_notebook(chapter, cache_dir: Path, numbering):
 
     _, nb = get_cache(str(cache_dir)).merge_match_into_notebook(chapter.notebook)
     cells = [intro_cell(chapter.docname)]
-    for cell in nb.cells:
+    for cell in nb.cells:  # the merged notebook is this function's own copy: changed in place
         if cell.cell_type == "markdown":
             cell.source = _plain_markdown(cell.source, numbering)
+        drawn = []
         for output in cell.get("outputs", []):
             data = output.get("data") or {}
-            if "text/markdown" in data and not _figure_drawn(output):  # a book.Markdown: both its texts
+            if _figure_drawn(output):  # the MyST figure points into the build's folders; Jupyter shows the HTML
+                drawn.append(_figure_drawn(output))
+                data.pop("text/markdown", None)
+            elif "text/markdown" in data:  # a book.Markdown: both its texts
                 for mime in ("text/markdown", "text/plain"):
                     if mime in data:
                         data[mime] = _plain_markdown(data[mime], numbering)
-        drawn = [_figure_drawn(o) for o in cell.get("outputs", []) if _figure_drawn(o)]
-        if cell.cell_type == "code" and len(drawn) == 1 and cell.source.strip() == f'zz.figure("{drawn[0]}")':
+        if len(drawn) == 1 and cell.source.strip() == f'zz.figure("{drawn[0]}")':
             data_cell = nbformat.v4.new_code_cell(data_cell_source(drawn[0]))
             data_cell.outputs = _data_outputs(drawn[0])
             cells.append(data_cell)
-            cell = copy.deepcopy(cell)
             cell.source = f'zz.figure("{drawn[0]}", data)'
-        for output in cell.get("outputs", []):
-            if _figure_drawn(output):  # the MyST figure points into the build's folders; Jupyter shows the HTML
-                output["data"].pop("text/markdown", None)
         cells.append(cell)
     nb.cells = cells
     count = 0

@@ -47,7 +47,7 @@ def _failure(exc) -> str:
     return ANSI.sub("", lines).strip()
 
 
-def run(files: list[str], timeout: int = 300) -> int:
+def run(files: list[str], timeout: int) -> int:
     import nbformat
     from jupyter_core.utils import run_sync
     from nbclient import NotebookClient

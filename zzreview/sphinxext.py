@@ -88,8 +88,7 @@ def _citation_html(style: str, text: str, docname: str, links: dict) -> str:
 
     shown = html.escape(text)
     for printed, target in links.items():  # an address the build could only give relative to the site
-        shown = shown.replace(html.escape(printed), f'<span class="zz-url" data-href="{html.escape(href(docname, target))}">'
-                                                    f'{html.escape(printed)}</span>')
+        shown = shown.replace(html.escape(printed), _url_span(docname, printed, target))
     shown = shown.replace(ACCESS_DATE, f'<span class="zz-date">{ACCESS_DATE}</span>')
     label = html.escape(style)
     return (f'<div class="zz-cite-style"><p class="zz-cite-head">{label} '
@@ -228,12 +227,18 @@ def _resolve_pending(app, doctree, docname):
         index.children.sort(key=lambda s: numbering.key(s["ids"][0].removeprefix("index-")))
 
 
+def _url_span(docname: str, printed: str, target: str) -> str:
+    """An address printed relative to the site; book/_static/zzreview.js puts in the absolute one."""
+    import html
+
+    return f'<span class="zz-url" data-href="{html.escape(href(docname, target))}">{html.escape(printed)}</span>'
+
+
 def _permalink(fid: str, numbering, base: str, docname: str) -> nodes.Node:
     import html
 
     link = numbering.permalink(fid, base)
-    shown = html.escape(link) if base else (f'<span class="zz-url" data-href="{html.escape(href(docname, link))}">'
-                                            f"{html.escape(link)}</span>")
+    shown = html.escape(link) if base else _url_span(docname, link, link)
     return nodes.raw("", f'<p class="zz-permalink">永久链接（图的编号 {fid}）：{shown}</p>', format="html")
 
 
