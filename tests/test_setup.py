@@ -163,3 +163,19 @@ def test_no_network_to_pypi_and_an_interrupted_venv_is_redone(project_copy):
     assert "pip could not install requirements.txt" in line and "no network to PyPI" in line
     assert not (venv / "stale-file").exists(), "the interrupted environment was kept"
     assert (venv / ".installing").exists(), "the next run must know this install did not finish"
+
+
+def test_the_readmes_way_out_on_another_system_and_another_python(project_copy, tmp_path):
+    """What the README offers where set-up stops: `ZZREVIEW_SKIP_APT=1` on a machine without dpkg goes
+    past the Debian step, and `PYTHON=/path/to/python3.x` is the Python the venv is made with (the
+    registry is cut, so the run ends at pip: the step after both)."""
+    other_python = Path(sys.executable).resolve()  # a path that is not `python3` on PATH
+    env = {"PATH": path_without(tmp_path, {"apt-get", "dpkg-query", "dpkg"}), "ZZREVIEW_SKIP_APT": "1",
+           "PYTHON": str(other_python), "PIP_CONFIG_FILE": "/dev/null", "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+           "PIP_FIND_LINKS": "", "PIP_RETRIES": "0", "PIP_TIMEOUT": "2"}
+    proc = run_setup(project_copy, env)
+    line = one_error_line(proc)
+    assert "pip could not install requirements.txt" in line, "the Debian step was not skipped"
+    assert f"creating .venv with {other_python}" in proc.stderr or f"creating .venv with {sys.executable}" in proc.stderr
+    cfg = (project_copy / ".venv" / "pyvenv.cfg").read_text(encoding="utf-8")
+    assert f"home = {other_python.parent}" in cfg, cfg
