@@ -172,7 +172,9 @@ def preview_latency(out: Path, data: Path, runs: int) -> tuple[list[float], list
         chapter.write_text(original, encoding="utf-8")
         metrics.write_text(base, encoding="utf-8")
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        said = proc.communicate()[0]
+    print("the preview's own account of its rebuilds (phases in seconds):")
+    print("".join(f"  {line}\n" for line in said.splitlines() if line.startswith("preview: built")), end="")
     return data_times, prose_times
 
 

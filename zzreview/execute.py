@@ -203,7 +203,9 @@ def kernel_manager(sockets: str):
 
 class Kernel:
     """One Python kernel that runs chapters one after another, reset between them (PREAMBLE).
-    The build starts one per worker; the preview keeps one warm between rebuilds."""
+    The build starts one per worker; the preview keeps one warm between rebuilds. One client
+    talks to it for all of them: a new client per chapter (nbclient's default) waits for the
+    kernel to answer and then for its output channel to stay quiet for 0.2 s, every time."""
 
     def __init__(self, cwd: str):
         from jupyter_core.utils import run_sync
@@ -212,6 +214,14 @@ class Kernel:
         self.sockets = tempfile.mkdtemp(prefix="zz-kernel-")
         self.km = kernel_manager(self.sockets)
         run_sync(self.km.start_kernel)(cwd=cwd)
+        self.kc = self._client()
+
+    def _client(self):
+        kc = self.km.client()
+        kc.start_channels()
+        self._sync(kc.wait_for_ready)(timeout=60)
+        kc.allow_stdin = False
+        return kc
 
     def run(self, docname: str, nb_json: str, cwd: str, timeout: int) -> Run:
         import nbformat
@@ -224,22 +234,23 @@ class Kernel:
         started = time.monotonic()
         client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False,
                                 resources={"metadata": {"path": cwd}})
+        client.kc = self.kc  # (a client it did not make, nbclient leaves connected)
         try:
             client.execute()
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
             message = str(exc)
             if isinstance(exc, CellTimeoutError):
                 message = f"Cell execution timed out after {timeout} s (execute.timeout in _config.yml)\n{message}"
-            self._sync(self.km.restart_kernel)(now=True)  # a failed chapter's kernel is not reused
+            self.kc.stop_channels()  # a failed chapter's kernel is not reused, nor what it still sends
+            self._sync(self.km.restart_kernel)(now=True)
+            self.kc = self._client()
             return Run(docname, None, message, time.monotonic() - started, {})
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
         ledger = _ledger(nb.cells.pop())
         nb.cells.pop(0)
         return Run(docname, nbformat.writes(nb), None, time.monotonic() - started, ledger)
 
     def shutdown(self) -> None:
+        self.kc.stop_channels()
         self._sync(self.km.shutdown_kernel)(now=True)
         shutil.rmtree(self.sockets, ignore_errors=True)
 

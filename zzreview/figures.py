@@ -9,11 +9,13 @@ for a figure (the notebook output) is in book.py.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
-
+import sys
+from pathlib import Path
 
 from . import charts, data, meta, paths, records
 from .bounds import Interval, interval_text, remainder
@@ -125,6 +127,55 @@ def rows_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
+def _formats() -> dict[str, tuple[str, ...]]:
+    """The formats of each rendering (the preview's builds draw only what their pages show)."""
+    if paths.screen_only():
+        return {"print": ("svg",), "narrow": ("svg",)}
+    return {"print": FORMATS, "narrow": ("svg", "png")}
+
+
+def drawing_key(fig_id: str, rows: list[dict]) -> str:
+    """Everything a figure's files are made from: its rows, registry entry, source line and
+    widths, the formats, the style in force, matplotlib and the fonts it finds, and the book's code
+    loaded (read without counting as the chapter's reads: the executor counts the modules)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    with records.narrowed():
+        code = {m.__file__: Path(m.__file__).read_bytes().hex() for name, m in sorted(sys.modules.items())
+                if name.split(".")[0] == "zzreview" and getattr(m, "__file__", None)}
+        fonts = sorted({font_manager.findfont(font_manager.FontProperties(family=family))
+                        for family in matplotlib.rcParams["font.sans-serif"]})
+        parts = {"rows": rows, "entry": entry(fig_id), "source": source_line(rows),
+                 "widths": [meta.text_width_in(), charts.NARROW_IN], "formats": _formats(),
+                 "style": repr(sorted(matplotlib.rcParams.items())), "matplotlib": matplotlib.__version__,
+                 "fonts": [(f, os.stat(f).st_size) for f in fonts], "code": code}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _files(fig_id: str) -> dict:
+    out = output_dir()
+    files = {}
+    for name, formats in _formats().items():
+        suffix = "" if name == "print" else ".narrow"
+        files.update({f"{fmt}{suffix}": out / f"{fig_id}{suffix}.{fmt}" for fmt in formats})
+    for kind, ext in (("thumb", "thumb.webp"), ("sizes", "sizes.json"), ("csv", "csv"), ("key", "key")):
+        files[kind] = out / f"{fig_id}.{ext}"
+    return files
+
+
+def drawn_before(fig_id: str, rows: list[dict]) -> dict | None:
+    """The files of this very drawing if this output folder has them already (a chapter re-run
+    because one of its other figures or tables changed draws only what changed), else None."""
+    files = _files(fig_id)
+    if not all(path.exists() for path in files.values()):
+        return None
+    if files["key"].read_text(encoding="utf-8") != drawing_key(fig_id, rows):
+        return None
+    records.note_drawn(fig_id)
+    return files
+
+
 def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     """Write the print rendering in every format (and a light thumbnail for the figure index),
     the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
@@ -132,7 +183,10 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     drew (what the browser test scales to CSS pixels)."""
     out = output_dir()
     files, sizes = {}, {}
-    for name, figure, formats in (("print", fig, FORMATS), ("narrow", narrow, ("svg", "png"))):
+    rows = rows if rows is not None else drawn_rows(fig_id)
+    (out / f"{fig_id}.key").unlink(missing_ok=True)  # until the end: these files are not yet that drawing
+    for name, figure in (("print", fig), ("narrow", narrow)):
+        formats = _formats()[name]
         if figure is None:
             continue
         charts.assert_inside(figure)
@@ -147,7 +201,10 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     files["sizes"].write_text(json.dumps(sizes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     files["csv"] = out / f"{fig_id}.csv"  # last, once the drawings exist, and whole or not at all
     tmp = files["csv"].with_suffix(".tmp.csv")
-    tmp.write_text(rows_csv(rows if rows is not None else drawn_rows(fig_id)), encoding="utf-8")
+    tmp.write_text(rows_csv(rows), encoding="utf-8")
     os.replace(tmp, files["csv"])
+    if narrow is not None:  # the whole drawing: what a re-run may take as it is (drawn_before)
+        files["key"] = out / f"{fig_id}.key"
+        files["key"].write_text(drawing_key(fig_id, rows), encoding="utf-8")
     records.note_drawn(fig_id)  # the executor re-runs the chapter if these files go missing
     return files

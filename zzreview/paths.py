@@ -48,6 +48,16 @@ def generated_dir() -> Path:
     return Path(os.environ.get("ZZREVIEW_GENERATED_DIR", REPO / "_build" / "generated")).resolve()
 
 
+SCREEN_ONLY = "ZZREVIEW_SCREEN_ONLY"
+
+
+def screen_only() -> bool:
+    """The preview's builds make only what its pages show (pages, SVG drawings, the figure index's
+    thumbnails, each figure's CSV and JSON); the downloads only a build publishes (PNG and PDF
+    drawings, figure bundles, notebooks, the replication package) are left to the build."""
+    return os.environ.get(SCREEN_ONLY) == "1"
+
+
 def relpath(path: Path) -> str:
     """A path as users see it in messages: relative to the repository when inside it."""
     try:

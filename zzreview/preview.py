@@ -70,6 +70,7 @@ RELOAD_JS = r"""(function () {
 # --- Sphinx, warm ---------------------------------------------------------------------------------
 
 WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh", "myst_nb", "myst_parser",
+                "myst_nb.sphinx_ext", "myst_nb.ext.download", "jupyter_cache.cache.main",  # imported by setup()
                 "sphinx_book_theme", "pydata_sphinx_theme", "sphinx_togglebutton", "sphinx_copybutton",
                 "sphinx_design", "sphinx_comments", "sphinx_external_toc", "sphinx_multitoc_numbering",
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
@@ -209,9 +210,10 @@ class Preview:
 
     def start_pdf(self) -> None:
         self.stop_pdf()
+        env = {k: v for k, v in os.environ.items() if k != paths.SCREEN_ONLY}  # a build's whole output
         self.pdf_process = subprocess.Popen(
             [sys.executable, "-m", "zzreview", "build", "--quiet", "--out", str(self.out.parent / "preview-pdf")],
-            cwd=paths.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            cwd=paths.REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=lambda: os.nice(10))
 
     def stop_pdf(self) -> None:
@@ -277,6 +279,7 @@ def main(args) -> int:
     from .__main__ import kernel_environment
 
     os.environ["ZZREVIEW_VERSION"] = preview_version()
+    os.environ[paths.SCREEN_ONLY] = "1"  # its kernel and Sphinx make only what the pages show
     out = Path(args.out).resolve()
     kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
     preview = Preview(out, args.pdf)

@@ -380,12 +380,12 @@ def _write_downloads(app, exception):
     numbering = cite.Numbering.from_env(app.env)
     for item in figures.registry():
         cite.write_figure_downloads(item["id"], out / "figures", numbering, version, base)
-    from . import replication
+    from . import paths, replication
 
-    # each chapter as a notebook analysts can follow and rerun, and all of them in one package
-    notebooks = replication.write_notebooks(execute.chapters(), _cache_dir(app), out / "notebooks", numbering)
-    replication.write_package(out, numbering, version, notebooks, out / "notebooks", base)
-    from . import paths
+    if not paths.screen_only():  # (the preview leaves these to the build)
+        # each chapter as a notebook analysts can follow and rerun, and all of them in one package
+        notebooks = replication.write_notebooks(execute.chapters(), _cache_dir(app), out / "notebooks", numbering)
+        replication.write_package(out, numbering, version, notebooks, out / "notebooks", base)
 
     for name in ("datapackage.json", "metrics.csv", "numeral_exclusions.csv"):
         (out / "data").mkdir(exist_ok=True)
