@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import charts, data, meta, paths, records
+from . import data, meta, paths, records  # charts (matplotlib) only where a figure is drawn
 from .bounds import Interval, interval_text, remainder
 
 FORMATS = ("svg", "pdf", "png")
@@ -83,6 +83,8 @@ def source_line(rows: list[dict]) -> str:
 def draw(fig_id: str, width_in: float | None = None, rows: list[dict] | None = None):
     """The matplotlib Figure for a registry entry, drawn from the current data (or from `rows`,
     drawn_rows of an analyst's edited copy)."""
+    from . import charts
+
     item = entry(fig_id)
     rows = rows if rows is not None else drawn_rows(fig_id)
     source = source_line(rows)
@@ -141,6 +143,8 @@ def drawing_key(fig_id: str, rows: list[dict]) -> str:
     import matplotlib
     from matplotlib import font_manager
 
+    from . import charts
+
     with records.narrowed():
         code = {m.__file__: Path(m.__file__).read_bytes().hex() for name, m in sorted(sys.modules.items())
                 if name.split(".")[0] == "zzreview" and getattr(m, "__file__", None)}
@@ -181,6 +185,8 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
     was made from, recorded as it was made), and a record of the smallest type each rendering
     drew (what the browser test scales to CSS pixels)."""
+    from . import charts
+
     out = output_dir()
     files, sizes = {}, {}
     rows = rows if rows is not None else drawn_rows(fig_id)
