@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 floor=$(sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
 tool=$(mktemp -d)
 trap 'rm -rf "$tool"' EXIT
-python3 -m venv "$tool" && "$tool/bin/pip" install -q uv
+python3 -m venv "$tool" && "$tool/bin/pip" install -q uv==0.13.9  # pinned: its output format is the lock's
 "$tool/bin/uv" pip compile requirements.in --python-version "$floor" --no-header --quiet \
   --output-file requirements.txt "$@"
 sed -i "1i # The lock: made from requirements.in by scripts/lock.sh for Python $floor (pyproject.toml's floor).\\

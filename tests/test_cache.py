@@ -111,6 +111,36 @@ def test_reads_no_regular_expression_could_see_are_recorded(data_copy, tmp_path,
     assert "file:data/numeral_exclusions.csv" in execute.changed_reads(record, execute.Inputs())
 
 
+def test_a_figure_drawn_again_from_the_same_inputs_is_reused_with_the_same_record(data_copy, tmp_path,
+                                                                                monkeypatch):
+    """A chapter re-run draws only the figures whose inputs changed (figures.drawing_key). A reused
+    drawing must leave the chapter the record of reads a fresh one does (or a later change to
+    what drawing reads, say _config.yml, would not re-run it), and a changed label is drawn anew."""
+    monkeypatch.setenv("ZZREVIEW_DATA_CHECKED", "1")
+    monkeypatch.setenv("ZZREVIEW_GENERATED_DIR", str(tmp_path / "generated"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import zzreview.book as zz\nzz.figure('fig-risk-vehicles')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    job = ("probe", nbformat.writes(nb), str(tmp_path))
+    svg = tmp_path / "generated" / "figures" / "fig-risk-vehicles.svg"
+
+    [fresh] = execute._run_bucket([job], 120)
+    assert fresh.error is None, fresh.error
+    drawn_at = svg.stat().st_mtime_ns
+    assert "file:_config.yml" in fresh.ledger["reads"]  # the source line and widths come from it
+    [reused] = execute._run_bucket([job], 120)
+    assert reused.error is None, reused.error
+    assert svg.stat().st_mtime_ns == drawn_at, "the same inputs were drawn again"
+    assert reused.ledger == fresh.ledger
+
+    _replace(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆乙,")
+    [changed] = execute._run_bucket([job], 120)
+    assert changed.error is None, changed.error
+    assert svg.stat().st_mtime_ns != drawn_at, "a changed label was not drawn anew"
+    assert "劝返车辆乙" in (tmp_path / "generated" / "figures" / "fig-risk-vehicles.csv").read_text(encoding="utf-8")
+
+
 @pytest.mark.build
 def test_incremental_rebuilds_are_never_stale(built_site, tmp_path, data_copy):
     out, env = tmp_path / "out", {"ZZREVIEW_DATA_DIR": str(data_copy)}

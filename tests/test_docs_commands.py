@@ -156,10 +156,25 @@ def relock_changes_nothing(command):
                 assert made.read() == lock.read_text(encoding="utf-8"), f"{lock.name} is not what {command} makes"
 
 
+def run_fresh_build(command):
+    """`--fresh` forgets the cache and the state: every chapter runs again."""
+    out = _ok(command)
+    ran = re.search(r"build OK in \d+ s \((\d+) of (\d+) chapters executed", out)
+    assert ran and ran.group(1) == ran.group(2), out[-2000:]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def run_preview_with_pdf(named):
     """The preview's options as the README gives them (`[--port N] [--pdf]`): the port chosen, the
     PDF following in the background and served beside the pages."""
-    port = PORT + 1
+    port = _free_port()
     shutil.rmtree(REPO / "_build" / "preview-pdf", ignore_errors=True)  # the PDF served is this run's
     with _serving(named.replace("[--port N]", f"--port {port}").replace("[--pdf]", "--pdf")) as proc:
         deadline = time.monotonic() + 600
@@ -207,7 +222,7 @@ INLINE_RUN = {  # run here, as named
     "make book": makes("bash scripts/build.sh"),
     "make test": makes("bash scripts/test.sh"),
     "bash scripts/lock.sh": relock_changes_nothing,
-    ".venv/bin/python -m zzreview build --fresh": run_build,
+    ".venv/bin/python -m zzreview build --fresh": run_fresh_build,
     ".venv/bin/python -m zzreview preview [--port N] [--pdf]": run_preview_with_pdf,
 }
 INLINE = {

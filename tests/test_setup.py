@@ -176,6 +176,6 @@ def test_the_readmes_way_out_on_another_system_and_another_python(project_copy, 
     proc = run_setup(project_copy, env)
     line = one_error_line(proc)
     assert "pip could not install requirements.txt" in line, "the Debian step was not skipped"
-    assert f"creating .venv with {other_python}" in proc.stderr or f"creating .venv with {sys.executable}" in proc.stderr
+    assert f"creating .venv with {other_python}" in proc.stderr, proc.stderr
     cfg = (project_copy / ".venv" / "pyvenv.cfg").read_text(encoding="utf-8")
     assert f"home = {other_python.parent}" in cfg, cfg

@@ -214,7 +214,12 @@ class Kernel:
         self.sockets = tempfile.mkdtemp(prefix="zz-kernel-")
         self.km = kernel_manager(self.sockets)
         run_sync(self.km.start_kernel)(cwd=cwd)
-        self.kc = self._client()
+        try:
+            self.kc = self._client()
+        except BaseException:  # a kernel that never answered is not left running
+            run_sync(self.km.shutdown_kernel)(now=True)
+            shutil.rmtree(self.sockets, ignore_errors=True)
+            raise
 
     def _client(self):
         kc = self.km.client()

@@ -138,22 +138,26 @@ def _formats() -> dict[str, tuple[str, ...]]:
 
 def drawing_key(fig_id: str, rows: list[dict]) -> str:
     """Everything a figure's files are made from: its rows, registry entry, source line and
-    widths, the formats, the style in force, matplotlib and the fonts it finds, and the book's code
-    loaded (read without counting as the chapter's reads: the executor counts the modules)."""
+    widths (read as a drawing reads them, so a reused drawing leaves the chapter the same record of
+    reads as a fresh one), the formats, the style in force, the libraries that write the files,
+    the fonts found, and the book's code loaded (the executor counts those modules already)."""
     import matplotlib
+    import numpy
+    import PIL
     from matplotlib import font_manager
 
     from . import charts
 
+    parts = {"rows": rows, "entry": entry(fig_id), "source": source_line(rows),
+             "widths": [meta.text_width_in(), charts.NARROW_IN], "formats": _formats(),
+             "style": repr(sorted(matplotlib.rcParams.items())),
+             "libraries": [matplotlib.__version__, PIL.__version__, numpy.__version__]}
     with records.narrowed():
-        code = {m.__file__: Path(m.__file__).read_bytes().hex() for name, m in sorted(sys.modules.items())
-                if name.split(".")[0] == "zzreview" and getattr(m, "__file__", None)}
+        parts["code"] = {m.__file__: Path(m.__file__).read_bytes().hex() for name, m in sorted(sys.modules.items())
+                         if name.split(".")[0] == "zzreview" and getattr(m, "__file__", None)}
         fonts = sorted({font_manager.findfont(font_manager.FontProperties(family=family))
                         for family in matplotlib.rcParams["font.sans-serif"]})
-        parts = {"rows": rows, "entry": entry(fig_id), "source": source_line(rows),
-                 "widths": [meta.text_width_in(), charts.NARROW_IN], "formats": _formats(),
-                 "style": repr(sorted(matplotlib.rcParams.items())), "matplotlib": matplotlib.__version__,
-                 "fonts": [(f, os.stat(f).st_size) for f in fonts], "code": code}
+        parts["fonts"] = [(f, os.stat(f).st_size) for f in fonts]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 

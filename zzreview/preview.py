@@ -290,6 +290,9 @@ def main(args) -> int:
     print(f"preview: http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops it); watching data/, book/, "
           "zzreview/ and the configuration", flush=True)
     seen = snapshot()
+    # stopped by a signal (a closed terminal, kill): still stop the background PDF build and the kernel
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, lambda *_: sys.exit(0))
     try:
         preview.rebuild(sphinx, kernel)
         while True:
@@ -309,7 +312,7 @@ def main(args) -> int:
                 os.execv(sys.executable, [sys.executable, "-m", "zzreview", *sys.argv[1:]])
             preview.stop_pdf()
             preview.rebuild(sphinx, kernel)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         return 0
     finally:
         preview.stop_pdf()
