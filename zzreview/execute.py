@@ -38,9 +38,14 @@ class Chapter:
 
     @property
     def notebook(self):
-        from myst_nb.core.read import read_myst_markdown_notebook
+        return read_notebook(self.path.read_text(encoding="utf-8"), self.path)
 
-        return read_myst_markdown_notebook(self.path.read_text(encoding="utf-8"), path=self.path)
+
+def read_notebook(text: str, path: Path):
+    """A chapter's Markdown as the notebook myst-nb reads (the one reader of chapter files)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    return read_myst_markdown_notebook(text, path=path)
 
 
 def chapters() -> list[Chapter]:

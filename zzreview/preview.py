@@ -76,6 +76,25 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
                 "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
 
+def _keep_compiled_templates() -> None:
+    """Each Sphinx run is a fresh fork, which would compile the theme's Jinja templates again
+    (~0.2 s a rebuild): give its template environment a bytecode cache that outlives the fork
+    (Jinja checks each template's source against it)."""
+    import tempfile
+
+    from jinja2 import FileSystemBytecodeCache
+    from sphinx.jinja2glue import BuiltinTemplateLoader
+
+    cache = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="zz-preview-jinja-"))
+    original = BuiltinTemplateLoader.init
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.environment.bytecode_cache = cache
+
+    BuiltinTemplateLoader.init = init
+
+
 def _sphinx_server(conn) -> None:
     """Import Sphinx and the book's extensions once; run each request in a fork of this process."""
     import importlib
@@ -90,6 +109,7 @@ def _sphinx_server(conn) -> None:
     import jieba
 
     jieba.initialize()  # the Chinese search's dictionary
+    _keep_compiled_templates()
 
     while True:
         try:

@@ -52,18 +52,24 @@ def check_source() -> list[Problem]:
     return []
 
 
-@lru_cache(maxsize=None)
-def _read(path: str, mtime: float) -> str:
+@lru_cache(maxsize=4)
+def _checked_text(path: str, mtime_ns: int, size: int, expected: str) -> str:
+    """The text of one version of the file (and one recorded hash), checked once: the quote and
+    numeral checks ask for it hundreds of times. A failed check is not cached."""
+    problems = check_source()
+    if problems:
+        raise DataError(problems)
     return Path(path).read_text(encoding="utf-8")
 
 
 def raw_text() -> str:
     """The page text, after checking its hash; raises DataError if it was altered."""
-    problems = check_source()
-    if problems:
-        raise DataError(problems)
     path = source_path()
-    return _read(str(path), path.stat().st_mtime)
+    try:
+        stat = path.stat()
+    except OSError:
+        raise DataError(check_source()) from None
+    return _checked_text(str(path), stat.st_mtime_ns, stat.st_size, expected_sha256())
 
 
 def raw_lines() -> list[str]:
@@ -81,4 +87,9 @@ def squash(text: str) -> str:
 
 
 def squashed_source() -> str:
-    return squash(raw_text())
+    return _squashed(raw_text())
+
+
+@lru_cache(maxsize=4)
+def _squashed(text: str) -> str:
+    return squash(text)

@@ -9,6 +9,8 @@ row and column and hints at the fix.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from . import meta, paths, source, structure
 from .errors import DataError, Problem
@@ -270,13 +272,23 @@ def _chapter_problems() -> list[Problem]:
 
     found = []
     for chapter in chapters():
-        try:
-            chapter.notebook
-        except Exception as exc:  # noqa: BLE001 - any reader error is this file's problem
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            found.append(Problem(f"{chapter.docname}.md", f"cannot be read as a MyST notebook: {first}",
+        error = _unreadable(chapter.path.read_text(encoding="utf-8"), str(chapter.path))
+        if error:
+            found.append(Problem(f"{chapter.docname}.md", f"cannot be read as a MyST notebook: {error}",
                                  hint="check its front matter (between the --- lines) and its code-cell fences"))
     return found
+
+
+@lru_cache(maxsize=64)
+def _unreadable(text: str, path: str) -> str | None:
+    """Why a chapter's text is no notebook, or None; once per text (the preview asks on every save)."""
+    from .execute import read_notebook
+
+    try:
+        read_notebook(text, Path(path))
+    except Exception as exc:  # noqa: BLE001 - any reader error is this file's problem
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
 
 
 ID_PATTERN = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)*$")
