@@ -64,7 +64,10 @@ print(time.perf_counter() - start)
 
 
 def floor() -> float:
-    out = subprocess.run([PY, "-c", FLOOR_SCRIPT], capture_output=True, text=True, cwd=REPO, check=True)
+    # figures into an empty folder each time: a folder holding the same drawings would be reused
+    with tempfile.TemporaryDirectory() as generated:
+        out = subprocess.run([PY, "-c", FLOOR_SCRIPT], capture_output=True, text=True, cwd=REPO, check=True,
+                             env={**os.environ, "ZZREVIEW_GENERATED_DIR": generated})
     return float(out.stdout.strip().splitlines()[-1])
 
 
