@@ -172,23 +172,24 @@ def _files(fig_id: str) -> dict:
     return files
 
 
-def drawn_before(fig_id: str, rows: list[dict]) -> dict | None:
-    """The files of this very drawing if this output folder has them already (a chapter re-run
-    because one of its other figures or tables changed draws only what changed), else None."""
+def drawn_before(fig_id: str, key: str) -> dict | None:
+    """The files of the drawing with this drawing_key if this output folder has them already (a
+    chapter re-run because one of its other figures or tables changed draws only what changed)."""
     files = _files(fig_id)
     if not all(path.exists() for path in files.values()):
         return None
-    if files["key"].read_text(encoding="utf-8") != drawing_key(fig_id, rows):
+    if files["key"].read_text(encoding="utf-8") != key:
         return None
     records.note_drawn(fig_id)
     return files
 
 
-def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
+def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None, key: str | None = None) -> dict:
     """Write the print rendering in every format (and a light thumbnail for the figure index),
     the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
     was made from, recorded as it was made), and a record of the smallest type each rendering
-    drew (what the browser test scales to CSS pixels)."""
+    drew (what the browser test scales to CSS pixels). With its drawing_key, the whole drawing
+    (both renderings) may be reused by a later run (drawn_before)."""
     from . import charts
 
     out = output_dir()
@@ -213,8 +214,8 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     tmp = files["csv"].with_suffix(".tmp.csv")
     tmp.write_text(rows_csv(rows), encoding="utf-8")
     os.replace(tmp, files["csv"])
-    if narrow is not None:  # the whole drawing: what a re-run may take as it is (drawn_before)
+    if key is not None and narrow is not None:  # last: the files are now that drawing
         files["key"] = out / f"{fig_id}.key"
-        files["key"].write_text(drawing_key(fig_id, rows), encoding="utf-8")
+        files["key"].write_text(key, encoding="utf-8")
     records.note_drawn(fig_id)  # the executor re-runs the chapter if these files go missing
     return files
