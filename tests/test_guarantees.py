@@ -39,7 +39,7 @@ def start(cmd, env, cwd=REPO):
                             start_new_session=True)  # its own process group: kernels, Sphinx, latexmk die too
 
 
-PHASES = ["validate", "plan", "execute", "sphinx html", "sphinx latex", "xelatex", "publish"]
+PHASES = ["validate", "plan", "execute", "sphinx latex", "xelatex", "sphinx html", "publish"]
 
 
 def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(built_site, data_copy, tmp_path):

@@ -267,9 +267,8 @@ def test_a_glyph_missing_from_the_fonts_fails_typesetting(built_site, tmp_path):
     text = tex.read_text(encoding="utf-8")
     assert "本书把一张报纸版面" in text
     tex.write_text(text.replace("本书把一张报纸版面", "本书把一张\U0001F697报纸版面", 1), encoding="utf-8")
-    with open(tmp_path / "latexmk.txt", "w", encoding="utf-8") as log:
-        with pytest.raises(pdfmod.TypesetError, match=r"Missing character: There is no \U0001F697"):
-            pdfmod.typeset(latex, log)
+    with pytest.raises(pdfmod.TypesetError, match=r"Missing character: There is no \U0001F697"):
+        pdfmod.typeset(latex, tmp_path / "latexmk.txt")
 
 
 def test_a_failed_pdf_step_publishes_nothing(built_site, tmp_path):

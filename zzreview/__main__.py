@@ -80,9 +80,14 @@ class Build:
         self.started = time.monotonic()
         self.phases: dict[str, float] = {}
 
-    @contextmanager
-    def phase(self, name: str):
+    @staticmethod
+    def mark(name: str) -> None:
         print(f"== {name}", flush=True)  # where a build is, for the reader and for the tests
+
+    @contextmanager
+    def phase(self, name: str, quiet: bool = False):
+        if not quiet:
+            self.mark(name)
         begun = time.monotonic()
         yield
         self.phases[name] = time.monotonic() - begun
@@ -157,26 +162,36 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
         return 1
     _record_executed(build, plan, runs)
 
-    with open(build.log_path, "w", encoding="utf-8") as log:
-        for builder in editions:
-            with build.phase(f"sphinx {builder}"):
-                code, warnings = sphinx(builder, build.staging, build.sphinx_env, log, args.quiet)
-            if code != 0:
-                for line in warnings[:5]:
-                    print(f"  - {line}", file=sys.stderr)
-                return build.failed(f"Sphinx ({builder.upper()})")
-            if builder == "html":  # it has re-read the executed chapters; LaTeX shares its environment
-                build.save_state(pending=[])
-                sphinxext_executed(build).write_text("[]", encoding="utf-8")
+    typesetting = None
+    try:
+        with open(build.log_path, "w", encoding="utf-8") as log:
+            # LaTeX first: xelatex (one core) typesets the PDF while Sphinx writes the HTML (the other)
+            order = [b for b in ("latex", "html") if b in editions]
+            for builder in order:
+                with build.phase(f"sphinx {builder}"):
+                    code, warnings = sphinx(builder, build.staging, build.sphinx_env, log, args.quiet)
+                if code != 0:
+                    for line in warnings[:5]:
+                        print(f"  - {line}", file=sys.stderr)
+                    return build.failed(f"Sphinx ({builder.upper()})")
+                if builder == order[0]:  # it has re-read the executed chapters; the other shares its environment
+                    build.save_state(pending=[])
+                    sphinxext_executed(build).write_text("[]", encoding="utf-8")
+                if builder == "latex":
+                    build.mark("xelatex")
+                    typesetting = pdf.Typesetting(build.build_dir / "latex", build.out / "latex.log")
         build.save_state(sphinx_complete=True)
         pdf_file = None
-        if "latex" in editions:
-            with build.phase("xelatex"):
+        if typesetting:
+            with build.phase("waiting for xelatex", quiet=True):
                 try:
-                    with open(build.out / "latex.log", "w", encoding="utf-8") as latex_log:  # latexmk's passes
-                        pdf_file = pdf.typeset(build.build_dir / "latex", latex_log)
+                    pdf_file = typesetting.result()
                 except pdf.TypesetError as err:
                     return build.failed(str(err))
+            build.phases["xelatex"] = typesetting.seconds
+    finally:
+        if typesetting:
+            typesetting.stop()  # a failure elsewhere: the PDF is not wanted
 
     with build.phase("publish"):
         folders = {"html": build.build_dir / "html"}

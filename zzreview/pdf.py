@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from . import meta
@@ -20,28 +21,50 @@ class TypesetError(RuntimeError):
     pass
 
 
-def typeset(latex_dir: Path, log) -> Path:
-    """Run latexmk (xelatex → xdvipdfmx) in latex_dir; return the PDF. Dates in the PDF come from
+class Typesetting:
+    """latexmk (xelatex → xdvipdfmx) running in latex_dir, in the background: the build writes the
+    HTML edition meanwhile (two cores, two single-threaded jobs). Dates in the PDF come from
     SOURCE_DATE_EPOCH (FORCE_SOURCE_DATE makes TeX use it for \\today and the file dates too), so
     two builds of one commit give the same bytes. latexmk reruns only what changed."""
-    name = meta.pdf_name()  # latex_documents in _config.yml: Sphinx wrote name.tex
-    tex_log = latex_dir / f"{name}.log"
-    before = tex_log.stat().st_mtime_ns if tex_log.exists() else None
-    env = {**os.environ, "FORCE_SOURCE_DATE": "1", "max_print_line": "10000"}
-    cmd = ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           f"{name}.tex"]
-    proc = subprocess.run(cmd, cwd=latex_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace")
-    log.write(proc.stdout)
-    fresh = tex_log.exists() and tex_log.stat().st_mtime_ns != before
-    text = tex_log.read_text(encoding="utf-8", errors="replace") if fresh else ""
-    lost = sorted(set(LOST_CHAR.findall(text + proc.stdout)))
-    if lost:
-        raise TypesetError("the PDF's fonts lack glyphs:\n  " + "\n  ".join(lost))
-    if proc.returncode != 0:
-        errors = list(dict.fromkeys(ERROR_LINE.findall(text) + ERROR_LINE.findall(proc.stdout)))
-        raise TypesetError(f"xelatex failed (TeX log: {tex_log}):\n  " + "\n  ".join(errors[:10]))
-    return latex_dir / f"{name}.pdf"
+
+    def __init__(self, latex_dir: Path, log_path: Path):
+        self.name = meta.pdf_name()  # latex_documents in _config.yml: Sphinx wrote name.tex
+        self.latex_dir, self.log_path = latex_dir, log_path
+        self.tex_log = latex_dir / f"{self.name}.log"
+        self.before = self.tex_log.stat().st_mtime_ns if self.tex_log.exists() else None
+        self.started = time.monotonic()
+        env = {**os.environ, "FORCE_SOURCE_DATE": "1", "max_print_line": "10000"}
+        cmd = ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+               f"{self.name}.tex"]
+        with open(log_path, "wb") as log:  # the child keeps its own handle
+            self.proc = subprocess.Popen(cmd, cwd=latex_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        """The build failed elsewhere: no PDF is wanted."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def result(self) -> Path:
+        """Wait for the PDF; raise TypesetError naming what went wrong."""
+        code = self.proc.wait()
+        self.seconds = time.monotonic() - self.started
+        output = self.log_path.read_text(encoding="utf-8", errors="replace")
+        fresh = self.tex_log.exists() and self.tex_log.stat().st_mtime_ns != self.before
+        text = self.tex_log.read_text(encoding="utf-8", errors="replace") if fresh else ""
+        lost = sorted(set(LOST_CHAR.findall(text + output)))
+        if lost:
+            raise TypesetError("the PDF's fonts lack glyphs:\n  " + "\n  ".join(lost))
+        if code != 0:
+            errors = list(dict.fromkeys(ERROR_LINE.findall(text) + ERROR_LINE.findall(output)))
+            raise TypesetError(f"xelatex failed (TeX log: {self.tex_log}):\n  " + "\n  ".join(errors[:10]))
+        return self.latex_dir / f"{self.name}.pdf"
+
+
+def typeset(latex_dir: Path, log_path: Path) -> Path:
+    """Typeset and wait: the PDF, or TypesetError."""
+    return Typesetting(latex_dir, log_path).result()
 
 
 def tools_missing() -> list[str]:
