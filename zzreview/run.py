@@ -1,9 +1,10 @@
 """`python -m zzreview run FILE...`: run notebooks as an analyst does, outside the build.
 
 FILE is a downloaded notebook (.ipynb, results written back into it) or a chapter's MyST source
-(.md, results written to _build/run/<its path>.ipynb, e.g. _build/run/book/review/risk.ipynb). Each runs in a fresh kernel from the folder it
-is in. If a cell fails, what is printed is what the cell showed: for bad data, the one line per
-problem that the build prints (errors.DataError), not a traceback.
+(.md, results written to _build/run/<its path>.ipynb, e.g. _build/run/book/review/risk.ipynb).
+Each runs in a fresh kernel from the folder it is in; as many run at once as there are cores. If a
+cell fails, what is printed is what the cell showed: for bad data, the one line per problem that
+the build prints (errors.DataError), not a traceback.
 """
 from __future__ import annotations
 
@@ -47,42 +48,63 @@ def _failure(exc) -> str:
     return ANSI.sub("", lines).strip()
 
 
-def run(files: list[str], timeout: int) -> int:
-    import nbformat
-    from jupyter_core.utils import run_sync
+def _execution(path: Path, timeout: int, slots):
+    """The notebook read, and the coroutine that runs it in a fresh kernel of its own (once one
+    of the slots is free), filling in its outputs."""
     from nbclient import NotebookClient
+
+    nb = _read(path)
+
+    async def execute():
+        async with slots:
+            with tempfile.TemporaryDirectory(prefix="zz-kernel-") as sockets:
+                km = kernel_manager(sockets)  # a fresh kernel per notebook, as the build's own kind
+                client = NotebookClient(nb, km=km, timeout=timeout,
+                                        resources={"metadata": {"path": str(path.resolve().parent)}})
+                try:
+                    await client.async_execute()
+                finally:  # the kernel is ours (km=), so nbclient leaves it running
+                    if client.kc is not None:
+                        client.kc.stop_channels()
+                    if km.has_kernel:
+                        await km.shutdown_kernel(now=True)
+    return nb, execute()
+
+
+def run(files: list[str], timeout: int) -> int:
+    """Each notebook in a fresh kernel; as many at once as there are cores (each is one
+    process, mostly busy on one core). Results are printed in the order the files were named."""
+    import asyncio
+
+    import nbformat
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     os.environ.pop("ZZREVIEW_DATA_CHECKED", None)  # a build's promise, not an analyst's: every run checks
-    failed = 0
-    for name in files:
-        path = Path(name)
-        if not path.is_file():
-            print(f"{name}: no such notebook", file=sys.stderr)
-            failed += 1
+    missing = [name for name in files if not Path(name).is_file()]
+    for name in missing:
+        print(f"{name}: no such notebook", file=sys.stderr)
+    present = [name for name in files if name not in missing]
+
+    async def run_all():
+        slots = asyncio.Semaphore(os.cpu_count() or 1)
+        jobs = [_execution(Path(name), timeout, slots) for name in present]
+        outcomes = await asyncio.gather(*(job for _, job in jobs), return_exceptions=True)
+        return [nb for nb, _ in jobs], outcomes
+
+    notebooks, outcomes = asyncio.run(run_all())
+    failed = len(missing)
+    for name, nb, outcome in zip(present, notebooks, outcomes):
+        if isinstance(outcome, CellExecutionError):
+            print(f"{name}: stopped at a cell\n{_failure(outcome)}", file=sys.stderr)
+        elif isinstance(outcome, (CellTimeoutError, DeadKernelError)):  # the other notebooks still ran
+            print(f"{name}: stopped: {outcome}", file=sys.stderr)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            target = _target(Path(name))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+            print(f"{name}: ran, results in {target}")
             continue
-        nb = _read(path)
-        with tempfile.TemporaryDirectory(prefix="zz-kernel-") as sockets:
-            km = kernel_manager(sockets)  # a fresh kernel per notebook, as the build's own kind
-            client = NotebookClient(nb, km=km, timeout=timeout,
-                                    resources={"metadata": {"path": str(path.resolve().parent)}})
-            try:
-                client.execute()
-            except CellExecutionError as exc:
-                print(f"{name}: stopped at a cell\n{_failure(exc)}", file=sys.stderr)
-                failed += 1
-                continue
-            except (CellTimeoutError, DeadKernelError) as exc:  # the next notebook still runs
-                print(f"{name}: stopped: {exc}", file=sys.stderr)
-                failed += 1
-                continue
-            finally:  # the kernel is ours (km=), so nbclient leaves it running
-                if client.kc is not None:
-                    client.kc.stop_channels()
-                if km.has_kernel:
-                    run_sync(km.shutdown_kernel)(now=True)
-        target = _target(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
-        print(f"{name}: ran, results in {target}")
+        failed += 1
     return 1 if failed else 0
