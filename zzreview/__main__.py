@@ -174,13 +174,12 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
                     for line in warnings[:5]:
                         print(f"  - {line}", file=sys.stderr)
                     return build.failed(f"Sphinx ({builder.upper()})")
-                if builder == order[0]:  # it has re-read the executed chapters; the other shares its environment
-                    build.save_state(pending=[])
-                    sphinxext_executed(build).write_text("[]", encoding="utf-8")
                 if builder == "latex":
                     build.mark("xelatex")
                     typesetting = pdf.Typesetting(build.build_dir / "latex", build.out / "latex.log")
-        build.save_state(sphinx_complete=True)
+        # both have re-read (the first) and written (each) the executed chapters
+        build.save_state(pending=[], sphinx_complete=True)
+        sphinxext_executed(build).write_text("[]", encoding="utf-8")
         pdf_file = None
         if typesetting:
             with build.phase("waiting for xelatex", quiet=True):

@@ -41,12 +41,40 @@ def executed_list_path(outdir) -> Path:
     return Path(outdir).parent / EXECUTED_LIST
 
 
-def _reread_executed(app, env, added, changed, removed):
+def _executed(app, env) -> tuple[list[str], int]:
+    """The chapters executed since a build's Sphinx runs last all finished, and when that list
+    was written (the build empties it after its last Sphinx run)."""
     path = executed_list_path(app.outdir)
     if not path.exists():
-        return []
-    docnames = json.loads(path.read_text(encoding="utf-8"))
-    return [d for d in docnames if d in env.found_docs and d not in added and d not in changed]
+        return [], 0
+    return [d for d in json.loads(path.read_text(encoding="utf-8")) if d in env.found_docs], path.stat().st_mtime_ns
+
+
+def _reread_executed(app, env, added, changed, removed):
+    """Re-read an executed chapter (its source did not change, its outputs did) unless the
+    other builder's run has read it since it ran: the environment is shared."""
+    docnames, listed_at = _executed(app, env)
+
+    def read_since(doc):
+        doctree = Path(env.doctreedir) / f"{doc}.doctree"
+        return doctree.exists() and doctree.stat().st_mtime_ns > listed_at
+
+    return [d for d in docnames if d not in added and d not in changed and not read_since(d)]
+
+
+def _rewrite_reread(app, env):
+    """An HTML builder writes the pages it read itself or whose source is newer than the page;
+    a page the LaTeX run re-read (an executed chapter, or every page after a change to the
+    package's code) is written too: its doctree is newer than its page."""
+    if app.builder.format != "html":
+        return []  # the LaTeX builder writes every document
+
+    def stale(doc):
+        page = Path(app.outdir) / app.builder.get_target_uri(doc)
+        doctree = Path(env.doctreedir) / f"{doc}.doctree"
+        return not page.exists() or (doctree.exists() and doctree.stat().st_mtime_ns > page.stat().st_mtime_ns)
+
+    return [d for d in sorted(env.found_docs) if stale(d)]
 
 
 def _link(docname: str, target: str, text: str) -> nodes.reference:
@@ -535,6 +563,7 @@ def setup(app):
     app.add_directive("zz-replication-download", ReplicationDownload)
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.connect("env-get-outdated", _reread_executed)
+    app.connect("env-updated", _rewrite_reread)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
     app.connect("doctree-resolved", _resolve_pending, priority=400)  # before latex.py shapes the PDF
