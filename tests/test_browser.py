@@ -17,7 +17,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.build
 
-from browsing import CHROMIUM, CHROMIUM_ARGS
+from browsing import CHROMIUM, CHROMIUM_ARGS, Traffic
 ARTIFACTS = REPO / "test-artifacts"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -66,6 +66,7 @@ def open_page(browser, site, rel, width=1280, context=None):
     page.on("requestfailed", failed)
     page.on("response", lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    seen["settle"] = Traffic(page).settle  # waits until no request is in flight
     page.goto(f"{site['base']}/{rel}", wait_until="load")  # load waits for every image
     if refresh:  # the root page forwards to the book's front page
         page.wait_for_url("**/" + refresh.group(1).lstrip("./"))
@@ -86,7 +87,7 @@ def visits(browser, site):
             return l ? fetch(l.href).then(r => r.status) : 0; })()""")
         for img in page.query_selector_all("figure img, img[loading=lazy]"):  # lazy: load them
             img.scroll_into_view_if_needed()
-        page.wait_for_load_state("networkidle")
+        seen["settle"]()
         # every icon drawn (the site ships only the icons it uses, as inline SVG): none left as a
         # font glyph, which would show as an empty box
         seen["undrawn_icons"] = page.evaluate("""[...document.querySelectorAll('i[class*="fa-"], span[class*="fa-"]')]
@@ -98,7 +99,7 @@ def visits(browser, site):
         seen["axe"] = [(v["id"], v["impact"], v["help"]) for v in result.response["violations"]]
         # let late requests (the search page loads its index after "load") finish, then keep a
         # copy: closing the page aborts whatever is still in flight, which is not the site's fault
-        page.wait_for_load_state("networkidle")
+        seen.pop("settle")()
         reports[rel] = {k: (list(v) if isinstance(v, list) else v) for k, v in seen.items()}
         page.close()
     ctx.close()

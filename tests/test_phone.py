@@ -24,8 +24,9 @@ def chapters(site):
 def test_chart_text_is_readable(browser, site, width):
     """Drawn size × rendered width ÷ drawn width, for the rendering the browser chose."""
     smallest, seen = {"label": 99.0, "other": 99.0}, 0
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
     for rel in chapters(site):
-        page, _ = open_page(browser, site, rel, width)
+        page, _ = open_page(browser, site, rel, context=ctx)
         for img in page.query_selector_all("figure img"):
             img.scroll_into_view_if_needed()
             page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img)
@@ -40,7 +41,8 @@ def test_chart_text_is_readable(browser, site, width):
             assert other >= OTHER_PX, f"{rel} {fig_id} at {width}px: other text {other:.1f} px"
             smallest = {"label": min(smallest["label"], label), "other": min(smallest["other"], other)}
             seen += 1
-        page.context.close()
+        page.close()
+    ctx.close()
     assert seen >= 9
     print(f"\nsmallest chart text at {width}px: labels {smallest['label']:.1f} px, other {smallest['other']:.1f} px")
 
@@ -52,8 +54,9 @@ def test_every_chart_has_its_data_as_a_table(browser, site):
     import io
 
     checked = 0
+    ctx = browser.new_context(viewport={"width": 390, "height": 900})
     for rel in chapters(site):
-        page, _ = open_page(browser, site, rel, 390)
+        page, _ = open_page(browser, site, rel, context=ctx)
         for fig in page.query_selector_all("figure[id^=fig-]"):
             fig_id = fig.get_attribute("id")
             box = page.query_selector(f"#{fig_id} ~ .zz-chart-data-box")
@@ -73,7 +76,8 @@ def test_every_chart_has_its_data_as_a_table(browser, site):
                 if r["qualifier"] == "more_than":
                     assert s[1].startswith("≥"), s
             checked += 1
-        page.context.close()
+        page.close()
+    ctx.close()
     assert checked >= 9
 
 
@@ -108,18 +112,34 @@ TABLE_PROBE = """() => {
 }"""
 
 
-@pytest.mark.parametrize("width", [320, 360, 390, 1280])
-def test_every_page_fits_and_every_table_reads(browser, site, width):
-    ctx = browser.new_context(viewport={"width": width, "height": 900})
+WIDTHS = [320, 360, 390, 1280]
+
+
+@pytest.fixture(scope="module")
+def layouts(browser, site):
+    """Every page loaded once and laid out at each width in turn (the viewport resized, as when a
+    phone turns or a window narrows): what TABLE_PROBE found at each width."""
+    found = {width: {} for width in WIDTHS}
+    ctx = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     for rel in site["pages"]:
         page, _ = open_page(browser, site, rel, context=ctx)
-        found = page.evaluate(TABLE_PROBE)
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            found[width][rel] = page.evaluate(TABLE_PROBE)
         page.close()
+    ctx.close()
+    return found
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_and_every_table_reads(layouts, site, width):
+    for rel in site["pages"]:
+        found = layouts[width][rel]
+        assert found["view"] == width, f"{rel}: laid out at {found['view']}px, not {width}px"
         assert found["scroll"] <= found["view"], f"{rel} scrolls sideways at {width}px ({found['scroll']}px)"
         if width in (390, 1280):
             assert found["narrow"] == [], f"{rel} at {width}px: columns under three characters: {found['narrow']}"
             assert found["midword"] == [], f"{rel} at {width}px: ids broken inside a word: {found['midword']}"
-    ctx.close()
 
 
 def test_pages_are_light(browser, site):
@@ -153,7 +173,7 @@ def test_three_chapters_look_right_on_a_phone(browser, site):
         page, seen = open_page(browser, site, rel, 390)
         for img in page.query_selector_all("figure img"):
             img.scroll_into_view_if_needed()
-        page.wait_for_load_state("networkidle")
+        seen["settle"]()
         page.screenshot(path=str(ARTIFACTS / f"phone-{rel.replace('/', '-').removesuffix('.html')}.png"), full_page=True)
         page.context.close()
         assert seen["errors"] == [] and seen["failed"] == []
