@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 # The tests also need a browser, iproute2 and poppler-utils: the `test` lines of
 # scripts/debian-packages.txt.
 bash scripts/setup.sh --tests || exit 1
-.venv/bin/python -m pytest "$@"
+# One pytest worker per core, at most four (each builds books that use every core themselves);
+# a test file's tests stay together in one worker (pytest-xdist --dist loadfile).
+workers=$(nproc 2>/dev/null || echo 1)
+[ "$workers" -gt 4 ] && workers=4
+.venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "test.sh: pytest collected no tests; that counts as a failure" >&2

@@ -2,6 +2,7 @@
 script, into a temporary folder; the tests then look at what a reader would get."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -74,18 +75,39 @@ def run_build(out: Path, env_extra: dict | None = None, offline: bool = False,
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)
 
 
+def _site(out: Path, stdout: str, stderr: str, offline: bool) -> dict:
+    log = (out / "build.log").read_text(encoding="utf-8") if (out / "build.log").exists() else ""
+    return {"html": out / "html", "pdf": out / "pdf" / "zzreview-2021.pdf", "out": out, "log": log,
+            "stdout": stdout, "stderr": stderr, "offline": offline}
+
+
 def _build_into(out: Path, offline: bool, env_extra: dict | None = None, args: tuple = ()) -> dict:
     proc = run_build(out, env_extra, offline=offline, args=args)
-    log = (out / "build.log").read_text(encoding="utf-8") if (out / "build.log").exists() else ""
-    assert proc.returncode == 0, f"build failed:\n{proc.stderr[-4000:]}\n{log[-6000:]}"
-    return {"html": out / "html", "pdf": out / "pdf" / "zzreview-2021.pdf", "out": out, "log": log,
-            "stdout": proc.stdout, "stderr": proc.stderr, "offline": offline}
+    site = _site(out, proc.stdout, proc.stderr, offline)
+    assert proc.returncode == 0, f"build failed:\n{proc.stderr[-4000:]}\n{site['log'][-6000:]}"
+    return site
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory):
-    """The book, built once with the network cut when this user can cut it."""
-    return _build_into(tmp_path_factory.mktemp("book"), offline=offline_prefix() is not None)
+def built_site(request, tmp_path_factory):
+    """The book, built once with the network cut when this user can cut it. Under pytest-xdist
+    (scripts/test.sh) the workers share it: the first to ask builds it, holding a lock in the
+    run's temporary folder; the others wait for it, then read it (no test writes into it)."""
+    import fcntl
+
+    offline = offline_prefix() is not None
+    if not hasattr(request.config, "workerinput"):  # one process: nobody to share with
+        return _build_into(tmp_path_factory.mktemp("book"), offline=offline)
+    run_root = tmp_path_factory.getbasetemp().parent  # this run's, above each worker's own
+    record = run_root / "book.json"
+    with open(run_root / "book.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or its worker dies)
+        if record.exists():
+            return _site(**{**json.loads(record.read_text(encoding="utf-8")), "out": run_root / "book"})
+        (run_root / "book").mkdir(exist_ok=True)
+        site = _build_into(run_root / "book", offline=offline)
+        record.write_text(json.dumps({k: site[k] for k in ("stdout", "stderr", "offline")}), encoding="utf-8")
+        return site
 
 
 @pytest.fixture(scope="session")
