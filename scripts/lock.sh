@@ -12,18 +12,20 @@
 # `--universal` instead and keep the `; python_full_version >= ...` markers it writes.
 # Then check: `bash scripts/test.sh -k requires_python` here, and `scripts/fresh-machine.sh` for
 # bookworm and trixie before a release. Uses uv (from PyPI, into a throwaway venv).
+# uv is told to trust the system's certificate store (--system-certs), not only its built-in
+# roots: where the registry is reached through a TLS proxy with a local CA, the store has it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 floor=$(sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
 tool=$(mktemp -d)
 trap 'rm -rf "$tool"' EXIT
 python3 -m venv "$tool" && "$tool/bin/pip" install -q uv==0.13.9  # pinned: its output format is the lock's
-"$tool/bin/uv" pip compile requirements.in --python-version "$floor" --no-header --quiet \
+"$tool/bin/uv" pip compile requirements.in --python-version "$floor" --no-header --quiet --system-certs \
   --output-file requirements.txt "$@"
 sed -i "1i # The lock: made from requirements.in by scripts/lock.sh for Python $floor (pyproject.toml's floor).\\
 # Do not edit by hand: edit requirements.in and rerun the script." requirements.txt
 # the replication package's lock: the subset the notebooks need, at the book's own releases
-"$tool/bin/uv" pip compile requirements-notebooks.in --python-version "$floor" --no-header --quiet \
+"$tool/bin/uv" pip compile requirements-notebooks.in --python-version "$floor" --no-header --quiet --system-certs \
   --output-file requirements-notebooks.txt
 sed -i "1i # The replication package's lock: made from requirements-notebooks.in by scripts/lock.sh, within requirements.txt.\\
 # Do not edit by hand." requirements-notebooks.txt
