@@ -43,11 +43,17 @@ class Traffic:
         self.last = time.monotonic()
 
     def settle(self, quiet_s: float = 0.15, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.inflight or time.monotonic() - self.last < quiet_s:
+        # Playwright delivers events only inside its calls: the quiet is counted from this call at
+        # the earliest, and the page is always asked at least once (a request started by the last
+        # action, such as a scroll, may not have been reported yet)
+        begun = time.monotonic()
+        deadline = begun + timeout_s
+        while True:
+            self.page.wait_for_timeout(25)
+            if not self.inflight and time.monotonic() - max(self.last, begun) >= quiet_s:
+                return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.page.url}: requests still in flight: {[r.url for r in self.inflight]}")
-            self.page.wait_for_timeout(25)  # lets Playwright deliver the page's events
 
 
 @contextlib.contextmanager

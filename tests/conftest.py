@@ -103,9 +103,16 @@ def built_site(request, tmp_path_factory):
     with open(run_root / "book.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or its worker dies)
         if record.exists():
-            return _site(**{**json.loads(record.read_text(encoding="utf-8")), "out": run_root / "book"})
+            made = json.loads(record.read_text(encoding="utf-8"))
+            if "failed" in made:  # another worker's build failed: the same failure, not another build
+                pytest.fail(f"the session's book did not build (in another worker):\n{made['failed']}")
+            return _site(**{**made, "out": run_root / "book"})
         (run_root / "book").mkdir(exist_ok=True)
-        site = _build_into(run_root / "book", offline=offline)
+        try:
+            site = _build_into(run_root / "book", offline=offline)
+        except AssertionError as failure:
+            record.write_text(json.dumps({"failed": str(failure)[-6000:]}), encoding="utf-8")
+            raise
         record.write_text(json.dumps({k: site[k] for k in ("stdout", "stderr", "offline")}), encoding="utf-8")
         return site
 

@@ -194,7 +194,8 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     """Two rounds of edits, each followed by an incremental build: first the chart code (every
     drawing chapter runs), then a value, a label, a figure's registry entry, the layout and the
     exclusions (chapters apart from one another, so a missed change in either round stays
-    visible); then a clean build of the final tree. Both editions must be the same bytes."""
+    visible); then, alone, a new figure that renumbers the pages after it; then a clean build of
+    the final tree. Both editions must be the same bytes."""
     import os
     import subprocess
     import sys
@@ -226,6 +227,15 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     assert {"book/review/risk", "book/news", "book/traffic/mediation", "book/newyear/nanjing",
             "book/appendix/method"} <= second
     assert not second & {"book/review/forge", "book/review/reform", "book/traffic/jingbaoyi"}
+
+    # alone: a figure added to the part's first chapter (prose: nothing runs); the chapters after
+    # it (not re-read) and the figure index show new numbers
+    drawn = built_site["out"] / ".staging" / "_generated" / "figures"
+    for ext in ("svg", "pdf"):  # a drawing for each edition (Sphinx picks one for extra.*)
+        shutil.copyfile(drawn / f"fig-forge-ranks.{ext}", copy / "book" / "review" / f"extra.{ext}")
+    _replace(copy / "book" / "review" / "forge.md", "## 图表\n",
+             "## 图表\n\n```{figure} extra.*\n:name: fig-extra-test\n\n示意图\n```\n")
+    assert build(incremental) == set()
 
     clean = tmp_path / "clean"
     build(clean)

@@ -125,6 +125,8 @@ def layouts(browser, site):
         page, _ = open_page(browser, site, rel, context=ctx)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
+            # two frames: resize handlers and the <picture> source chosen for the width have run
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
             found[width][rel] = page.evaluate(TABLE_PROBE)
         page.close()
     ctx.close()

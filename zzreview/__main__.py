@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -287,6 +288,12 @@ def _sphinx(builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[i
     return proc.wait(), sphinx_problems(lines)
 
 
+def _cmd_build(args) -> int:
+    # a plain `kill` ends the build through its finally blocks (the PDF's typesetting is stopped)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    return cmd_build(args)
+
+
 def _cmd_preview(args) -> int:
     from . import preview
 
@@ -308,7 +315,7 @@ def main(argv=None) -> int:
     build.add_argument("--quiet", action="store_true", help="write the Sphinx log to the file only")
     build.add_argument("--fresh", action="store_true", help="forget the cache and the last build's state")
     build.add_argument("--jobs", type=int, default=0, help="chapters executed at once (default: cores)")
-    build.set_defaults(func=cmd_build)
+    build.set_defaults(func=_cmd_build)
     preview = sub.add_parser("preview", help="serve the book on 127.0.0.1 and rebuild it as files change")
     preview.add_argument("--port", type=int, default=8000)
     preview.add_argument("--out", default=str(paths.REPO / "_build" / "preview"))

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -39,17 +40,37 @@ class Typesetting:
         with open(log_path, "wb") as log:  # the child keeps its own handle
             self.proc = subprocess.Popen(cmd, cwd=latex_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
+        self.seconds = None
+        self._waiter = threading.Thread(target=self._time, daemon=True)  # its own time, not the wait
+        self._waiter.start()
+
+    def _time(self) -> None:
+        self.proc.wait()
+        self.seconds = time.monotonic() - self.started
 
     def stop(self) -> None:
-        """The build failed elsewhere: no PDF is wanted."""
+        """The build failed elsewhere: no PDF is wanted. latexmk and what it started (xelatex,
+        xdvipdfmx) are killed, so nothing writes into the LaTeX folder after the build ends."""
+        import psutil
+
         if self.proc.poll() is None:
+            try:
+                family = psutil.Process(self.proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                family = []
             self.proc.kill()
+            for child in family:
+                try:
+                    child.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            psutil.wait_procs(family, timeout=5)
         self.proc.wait()
 
     def result(self) -> Path:
         """Wait for the PDF; raise TypesetError naming what went wrong."""
         code = self.proc.wait()
-        self.seconds = time.monotonic() - self.started
+        self._waiter.join()
         output = self.log_path.read_text(encoding="utf-8", errors="replace")
         fresh = self.tex_log.exists() and self.tex_log.stat().st_mtime_ns != self.before
         text = self.tex_log.read_text(encoding="utf-8", errors="replace") if fresh else ""

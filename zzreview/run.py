@@ -51,11 +51,13 @@ def _failure(exc) -> str:
 def _execution(path: Path, timeout: int, slots):
     """The notebook read, and the coroutine that runs it in a fresh kernel of its own (once one
     of the slots is free), filling in its outputs."""
+    import nbformat
     from nbclient import NotebookClient
 
-    nb = _read(path)
+    nb = nbformat.v4.new_notebook()  # filled in by execute(), which also reads the file
 
     async def execute():
+        nb.update(_read(path))  # an unreadable file fails this notebook only
         async with slots:
             with tempfile.TemporaryDirectory(prefix="zz-kernel-") as sockets:
                 km = kernel_manager(sockets)  # a fresh kernel per notebook, as the build's own kind
@@ -83,10 +85,15 @@ def run(files: list[str], timeout: int) -> int:
     missing = [name for name in files if not Path(name).is_file()]
     for name in missing:
         print(f"{name}: no such notebook", file=sys.stderr)
-    present = [name for name in files if name not in missing]
+    # a notebook named twice (or as a chapter and its own notebook) would race itself for its files
+    present, seen = [], set()
+    for name in files:
+        if name not in missing and _target(Path(name)).resolve() not in seen:
+            seen.add(_target(Path(name)).resolve())
+            present.append(name)
 
     async def run_all():
-        slots = asyncio.Semaphore(os.cpu_count() or 1)
+        slots = asyncio.Semaphore(len(os.sched_getaffinity(0)) or 1)  # the cores this process may use
         jobs = [_execution(Path(name), timeout, slots) for name in present]
         outcomes = await asyncio.gather(*(job for _, job in jobs), return_exceptions=True)
         return [nb for nb, _ in jobs], outcomes
@@ -98,6 +105,8 @@ def run(files: list[str], timeout: int) -> int:
             print(f"{name}: stopped at a cell\n{_failure(outcome)}", file=sys.stderr)
         elif isinstance(outcome, (CellTimeoutError, DeadKernelError)):  # the other notebooks still ran
             print(f"{name}: stopped: {outcome}", file=sys.stderr)
+        elif isinstance(outcome, Exception):  # unreadable, or its kernel would not start
+            print(f"{name}: not run: {type(outcome).__name__}: {outcome}", file=sys.stderr)
         elif isinstance(outcome, BaseException):
             raise outcome
         else:

@@ -62,12 +62,29 @@ def _reread_executed(app, env, added, changed, removed):
     return [d for d in docnames if d not in added and d not in changed and not read_since(d)]
 
 
+def _numbering(env) -> str:
+    """What each page shows of the others: section and figure numbers (captions, references,
+    citations, the figure index) and titles (the navigation)."""
+    return json.dumps({"sections": env.toc_secnumbers, "figures": env.toc_fignumbers,
+                       "titles": {doc: title.astext() for doc, title in env.titles.items()}},
+                      sort_keys=True, ensure_ascii=False)
+
+
+def _numbering_path(app) -> Path:
+    return Path(app.outdir).parent / f"zz-{app.builder.name}-numbering.json"
+
+
 def _rewrite_reread(app, env):
     """An HTML builder writes the pages it read itself or whose source is newer than the page;
     a page the LaTeX run re-read (an executed chapter, or every page after a change to the
-    package's code) is written too: its doctree is newer than its page."""
+    package's code) is written too: its doctree is newer than its page. And when numbers or
+    titles changed since the pages were written (Sphinx renumbers in the run that reads, here
+    the LaTeX one), every page is written: any may show them."""
     if app.builder.format != "html":
         return []  # the LaTeX builder writes every document
+    written = _numbering_path(app)
+    if not written.exists() or written.read_text(encoding="utf-8") != _numbering(env):
+        return sorted(env.found_docs)
 
     def stale(doc):
         page = Path(app.outdir) / app.builder.get_target_uri(doc)
@@ -75,6 +92,11 @@ def _rewrite_reread(app, env):
         return not page.exists() or (doctree.exists() and doctree.stat().st_mtime_ns > page.stat().st_mtime_ns)
 
     return [d for d in sorted(env.found_docs) if stale(d)]
+
+
+def _record_numbering(app, exception):
+    if not exception and app.builder.format == "html":
+        _numbering_path(app).write_text(_numbering(app.env), encoding="utf-8")
 
 
 def _link(docname: str, target: str, text: str) -> nodes.reference:
@@ -564,6 +586,7 @@ def setup(app):
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("env-updated", _rewrite_reread)
+    app.connect("build-finished", _record_numbering)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
     app.connect("doctree-resolved", _resolve_pending, priority=400)  # before latex.py shapes the PDF
