@@ -1,6 +1,6 @@
 """Never stale, shown by difference: after rounds of edits of every kind, an incremental build
-gives the same bytes as a clean build of the same tree. (Its own file, so that under
-pytest-xdist it runs beside the other cache tests rather than after them.)"""
+gives the same bytes as a clean build of the same tree. (The suite's longest test, in a file of
+its own: pytest-xdist's loadfile gives it a worker of its own.)"""
 import re
 import shutil
 
