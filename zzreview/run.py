@@ -48,29 +48,25 @@ def _failure(exc) -> str:
     return ANSI.sub("", lines).strip()
 
 
-def _execution(path: Path, timeout: int, slots):
-    """The notebook read, and the coroutine that runs it in a fresh kernel of its own (once one
-    of the slots is free), filling in its outputs."""
-    import nbformat
+async def _execute(path: Path, timeout: int, slots):
+    """The notebook, run in a fresh kernel of its own once one of the slots is free (an unreadable
+    file fails this notebook only)."""
     from nbclient import NotebookClient
 
-    nb = nbformat.v4.new_notebook()  # filled in by execute(), which also reads the file
-
-    async def execute():
-        nb.update(_read(path))  # an unreadable file fails this notebook only
-        async with slots:
-            with tempfile.TemporaryDirectory(prefix="zz-kernel-") as sockets:
-                km = kernel_manager(sockets)  # a fresh kernel per notebook, as the build's own kind
-                client = NotebookClient(nb, km=km, timeout=timeout,
-                                        resources={"metadata": {"path": str(path.resolve().parent)}})
-                try:
-                    await client.async_execute()
-                finally:  # the kernel is ours (km=), so nbclient leaves it running
-                    if client.kc is not None:
-                        client.kc.stop_channels()
-                    if km.has_kernel:
-                        await km.shutdown_kernel(now=True)
-    return nb, execute()
+    nb = _read(path)
+    async with slots:
+        with tempfile.TemporaryDirectory(prefix="zz-kernel-") as sockets:
+            km = kernel_manager(sockets)  # a fresh kernel per notebook, as the build's own kind
+            client = NotebookClient(nb, km=km, timeout=timeout,
+                                    resources={"metadata": {"path": str(path.resolve().parent)}})
+            try:
+                await client.async_execute()
+            finally:  # the kernel is ours (km=), so nbclient leaves it running
+                if client.kc is not None:
+                    client.kc.stop_channels()
+                if km.has_kernel:
+                    await km.shutdown_kernel(now=True)
+    return nb
 
 
 def run(files: list[str], timeout: int) -> int:
@@ -82,25 +78,21 @@ def run(files: list[str], timeout: int) -> int:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     os.environ.pop("ZZREVIEW_DATA_CHECKED", None)  # a build's promise, not an analyst's: every run checks
-    missing = [name for name in files if not Path(name).is_file()]
-    for name in missing:
-        print(f"{name}: no such notebook", file=sys.stderr)
-    # a notebook named twice (or as a chapter and its own notebook) would race itself for its files
-    present, seen = [], set()
+    failed, targets = 0, {}
     for name in files:
-        if name not in missing and _target(Path(name)).resolve() not in seen:
-            seen.add(_target(Path(name)).resolve())
-            present.append(name)
+        if not Path(name).is_file():
+            print(f"{name}: no such notebook", file=sys.stderr)
+            failed += 1
+        else:  # a notebook named twice (or as a chapter and its own notebook) would race itself
+            targets.setdefault(_target(Path(name)).resolve(), name)
+    named = list(targets.values())
 
     async def run_all():
         slots = asyncio.Semaphore(len(os.sched_getaffinity(0)) or 1)  # the cores this process may use
-        jobs = [_execution(Path(name), timeout, slots) for name in present]
-        outcomes = await asyncio.gather(*(job for _, job in jobs), return_exceptions=True)
-        return [nb for nb, _ in jobs], outcomes
+        return await asyncio.gather(*(_execute(Path(name), timeout, slots) for name in named),
+                                    return_exceptions=True)
 
-    notebooks, outcomes = asyncio.run(run_all())
-    failed = len(missing)
-    for name, nb, outcome in zip(present, notebooks, outcomes):
+    for (target, name), outcome in zip(targets.items(), asyncio.run(run_all())):
         if isinstance(outcome, CellExecutionError):
             print(f"{name}: stopped at a cell\n{_failure(outcome)}", file=sys.stderr)
         elif isinstance(outcome, (CellTimeoutError, DeadKernelError)):  # the other notebooks still ran
@@ -110,9 +102,8 @@ def run(files: list[str], timeout: int) -> int:
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
-            target = _target(Path(name))
             target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, target)
+            nbformat.write(outcome, target)
             print(f"{name}: ran, results in {target}")
             continue
         failed += 1
