@@ -50,16 +50,17 @@ def _executed(app, env) -> tuple[list[str], int]:
     return [d for d in json.loads(path.read_text(encoding="utf-8")) if d in env.found_docs], path.stat().st_mtime_ns
 
 
+def _read_at(env, doc: str) -> int:
+    """When the environment last read a document (its doctree's time), 0 if never."""
+    doctree = Path(env.doctreedir) / f"{doc}.doctree"
+    return doctree.stat().st_mtime_ns if doctree.exists() else 0
+
+
 def _reread_executed(app, env, added, changed, removed):
     """Re-read an executed chapter (its source did not change, its outputs did) unless the
     other builder's run has read it since it ran: the environment is shared."""
     docnames, listed_at = _executed(app, env)
-
-    def read_since(doc):
-        doctree = Path(env.doctreedir) / f"{doc}.doctree"
-        return doctree.exists() and doctree.stat().st_mtime_ns > listed_at
-
-    return [d for d in docnames if d not in added and d not in changed and not read_since(d)]
+    return [d for d in docnames if d not in added and d not in changed and _read_at(env, d) <= listed_at]
 
 
 def _numbering(env) -> str:
@@ -88,8 +89,7 @@ def _rewrite_reread(app, env):
 
     def stale(doc):
         page = Path(app.outdir) / app.builder.get_target_uri(doc)
-        doctree = Path(env.doctreedir) / f"{doc}.doctree"
-        return not page.exists() or (doctree.exists() and doctree.stat().st_mtime_ns > page.stat().st_mtime_ns)
+        return not page.exists() or _read_at(env, doc) > page.stat().st_mtime_ns
 
     return [d for d in sorted(env.found_docs) if stale(d)]
 
