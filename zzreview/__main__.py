@@ -7,7 +7,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -111,10 +110,11 @@ class Build:
 
 
 def cmd_build(args, *, sphinx=None, kernel=None) -> int:
-    """The build, phase by phase. The preview passes its warm Sphinx runner and kernel and
-    asks for the HTML edition only (args.html_only)."""
-    from . import execute, publish
+    """The build, phase by phase. The preview passes its own Sphinx runner and kernel and asks
+    for the HTML edition only (args.html_only)."""
+    from . import publish
     from .cite import book_version
+    from .sphinxrun import WarmSphinx
 
     bad_config = validate.config_problems()  # the files everything below reads by name
     if bad_config:
@@ -123,7 +123,6 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
         return 2
     build = Build(args)
     editions = ("html",) if getattr(args, "html_only", False) else ("html", "latex")
-    sphinx = sphinx or _sphinx
     publish.cleanup(build.out)  # what a killed build may have left
     os.environ.setdefault("ZZREVIEW_VERSION", book_version())  # one version for the whole build
     os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
@@ -146,6 +145,18 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
         return 2
 
     build.sphinx_env = kernel_environment(build.staging)
+    own_sphinx = sphinx is None
+    sphinx = sphinx or WarmSphinx()  # its imports while the chapters run
+    try:
+        return _build_from_plan(build, args, editions, digest, sphinx, kernel)
+    finally:
+        if own_sphinx:
+            sphinx.stop()
+
+
+def _build_from_plan(build: Build, args, editions, digest: str, sphinx, kernel) -> int:
+    from . import execute, publish
+
     with build.phase("plan"):
         plan = execute.plan(build.build_dir / ".jupyter_cache", build.staging / "_generated",
                             build.state.get("chapters", {}))
@@ -259,33 +270,6 @@ def _record_executed(build: Build, plan, runs: dict[str, dict]) -> None:
                 if doc not in {c.docname for c in plan.stale}}
     build.state.pop("fingerprints", None)  # the state of builds before runs were recorded
     build.save_state(chapters={**chapters, **runs}, pending=pending, sphinx_complete=False)
-
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def sphinx_command(builder: str, staging: Path) -> list[str]:
-    """jupyter-book with one builder, into <staging>/_build/<builder> (-W: any warning is fatal)."""
-    return [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
-            "--path-output", str(staging), "--builder", builder, "-W", "-n", "--keep-going"]
-
-
-def sphinx_problems(lines) -> list[str]:
-    """The warnings and errors among Sphinx's output lines."""
-    return [ANSI.sub("", line).strip() for line in lines if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
-
-
-def _sphinx(builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
-    """Run jupyter-book; output to the log. Returns the exit code and the problems it printed."""
-    proc = subprocess.Popen(sphinx_command(builder, staging), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env, text=True, cwd=paths.REPO)
-    lines = []
-    for line in proc.stdout:
-        log.write(line)
-        lines.append(line)
-        if not quiet:
-            sys.stdout.write(line)
-    return proc.wait(), sphinx_problems(lines)
 
 
 def _cmd_build(args) -> int:

@@ -27,7 +27,6 @@ import time
 from contextlib import redirect_stderr, redirect_stdout
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from multiprocessing import get_context
 from pathlib import Path
 
 from . import paths
@@ -65,106 +64,6 @@ RELOAD_JS = r"""(function () {
   poll();
 })();
 """
-
-
-# --- Sphinx, warm ---------------------------------------------------------------------------------
-
-WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh", "myst_nb", "myst_parser",
-                "myst_nb.sphinx_ext", "myst_nb.ext.download", "jupyter_cache.cache.main",  # imported by setup()
-                "sphinx_book_theme", "pydata_sphinx_theme", "sphinx_togglebutton", "sphinx_copybutton",
-                "sphinx_design", "sphinx_comments", "sphinx_external_toc", "sphinx_multitoc_numbering",
-                "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
-                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
-
-def _keep_compiled_templates() -> None:
-    """Each Sphinx run is a fresh fork, which would compile the theme's Jinja templates again
-    (~0.2 s a rebuild): give its template environment a bytecode cache that outlives the fork
-    (Jinja checks each template's source against it)."""
-    import tempfile
-
-    from jinja2 import FileSystemBytecodeCache
-    from sphinx.jinja2glue import BuiltinTemplateLoader
-
-    cache = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="zz-preview-jinja-"))
-    original = BuiltinTemplateLoader.init
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.environment.bytecode_cache = cache
-
-    BuiltinTemplateLoader.init = init
-
-
-def _sphinx_server(conn) -> None:
-    """Import Sphinx and the book's extensions once; run each request in a fork of this process."""
-    import importlib
-
-    import jupyter_book.cli.main  # (the imports a cold `jupyter-book build` pays, paid once here)
-
-    for name in WARM_IMPORTS:
-        try:
-            importlib.import_module(name)
-        except ImportError:  # an extension this book does not use
-            pass
-    import jieba
-
-    jieba.initialize()  # the Chinese search's dictionary
-    _keep_compiled_templates()
-
-    while True:
-        try:
-            cmd, env = conn.recv()
-        except EOFError:
-            return
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: one build, output into the pipe
-            os.close(read)
-            os.dup2(write, 1)
-            os.dup2(write, 2)
-            os.environ.clear()
-            os.environ.update(env)
-            os.chdir(paths.REPO)
-            code = 1
-            try:
-                jupyter_book.cli.main.main(cmd, standalone_mode=False)
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:  # noqa: BLE001  (reported in the output, as a cold build would)
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        os.close(write)
-        with os.fdopen(read, encoding="utf-8", errors="replace") as pipe:
-            output = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        conn.send((os.waitstatus_to_exitcode(status), output))
-
-
-class WarmSphinx:
-    """A drop-in for the build's Sphinx runner (__main__._sphinx) that pays the imports once."""
-
-    def __init__(self):
-        ctx = get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_sphinx_server, args=(child,), daemon=True)
-        self.process.start()
-
-    def __call__(self, builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
-        from .__main__ import sphinx_command, sphinx_problems
-
-        self.conn.send((sphinx_command(builder, staging)[1:], env))
-        code, output = self.conn.recv()
-        log.write(output)
-        return code, sphinx_problems(output.splitlines())
-
-    def stop(self) -> None:
-        self.process.kill()
 
 
 # --- watching ------------------------------------------------------------------------------------
@@ -297,13 +196,14 @@ def handler_for(preview: Preview):
 def main(args) -> int:
     from . import execute
     from .__main__ import kernel_environment
+    from .sphinxrun import WarmSphinx
 
     os.environ["ZZREVIEW_VERSION"] = preview_version()
     os.environ[paths.SCREEN_ONLY] = "1"  # its kernel and Sphinx make only what the pages show
     out = Path(args.out).resolve()
     kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
     preview = Preview(out, args.pdf)
-    sphinx, kernel = WarmSphinx(), execute.Kernel(str(paths.REPO))
+    sphinx, kernel = WarmSphinx(keep_templates=True), execute.Kernel(str(paths.REPO))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(preview))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,0 +1,151 @@
+"""Running Sphinx (through jupyter-book, one builder at a time) for the build and the preview.
+
+A cold `jupyter-book build` pays ~2 s of imports (Sphinx, myst-nb, the theme, the book's
+extensions) before it reads a page, and a build runs two of them (LaTeX, then HTML). WarmSphinx
+pays them once, in a process started while the chapters execute, and runs each builder in a fork
+of it: the same command line, the same output, streamed as it comes."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import paths
+
+WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh", "myst_nb", "myst_parser",
+                "myst_nb.sphinx_ext", "myst_nb.ext.download", "jupyter_cache.cache.main",  # imported by setup()
+                "sphinx_book_theme", "pydata_sphinx_theme", "sphinx_togglebutton", "sphinx_copybutton",
+                "sphinx_design", "sphinx_comments", "sphinx_external_toc", "sphinx_multitoc_numbering",
+                "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
+                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def sphinx_command(builder: str, staging: Path) -> list[str]:
+    """jupyter-book with one builder, into <staging>/_build/<builder> (-W: any warning is fatal)."""
+    return [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
+            "--path-output", str(staging), "--builder", builder, "-W", "-n", "--keep-going"]
+
+
+def sphinx_problems(lines) -> list[str]:
+    """The warnings and errors among Sphinx's output lines."""
+    return [ANSI.sub("", line).strip() for line in lines if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
+
+
+def _keep_compiled_templates() -> None:
+    """Each Sphinx run is a fresh fork, which would compile the theme's Jinja templates again
+    (~0.2 s a rebuild): give its template environment a bytecode cache that outlives the fork
+    (Jinja checks each template's source against it). For the preview's many rebuilds."""
+    import tempfile
+
+    from jinja2 import FileSystemBytecodeCache
+    from sphinx.jinja2glue import BuiltinTemplateLoader
+
+    cache = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="zz-preview-jinja-"))
+    original = BuiltinTemplateLoader.init
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.environment.bytecode_cache = cache
+
+    BuiltinTemplateLoader.init = init
+
+
+def _server(conn, keep_templates: bool) -> None:
+    """Import Sphinx and the book's extensions once; run each request in a fork of this process,
+    sending its output line by line, then its exit code."""
+    import importlib
+
+    import jupyter_book.cli.main  # (the imports a cold `jupyter-book build` pays, paid once here)
+
+    for name in WARM_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an extension this book does not use
+            pass
+    import jieba
+
+    jieba.initialize()  # the Chinese search's dictionary
+    if keep_templates:
+        _keep_compiled_templates()
+
+    while True:
+        try:
+            cmd, env = conn.recv()
+        except EOFError:
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one builder, output into the pipe
+            os.close(read)
+            os.dup2(write, 1)
+            os.dup2(write, 2)
+            os.environ.clear()
+            os.environ.update(env)
+            os.chdir(paths.REPO)
+            code = 1
+            try:
+                jupyter_book.cli.main.main(cmd, standalone_mode=False)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:  # noqa: BLE001  (reported in the output, as a cold run would)
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(write)
+        with os.fdopen(read, encoding="utf-8", errors="replace") as pipe:
+            for line in pipe:
+                conn.send(("line", line))
+        _, status = os.waitpid(pid, 0)
+        conn.send(("exit", os.waitstatus_to_exitcode(status)))
+
+
+class WarmSphinx:
+    """The Sphinx runner of the build and the preview: call it with a builder; it answers with
+    Sphinx's exit code and the problems it printed, having written its output to the log (and,
+    unless quiet, to stdout)."""
+
+    def __init__(self, keep_templates: bool = False):
+        ctx = get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_server, args=(child, keep_templates), daemon=True)
+        self.process.start()
+
+    def __call__(self, builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
+        self.conn.send((sphinx_command(builder, staging)[1:], env))
+        lines = []
+        while True:
+            try:
+                kind, payload = self.conn.recv()
+            except EOFError:  # the server died (killed): as a Sphinx that crashed
+                return 1, sphinx_problems(lines) or ["CRITICAL: the Sphinx process ended without an answer"]
+            if kind == "exit":
+                return payload, sphinx_problems(lines)
+            log.write(payload)
+            lines.append(payload)
+            if not quiet:
+                sys.stdout.write(payload)
+
+    def stop(self) -> None:
+        """The server and a builder it may be running (a build that stopped half-way)."""
+        import psutil
+
+        try:
+            server = psutil.Process(self.process.pid)
+            procs = [*server.children(recursive=True), server]
+        except psutil.NoSuchProcess:
+            procs = []
+        for proc in procs:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.process.join(timeout=5)
