@@ -67,35 +67,46 @@ def served(root: Path):
         server.shutdown()
 
 
-def page_weights(browser, base: str, rels: list[str], width: int = 390) -> list[tuple[str, int, int]]:
-    """(page, first-view bytes, bytes added when it is the second page of a visit): every
-    resource that crossed the wire (the test server does not compress, so these are the
-    uncompressed sizes; a cache hit is 0). First views each start with an empty cache; second
-    views follow the previous chapter in one visit."""
-    def visit(page, rel) -> int:
-        sizes = []
+WEIGHED_WIDTH = 390  # page weights are a phone's
 
-        def count(response):
-            try:
-                sizes.append(max(0, response.request.sizes()["responseBodySize"]))
-            except Exception:  # noqa: BLE001 - a request that ended without a response body
-                sizes.append(0)
 
-        page.on("response", count)
-        traffic = Traffic(page)
-        page.goto(f"{base}/{rel}", wait_until="load")
-        traffic.settle()
-        page.remove_listener("response", count)
-        return sum(sizes)
+def weigh(page, url: str) -> int:
+    """Load url in page and wait until it settles: the bytes of every resource that crossed the
+    wire (the test server does not compress, so these are the uncompressed sizes; a cache hit is 0)."""
+    sizes = []
 
+    def count(response):
+        try:
+            sizes.append(max(0, response.request.sizes()["responseBodySize"]))
+        except Exception:  # noqa: BLE001 - a request that ended without a response body
+            sizes.append(0)
+
+    page.on("response", count)
+    traffic = Traffic(page)
+    page.goto(url, wait_until="load")
+    traffic.settle()
+    page.remove_listener("response", count)
+    return sum(sizes)
+
+
+def second_views(browser, base: str, rels: list[str], width: int = WEIGHED_WIDTH) -> dict[str, int]:
+    """Bytes each page adds when it is the next page of one visit that started on a page that is
+    no chapter (the theme's files already cached)."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    weigh(page, f"{base}/search.html")
+    second = {rel: weigh(page, f"{base}/{rel}") for rel in rels}
+    ctx.close()
+    return second
+
+
+def page_weights(browser, base: str, rels: list[str], width: int = WEIGHED_WIDTH) -> list[tuple[str, int, int]]:
+    """(page, first-view bytes, bytes added as the second page of a visit). First views each
+    start with an empty cache."""
     first = {}
     for rel in rels:
         ctx = browser.new_context(viewport={"width": width, "height": 900})
-        first[rel] = visit(ctx.new_page(), rel)
+        first[rel] = weigh(ctx.new_page(), f"{base}/{rel}")
         ctx.close()
-    ctx = browser.new_context(viewport={"width": width, "height": 900})
-    page = ctx.new_page()
-    visit(page, "search.html")  # the visit starts on a page that is no chapter (theme files now cached)
-    second = {rel: visit(page, rel) for rel in rels}
-    ctx.close()
+    second = second_views(browser, base, rels, width)
     return [(rel, first[rel], second[rel]) for rel in rels]

@@ -1,12 +1,8 @@
 """The built site in a real browser (Debian chromium driven by Playwright), offline and
 deterministic. Screenshots land in test-artifacts/ for a person to look at."""
-import functools
 import hashlib
 import json
-import http.server
 import re
-import socketserver
-import threading
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -17,24 +13,18 @@ from conftest import REPO
 
 pytestmark = pytest.mark.build
 
-from browsing import CHROMIUM, CHROMIUM_ARGS, Traffic
+from browsing import CHROMIUM, CHROMIUM_ARGS, Traffic, served
 ARTIFACTS = REPO / "test-artifacts"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(built_site):
+    """The session's book on a loopback port, and its pages."""
     root = built_site["html"]
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     pages = sorted(str(p.relative_to(root)) for p in root.rglob("*.html") if "_static" not in p.parts)
-    yield {"base": f"http://127.0.0.1:{server.server_address[1]}", "root": root, "pages": pages}
-    server.shutdown()
+    with served(root) as base:
+        yield {"base": base, "root": root, "pages": pages}
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO
 from test_browser import ARTIFACTS, browser, open_page, site  # noqa: F401 (fixtures)
-from browsing import FIRST_VIEW_KB, SECOND_VIEW_KB, page_weights  # the budget: the benchmark prints it too
+from browsing import FIRST_VIEW_KB, SECOND_VIEW_KB, WEIGHED_WIDTH, second_views, weigh  # the budget: the benchmark prints it too
 from zzreview.screen import NARROW_MAX_PX
 
 pytestmark = pytest.mark.build
@@ -18,67 +18,6 @@ LABEL_PX, OTHER_PX = 13, 11  # the smallest category label or value, and any oth
 
 def chapters(site):
     return [p for p in site["pages"] if p.startswith("book/")]
-
-
-@pytest.mark.parametrize("width", [390, 1280])
-def test_chart_text_is_readable(browser, site, width):
-    """Drawn size × rendered width ÷ drawn width, for the rendering the browser chose."""
-    smallest, seen = {"label": 99.0, "other": 99.0}, 0
-    ctx = browser.new_context(viewport={"width": width, "height": 900})
-    for rel in chapters(site):
-        page, _ = open_page(browser, site, rel, context=ctx)
-        for img in page.query_selector_all("figure img"):
-            img.scroll_into_view_if_needed()
-            page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img)
-            src, shown = img.evaluate("i => [i.currentSrc, i.getBoundingClientRect().width]")
-            fig_id = src.rsplit("/", 1)[1].split(".")[0]
-            rendering = "narrow" if ".narrow." in src else "print"
-            assert rendering == ("narrow" if width <= NARROW_MAX_PX else "print"), (rel, src)
-            sizes = json.loads((site["root"] / "figures" / f"{fig_id}.json").read_text(encoding="utf-8"))["renderings"][rendering]
-            scale = shown / sizes["width_pt"]
-            label, other = sizes["min_label_pt"] * scale, sizes["min_other_pt"] * scale
-            assert label >= LABEL_PX, f"{rel} {fig_id} at {width}px: labels {label:.1f} px"
-            assert other >= OTHER_PX, f"{rel} {fig_id} at {width}px: other text {other:.1f} px"
-            smallest = {"label": min(smallest["label"], label), "other": min(smallest["other"], other)}
-            seen += 1
-        page.close()
-    ctx.close()
-    assert seen >= 9
-    print(f"\nsmallest chart text at {width}px: labels {smallest['label']:.1f} px, other {smallest['other']:.1f} px")
-
-
-def test_every_chart_has_its_data_as_a_table(browser, site):
-    """Under each chart a toggle (a button: keyboard and screen readers) opens the data drawn,
-    row for row the figure's CSV download."""
-    import csv
-    import io
-
-    checked = 0
-    ctx = browser.new_context(viewport={"width": 390, "height": 900})
-    for rel in chapters(site):
-        page, _ = open_page(browser, site, rel, context=ctx)
-        for fig in page.query_selector_all("figure[id^=fig-]"):
-            fig_id = fig.get_attribute("id")
-            box = page.query_selector(f"#{fig_id} ~ .zz-chart-data-box")
-            assert box, f"{rel}: no data table under {fig_id}"
-            button = box.query_selector("button")
-            assert button.get_attribute("aria-expanded") == "false" and button.get_attribute("aria-label")
-            assert not box.query_selector("table").is_visible()
-            button.focus()
-            page.keyboard.press("Enter")
-            assert button.get_attribute("aria-expanded") == "true" and box.query_selector("table").is_visible()
-            shown = [[c.inner_text().strip() for c in row.query_selector_all("td")]
-                     for row in box.query_selector_all("tbody tr")]
-            rows = list(csv.DictReader(io.StringIO((site["root"] / "figures" / f"{fig_id}.csv").read_text(encoding="utf-8"))))
-            assert [s[0] for s in shown] == [r["label"] for r in rows]
-            for s, r in zip(shown, rows):
-                assert s[2] == r["unit"] and (r["quote"] in s[3] if r["quote"] else True)
-                if r["qualifier"] == "more_than":
-                    assert s[1].startswith("≥"), s
-            checked += 1
-        page.close()
-    ctx.close()
-    assert checked >= 9
 
 
 TABLE_PROBE = """() => {
@@ -113,30 +52,125 @@ TABLE_PROBE = """() => {
 
 
 WIDTHS = [320, 360, 390, 1280]
+CHART_WIDTHS = (390, 1280)  # a phone, a desktop: the two renderings a browser chooses between
+TABLE_WIDTH = 390
+
+
+def _two_frames(page) -> None:
+    """Resize handlers and the <picture> source chosen for the width have run."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def _charts_as_shown(page) -> list[dict]:
+    """Each chart image: the file the browser chose and the width it is drawn at."""
+    shown = []
+    for img in page.query_selector_all("figure img"):
+        img.scroll_into_view_if_needed()
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img)
+        src, width = img.evaluate("i => [i.currentSrc, i.getBoundingClientRect().width]")
+        shown.append({"src": src, "width": width})
+    return shown
+
+
+def _data_tables_opened(page) -> list[dict]:
+    """Each chart's data toggle, opened from the keyboard: its state before and after, and the rows."""
+    found = []
+    for fig in page.query_selector_all("figure[id^=fig-]"):
+        fig_id = fig.get_attribute("id")
+        box = page.query_selector(f"#{fig_id} ~ .zz-chart-data-box")
+        if not box:
+            found.append({"id": fig_id, "box": False})
+            continue
+        button, table = box.query_selector("button"), box.query_selector("table")
+        before = {"expanded": button.get_attribute("aria-expanded"), "label": button.get_attribute("aria-label"),
+                  "visible": table.is_visible()}
+        button.focus()
+        page.keyboard.press("Enter")
+        found.append({"id": fig_id, "box": True, "before": before,
+                      "after": {"expanded": button.get_attribute("aria-expanded"), "visible": table.is_visible()},
+                      "rows": [[c.inner_text().strip() for c in row.query_selector_all("td")]
+                               for row in box.query_selector_all("tbody tr")]})
+    return found
 
 
 @pytest.fixture(scope="module")
 def layouts(browser, site):
-    """Every page loaded once and laid out at each width in turn (the viewport resized, as when a
-    phone turns or a window narrows): what TABLE_PROBE found at each width."""
+    """Every page loaded once, with an empty cache at a phone's width (a chapter's first view is
+    weighed), then laid out at each width in turn (the viewport resized, as when a phone turns or
+    a window narrows): what TABLE_PROBE found at each width, the charts as shown at a phone's and a
+    desktop's width, and (last, at a phone's width) each chart's data table opened."""
     found = {width: {} for width in WIDTHS}
-    ctx = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
+    charts = {width: {} for width in CHART_WIDTHS}
+    tables, first_view = {}, {}
     for rel in site["pages"]:
-        page, _ = open_page(browser, site, rel, context=ctx)
+        ctx = browser.new_context(viewport={"width": WEIGHED_WIDTH, "height": 900})
+        if rel in chapters(site):
+            page = ctx.new_page()
+            first_view[rel] = weigh(page, f"{site['base']}/{rel}")
+        else:
+            page, _ = open_page(browser, site, rel, context=ctx)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
-            # two frames: resize handlers and the <picture> source chosen for the width have run
-            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            _two_frames(page)
             found[width][rel] = page.evaluate(TABLE_PROBE)
-        page.close()
-    ctx.close()
-    return found
+            if width in CHART_WIDTHS and rel in chapters(site):
+                charts[width][rel] = _charts_as_shown(page)
+        if rel in chapters(site):
+            page.set_viewport_size({"width": TABLE_WIDTH, "height": 900})
+            _two_frames(page)
+            tables[rel] = _data_tables_opened(page)
+        ctx.close()
+    return {"probe": found, "charts": charts, "tables": tables, "first_view": first_view}
+
+
+@pytest.mark.parametrize("width", CHART_WIDTHS)
+def test_chart_text_is_readable(layouts, site, width):
+    """Drawn size × rendered width ÷ drawn width, for the rendering the browser chose."""
+    smallest, seen = {"label": 99.0, "other": 99.0}, 0
+    for rel, shown in layouts["charts"][width].items():
+        for img in shown:
+            fig_id = img["src"].rsplit("/", 1)[1].split(".")[0]
+            rendering = "narrow" if ".narrow." in img["src"] else "print"
+            assert rendering == ("narrow" if width <= NARROW_MAX_PX else "print"), (rel, img["src"])
+            sizes = json.loads((site["root"] / "figures" / f"{fig_id}.json").read_text(encoding="utf-8"))["renderings"][rendering]
+            scale = img["width"] / sizes["width_pt"]
+            label, other = sizes["min_label_pt"] * scale, sizes["min_other_pt"] * scale
+            assert label >= LABEL_PX, f"{rel} {fig_id} at {width}px: labels {label:.1f} px"
+            assert other >= OTHER_PX, f"{rel} {fig_id} at {width}px: other text {other:.1f} px"
+            smallest = {"label": min(smallest["label"], label), "other": min(smallest["other"], other)}
+            seen += 1
+    assert seen >= 9
+    print(f"\nsmallest chart text at {width}px: labels {smallest['label']:.1f} px, other {smallest['other']:.1f} px")
+
+
+def test_every_chart_has_its_data_as_a_table(layouts, site):
+    """Under each chart a toggle (a button: keyboard and screen readers) opens the data drawn,
+    row for row the figure's CSV download."""
+    import csv
+    import io
+
+    checked = 0
+    for rel, figures in layouts["tables"].items():
+        for fig in figures:
+            assert fig["box"], f"{rel}: no data table under {fig['id']}"
+            assert fig["before"]["expanded"] == "false" and fig["before"]["label"], (rel, fig["id"])
+            assert not fig["before"]["visible"], f"{rel} {fig['id']}: the table shows before it is asked for"
+            assert fig["after"] == {"expanded": "true", "visible": True}, f"{rel} {fig['id']}: Enter did not open it"
+            rows = list(csv.DictReader(io.StringIO((site["root"] / "figures" / f"{fig['id']}.csv").read_text(encoding="utf-8"))))
+            shown = fig["rows"]
+            assert [s[0] for s in shown] == [r["label"] for r in rows]
+            for s, r in zip(shown, rows):
+                assert s[2] == r["unit"] and (r["quote"] in s[3] if r["quote"] else True)
+                if r["qualifier"] == "more_than":
+                    assert s[1].startswith("≥"), s
+            checked += 1
+    assert checked >= 9
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_fits_and_every_table_reads(layouts, site, width):
     for rel in site["pages"]:
-        found = layouts[width][rel]
+        found = layouts["probe"][width][rel]
         assert found["view"] == width, f"{rel}: laid out at {found['view']}px, not {width}px"
         assert found["scroll"] <= found["view"], f"{rel} scrolls sideways at {width}px ({found['scroll']}px)"
         if width in (390, 1280):
@@ -144,12 +178,16 @@ def test_every_page_fits_and_every_table_reads(layouts, site, width):
             assert found["midword"] == [], f"{rel} at {width}px: ids broken inside a word: {found['midword']}"
 
 
-def test_pages_are_light(browser, site):
+def test_pages_are_light(layouts, browser, site):
+    """Each chapter within the budget: as the first page of a visit (weighed as the layouts were
+    loaded, with an empty cache) and as the next page of one."""
     rels = chapters(site)
+    second = second_views(browser, site["base"], rels)
     heaviest = ("", 0)
-    for rel, first, second in page_weights(browser, site["base"], rels):
+    for rel in rels:
+        first = layouts["first_view"][rel]
         assert first <= FIRST_VIEW_KB * 1024, f"{rel}: first view {first / 1024:.0f} KB"
-        assert second <= SECOND_VIEW_KB * 1024, f"{rel}: as the second page of a visit {second / 1024:.0f} KB"
+        assert second[rel] <= SECOND_VIEW_KB * 1024, f"{rel}: as the second page of a visit {second[rel] / 1024:.0f} KB"
         heaviest = max(heaviest, (rel, first), key=lambda t: t[1])
     print(f"\nheaviest first view: {heaviest[0]} {heaviest[1] / 1024:.0f} KB")
 
