@@ -167,3 +167,33 @@ def test_incremental_rebuilds_are_never_stale(built_site, tmp_path, data_copy):
     fourth = run_build(out, env)
     assert fourth.returncode == 0, fourth.stderr[-3000:]
     assert set(re.findall(r"executed (book/\S+) in", fourth.stdout)) == DRAWING
+
+
+@pytest.mark.build
+def test_no_chapter_leaks_into_the_next_in_one_kernel(built_site, data_copy, tmp_path, monkeypatch):
+    """The build's worker (execute._run_bucket: one kernel, chapters one after another) runs first
+    a risk chapter that ends by changing matplotlib settings, then every other chapter that draws:
+    their figures are byte for byte the session build's (the kernel is reset between chapters)."""
+    monkeypatch.setenv("ZZREVIEW_DATA_CHECKED", "1")
+    monkeypatch.setenv("ZZREVIEW_GENERATED_DIR", str(tmp_path / "generated"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYTHONHASHSEED", "0")  # as the build's kernels have it
+    chapters = {ch.docname: ch for ch in execute.chapters()}
+    risk = chapters["book/review/risk"].notebook
+    risk.cells.append(nbformat.v4.new_code_cell('import matplotlib.pyplot as plt\nplt.rcParams["axes.facecolor"] = "#ff0000"\n'
+                                                'plt.rcParams["font.size"] = 30\nimport warnings\nwarnings.simplefilter("error")'))
+    order = ["book/review/risk", *sorted(DRAWING - {"book/review/risk"})]
+    jobs = [(doc, nbformat.writes(risk if doc == "book/review/risk" else chapters[doc].notebook),
+             str(chapters[doc].path.parent)) for doc in order]
+    runs = execute._run_bucket(jobs, 120)
+    assert [(r.docname, r.error) for r in runs] == [(doc, None) for doc in order]
+    drawn = tmp_path / "generated" / "figures"
+    compared = 0
+    for run in runs[1:]:
+        for fig_id in run.ledger["drawn"]:
+            for ext in ("svg", "png"):
+                ours = (drawn / f"{fig_id}.{ext}").read_bytes()
+                assert ours == (built_site["html"] / "figures" / f"{fig_id}.{ext}").read_bytes(), \
+                    f"{fig_id}.{ext} changed: a setting leaked from the chapter before"
+                compared += 1
+    assert compared >= 2 * 6

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from test_cache import DRAWING, _replace
+from test_cite import REGISTRY, sidecar, soup_of
 from zzreview import execute
 
 
@@ -34,9 +35,10 @@ RUN_ONLY = {execute.EXECUTION_RECORD}  # when and how long each notebook ran: th
 def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tree(built_site, tmp_path):
     """Two rounds of edits, each followed by an incremental build: first the chart code (every
     drawing chapter runs), then a value, a label, a figure's registry entry, the layout and the
-    exclusions (chapters apart from one another, so a missed change in either round stays
-    visible); then, alone, a new figure that renumbers the pages after it; then a clean build of
-    the final tree. Both editions must be the same bytes."""
+    exclusions, and a figure asked for with a keyword (chapters apart from one another, so a missed
+    change in either round stays visible); then, alone, a new figure that renumbers the pages after
+    it; then a clean build of the final tree. Both editions must be the same bytes, and every page
+    prints the figure numbers its figures' sidecars give."""
     import os
     import subprocess
     import sys
@@ -64,6 +66,8 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
              'paragraphs: ["404-412", "413-415.1"]')  # the layout
     _replace(copy / "data" / "numeral_exclusions.csv", "报道所述年份（时间范围），不是数量。",
              "报道所述的年份（时间范围），不是数量。")  # the exclusions
+    # a figure asked for with a keyword and a space, which no regular expression over the code would see
+    _replace(copy / "book" / "review" / "risk.md", 'zz.figure("fig-risk-vehicles")', 'zz.figure (fig_id="fig-risk-vehicles")')
     second = build(incremental)
     assert {"book/review/risk", "book/news", "book/traffic/mediation", "book/newyear/nanjing",
             "book/appendix/method"} <= second
@@ -87,3 +91,15 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
                             and (not (b / p.relative_to(a)).is_file() or p.read_bytes() != (b / p.relative_to(a)).read_bytes()))
             missing = sorted(str(p.relative_to(b)) for p in b.rglob("*") if not (a / p.relative_to(b)).exists())
             pytest.fail(f"{edition}: incremental differs from clean in {differ[:10]}; only in clean: {missing[:10]}")
+
+    # figure numbers from one authority: what each page prints is what its figure's sidecar (and
+    # so its citations) says, after the renumbering and for the figure asked for with a keyword
+    site, checked = {"html": clean / "html"}, set()
+    for page in (clean / "html" / "book").rglob("*.html"):
+        for figure in soup_of(site, str(page.relative_to(clean / "html").with_suffix(""))).select("figure[id^=fig-]"):
+            if figure["id"] == "fig-extra-test":
+                continue  # the test's own drawing: no registry entry, no sidecar
+            printed = re.match(r"图 (\S+)", figure.find("figcaption").get_text(" ", strip=True)).group(1)
+            assert sidecar(site, figure["id"])["number"] == f"图 {printed}", (page.name, figure["id"])
+            checked.add(figure["id"])
+    assert "fig-risk-vehicles" in checked and len(checked) == len(REGISTRY)
