@@ -146,7 +146,7 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
 
     build.sphinx_env = kernel_environment(build.staging)
     own_sphinx = sphinx is None
-    sphinx = sphinx or WarmSphinx()  # its imports while the chapters run
+    sphinx = sphinx or WarmSphinx(build.sphinx_env)  # its imports while the chapters run
     try:
         return _build_from_plan(build, args, editions, digest, sphinx, kernel)
     finally:

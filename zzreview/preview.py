@@ -201,9 +201,9 @@ def main(args) -> int:
     os.environ["ZZREVIEW_VERSION"] = preview_version()
     os.environ[paths.SCREEN_ONLY] = "1"  # its kernel and Sphinx make only what the pages show
     out = Path(args.out).resolve()
-    kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
+    sphinx_env = kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
     preview = Preview(out, args.pdf)
-    sphinx, kernel = WarmSphinx(keep_templates=True), execute.Kernel(str(paths.REPO))
+    sphinx, kernel = WarmSphinx(sphinx_env, keep_templates=True), execute.Kernel(str(paths.REPO))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(preview))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

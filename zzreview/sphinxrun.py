@@ -66,8 +66,11 @@ def _server(conn, keep_templates: bool) -> None:
             importlib.import_module(name)
         except ImportError:  # an extension this book does not use
             pass
+    import logging
+
     import jieba
 
+    jieba.setLogLevel(logging.INFO)  # its progress notes (debug) would go to the build's terminal
     jieba.initialize()  # the Chinese search's dictionary
     if keep_templates:
         _keep_compiled_templates()
@@ -113,11 +116,20 @@ class WarmSphinx:
     Sphinx's exit code and the problems it printed, having written its output to the log (and,
     unless quiet, to stdout)."""
 
-    def __init__(self, keep_templates: bool = False):
+    def __init__(self, env: dict, keep_templates: bool = False):
+        """env: the environment Sphinx runs in, which the server's imports see too (its warning
+        filters are read when the interpreter starts: the server is started with it)."""
         ctx = get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_server, args=(child, keep_templates), daemon=True)
-        self.process.start()
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            self.process.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
     def __call__(self, builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
         self.conn.send((sphinx_command(builder, staging)[1:], env))
