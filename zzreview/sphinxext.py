@@ -78,20 +78,28 @@ def _numbering_path(app) -> Path:
 def _rewrite_reread(app, env):
     """An HTML builder writes the pages it read itself or whose source is newer than the page;
     a page the LaTeX run re-read (an executed chapter, or every page after a change to the
-    package's code) is written too: its doctree is newer than its page. And when numbers or
-    titles changed since the pages were written (Sphinx renumbers in the run that reads, here
-    the LaTeX one), every page is written: any may show them."""
+    package's code) is written too: its doctree is newer than its page."""
     if app.builder.format != "html":
         return []  # the LaTeX builder writes every document
-    written = _numbering_path(app)
-    if not written.exists() or written.read_text(encoding="utf-8") != _numbering(env):
-        return sorted(env.found_docs)
 
     def stale(doc):
         page = Path(app.outdir) / app.builder.get_target_uri(doc)
         return not page.exists() or _read_at(env, doc) > page.stat().st_mtime_ns
 
     return [d for d in sorted(env.found_docs) if stale(d)]
+
+
+def _rewrite_renumbered(app, env):
+    """When numbers or titles changed since the pages were written (Sphinx renumbers in the run
+    that reads, here the LaTeX one), every page is written: any may show them. Asked once Sphinx
+    has numbered this run's pages (env-get-updated, after its own collector): a page re-read in
+    this run has no numbers before that."""
+    if app.builder.format != "html":
+        return []
+    written = _numbering_path(app)
+    if not written.exists() or written.read_text(encoding="utf-8") != _numbering(env):
+        return sorted(env.found_docs)
+    return []
 
 
 def _record_numbering(app, exception):
@@ -586,6 +594,7 @@ def setup(app):
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("env-updated", _rewrite_reread)
+    app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
     app.connect("build-finished", _record_numbering)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
