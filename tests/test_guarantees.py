@@ -39,6 +39,24 @@ def start(cmd, env, cwd=REPO):
                             start_new_session=True)  # its own process group: kernels, Sphinx, latexmk die too
 
 
+def _group_left(pgid: int, wait_s: float = 1.5) -> list[str]:
+    """The processes of a process group still running (zombies aside) after up to wait_s."""
+    import psutil
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = []
+        for p in psutil.process_iter(["pid", "cmdline", "status"]):
+            try:
+                if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                    left.append(" ".join(p.info["cmdline"] or [])[:120])
+            except (ProcessLookupError, psutil.Error):
+                pass
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
 PHASES = ["validate", "plan", "execute", "sphinx latex", "xelatex", "sphinx html", "publish"]
 
 
@@ -59,8 +77,15 @@ def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(b
                 break
         assert seen and seen[-1].startswith(marker), f"the build never reached {phase}: {''.join(seen)[-2000:]}"
         time.sleep(0.3 if phase != "publish" else 0)  # inside the phase, not at its door
-        os.killpg(proc.pid, signal.SIGKILL)
+        if phase == "sphinx html":  # a plain kill of the build alone: it stops what it started itself
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            left = _group_left(proc.pid)
+        if _group_left(proc.pid, wait_s=0):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        if phase == "sphinx html":
+            assert not left, f"still running after the build ended on SIGTERM: {left}"
         assert published_digest(out) == before, f"killed in {phase}: the published book changed"
         assert (out / "html" / "index.html").exists() and (out / "pdf").exists()
     proc = subprocess.run(build_cmd(out), cwd=REPO, env=env, capture_output=True, text=True, timeout=900)

@@ -146,7 +146,7 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
 
     build.sphinx_env = kernel_environment(build.staging)
     own_sphinx = sphinx is None
-    sphinx = sphinx or WarmSphinx(build.sphinx_env)  # its imports while the chapters run
+    sphinx = sphinx or WarmSphinx()  # its imports while the chapters run
     try:
         return _build_from_plan(build, args, editions, digest, sphinx, kernel)
     finally:
@@ -235,8 +235,9 @@ def kernel_environment(staging: Path) -> dict:
     os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(staging / "_generated"),
                       ZZREVIEW_BUILD_STATE=str(state_file(staging)),
                       ZZREVIEW_DATA_CHECKED="1")  # validated just before: kernels need not check again
-    # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book.
-    return {**os.environ, "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
+    from .sphinxrun import JIEBA_NOTICE
+
+    return {**os.environ, "PYTHONWARNINGS": JIEBA_NOTICE}
 
 
 def _execution_timeout() -> int:

@@ -51,20 +51,10 @@ class Typesetting:
     def stop(self) -> None:
         """The build failed elsewhere: no PDF is wanted. latexmk and what it started (xelatex,
         xdvipdfmx) are killed, so nothing writes into the LaTeX folder after the build ends."""
-        import psutil
+        from .processes import kill_tree
 
         if self.proc.poll() is None:
-            try:
-                family = psutil.Process(self.proc.pid).children(recursive=True)
-            except psutil.NoSuchProcess:
-                family = []
-            self.proc.kill()
-            for child in family:
-                try:
-                    child.kill()
-                except psutil.NoSuchProcess:
-                    pass
-            psutil.wait_procs(family, timeout=5)
+            kill_tree(self.proc.pid)
         self.proc.wait()
 
     def result(self) -> Path:

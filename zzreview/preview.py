@@ -201,9 +201,9 @@ def main(args) -> int:
     os.environ["ZZREVIEW_VERSION"] = preview_version()
     os.environ[paths.SCREEN_ONLY] = "1"  # its kernel and Sphinx make only what the pages show
     out = Path(args.out).resolve()
-    sphinx_env = kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
+    kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
     preview = Preview(out, args.pdf)
-    sphinx, kernel = WarmSphinx(sphinx_env, keep_templates=True), execute.Kernel(str(paths.REPO))
+    sphinx, kernel = WarmSphinx(keep_templates=True), execute.Kernel(str(paths.REPO))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(preview))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -231,6 +231,9 @@ def main(args) -> int:
                 kernel.shutdown()
                 os.execv(sys.executable, [sys.executable, "-m", "zzreview", *sys.argv[1:]])
             preview.stop_pdf()
+            if not sphinx.alive():  # killed from outside: a new one, not a failure on every save
+                sphinx.stop()
+                sphinx = WarmSphinx(keep_templates=True)
             preview.rebuild(sphinx, kernel)
     except (KeyboardInterrupt, SystemExit):
         return 0

@@ -22,12 +22,14 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
+JIEBA_NOTICE = "ignore:pkg_resources is deprecated as an API:UserWarning"  # (PYTHONWARNINGS syntax)
 
 
-def sphinx_command(builder: str, staging: Path) -> list[str]:
-    """jupyter-book with one builder, into <staging>/_build/<builder> (-W: any warning is fatal)."""
-    return [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.REPO),
-            "--path-output", str(staging), "--builder", builder, "-W", "-n", "--keep-going"]
+def jupyter_book_args(builder: str, staging: Path) -> list[str]:
+    """`jupyter-book` with one builder, into <staging>/_build/<builder> (-W: any warning is fatal)."""
+    return ["build", str(paths.REPO), "--path-output", str(staging), "--builder", builder, "-W", "-n",
+            "--keep-going"]
 
 
 def sphinx_problems(lines) -> list[str]:
@@ -56,22 +58,31 @@ def _keep_compiled_templates() -> None:
 
 def _server(conn, keep_templates: bool) -> None:
     """Import Sphinx and the book's extensions once; run each request in a fork of this process,
-    sending its output line by line, then its exit code."""
+    sending the fork's pid, its output line by line, then its exit code."""
+    import builtins
     import importlib
+    import logging
+    import signal
+    import warnings
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's, which stops this server
+    # set here: spawn passes the build's -W options, which outrank a PYTHONWARNINGS of this process
+    action, message, category = JIEBA_NOTICE.split(":")
+    warnings.filterwarnings(action, message, getattr(builtins, category))
     import jupyter_book.cli.main  # (the imports a cold `jupyter-book build` pays, paid once here)
 
     for name in WARM_IMPORTS:
         try:
             importlib.import_module(name)
-        except ImportError:  # an extension this book does not use
+        except Exception:  # noqa: BLE001 - absent, or broken: the fork imports it again and Sphinx reports it
             pass
-    import logging
+    try:
+        import jieba
 
-    import jieba
-
-    jieba.setLogLevel(logging.INFO)  # its progress notes (debug) would go to the build's terminal
-    jieba.initialize()  # the Chinese search's dictionary
+        jieba.setLogLevel(logging.INFO)  # its progress notes (debug) would go to the build's terminal
+        jieba.initialize()  # the Chinese search's dictionary
+    except Exception:  # noqa: BLE001 - as above: the search, in the fork, reports it
+        pass
     if keep_templates:
         _keep_compiled_templates()
 
@@ -83,6 +94,7 @@ def _server(conn, keep_templates: bool) -> None:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: one builder, output into the pipe
+            conn.close()  # the build sees the server's end as soon as the server is gone
             os.close(read)
             os.dup2(write, 1)
             os.dup2(write, 2)
@@ -94,7 +106,7 @@ def _server(conn, keep_templates: bool) -> None:
                 jupyter_book.cli.main.main(cmd, standalone_mode=False)
                 code = 0
             except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             except BaseException:  # noqa: BLE001  (reported in the output, as a cold run would)
                 import traceback
 
@@ -104,11 +116,17 @@ def _server(conn, keep_templates: bool) -> None:
                 sys.stderr.flush()
                 os._exit(code)
         os.close(write)
-        with os.fdopen(read, encoding="utf-8", errors="replace") as pipe:
-            for line in pipe:
-                conn.send(("line", line))
-        _, status = os.waitpid(pid, 0)
-        conn.send(("exit", os.waitstatus_to_exitcode(status)))
+        try:
+            conn.send(("pid", pid))
+            with os.fdopen(read, encoding="utf-8", errors="replace") as pipe:
+                for line in pipe:
+                    conn.send(("line", line))
+            _, status = os.waitpid(pid, 0)
+            conn.send(("exit", os.waitstatus_to_exitcode(status)))
+        except OSError:  # the build is gone: so is what it asked for
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return
 
 
 class WarmSphinx:
@@ -116,48 +134,42 @@ class WarmSphinx:
     Sphinx's exit code and the problems it printed, having written its output to the log (and,
     unless quiet, to stdout)."""
 
-    def __init__(self, env: dict, keep_templates: bool = False):
-        """env: the environment Sphinx runs in, which the server's imports see too (its warning
-        filters are read when the interpreter starts: the server is started with it)."""
+    def __init__(self, keep_templates: bool = False):
         ctx = get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_server, args=(child, keep_templates), daemon=True)
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(env)
-        try:
-            self.process.start()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        self.process.start()
+        child.close()  # this end is the server's: with it closed here, a dead server reads as EOF
+        self.builder_pid: int | None = None
 
     def __call__(self, builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
-        self.conn.send((sphinx_command(builder, staging)[1:], env))
         lines = []
-        while True:
-            try:
+        try:
+            self.conn.send((jupyter_book_args(builder, staging), env))
+            while True:
                 kind, payload = self.conn.recv()
-            except EOFError:  # the server died (killed): as a Sphinx that crashed
-                return 1, sphinx_problems(lines) or ["CRITICAL: the Sphinx process ended without an answer"]
-            if kind == "exit":
-                return payload, sphinx_problems(lines)
-            log.write(payload)
-            lines.append(payload)
-            if not quiet:
-                sys.stdout.write(payload)
+                if kind == "pid":
+                    self.builder_pid = payload
+                elif kind == "exit":
+                    self.builder_pid = None
+                    return payload, sphinx_problems(lines)
+                else:
+                    log.write(payload)
+                    lines.append(payload)
+                    if not quiet:
+                        sys.stdout.write(payload)
+        except (EOFError, OSError):  # the server died (killed, or broken at start): as a Sphinx that crashed
+            ended = "CRITICAL: the Sphinx process ended without finishing (see the output above)\n"
+            log.write(ended)
+            return 1, [*sphinx_problems(lines), ended.strip()]
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
 
     def stop(self) -> None:
         """The server and a builder it may be running (a build that stopped half-way)."""
-        import psutil
+        from .processes import kill_tree
 
-        try:
-            server = psutil.Process(self.process.pid)
-            procs = [*server.children(recursive=True), server]
-        except psutil.NoSuchProcess:
-            procs = []
-        for proc in procs:
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
+        kill_tree(self.builder_pid)  # first: once the server is gone it is no longer its child
+        kill_tree(self.process.pid)
         self.process.join(timeout=5)
