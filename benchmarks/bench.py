@@ -93,14 +93,14 @@ def median_of(runs: int, step) -> float:
 def page_weights(html: Path) -> list[tuple[str, int, int]]:
     """Every chapter's weight in Debian chromium at 390 px (tests/browsing.py, as the tests
     measure it): first view with an empty cache, and as the second page of a visit."""
-    from browsing import CHROMIUM, CHROMIUM_ARGS, page_weights as weigh, served
+    from browsing import CHROMIUM, CHROMIUM_ARGS, page_weights as weigh_pages, served
     from playwright.sync_api import sync_playwright
 
     rels = sorted(str(p.relative_to(html)) for p in html.rglob("book/**/*.html"))
     with served(html.resolve()) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            return weigh(browser, base, rels)
+            return weigh_pages(browser, base, rels)
         finally:
             browser.close()
 

@@ -65,6 +65,7 @@ def served(root: Path):
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+        server.server_close()
 
 
 WEIGHED_WIDTH = 390  # page weights are a phone's
