@@ -46,9 +46,6 @@ def outside_env() -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ZZREVIEW_", "VIRTUAL_ENV", "PYTHON", "MPL")) and k != "SOURCE_DATE_EPOCH"}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if str(REPO) not in p)
-    # pip byte-compiles every module it installs (half its time here); what the package is tested
-    # for is that its commands work, and Python compiles what the notebooks import as they run
-    env["PIP_COMPILE"] = "0"  # (pip reads PIP_NO_COMPILE=1 as "compile": the name of --compile instead)
     return env
 
 
