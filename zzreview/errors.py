@@ -2,7 +2,15 @@
 The build prints these one per line and stops before any chapter executes."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def without_colours(text: str) -> str:
+    """What a tool printed for a terminal (Sphinx, a notebook's traceback), as plain text."""
+    return ANSI.sub("", text).strip()
 
 
 @dataclass(frozen=True)

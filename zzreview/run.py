@@ -9,15 +9,13 @@ the build prints (errors.DataError), not a traceback.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 from . import paths
+from .errors import without_colours
 from .execute import kernel_manager
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _read(path: Path):
@@ -45,7 +43,7 @@ def _target(path: Path) -> Path:
 def _failure(exc) -> str:
     """The failing cell's error output as the notebook shows it (colours removed)."""
     lines = getattr(exc, "traceback", "") or str(exc)
-    return ANSI.sub("", lines).strip()
+    return without_colours(lines)
 
 
 async def _execute(path: Path, timeout: int, slots):

@@ -13,6 +13,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import paths
+from .errors import without_colours
 
 WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh", "myst_nb", "myst_parser",
                 "myst_nb.sphinx_ext", "myst_nb.ext.download", "jupyter_cache.cache.main",  # imported by setup()
@@ -21,7 +22,6 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
                 "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
 JIEBA_NOTICE = "ignore:pkg_resources is deprecated as an API:UserWarning"  # (PYTHONWARNINGS syntax)
 
@@ -34,7 +34,7 @@ def jupyter_book_args(builder: str, staging: Path) -> list[str]:
 
 def sphinx_problems(lines) -> list[str]:
     """The warnings and errors among Sphinx's output lines."""
-    return [ANSI.sub("", line).strip() for line in lines if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
+    return [without_colours(line) for line in lines if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
 
 
 def _keep_compiled_templates() -> None:
