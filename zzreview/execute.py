@@ -165,6 +165,7 @@ if not hasattr(_sys, "_zz_clean"):
                 _opened(*args)
     _sys.addaudithook(_zz_opened)
     _sys._zz_clean = (list(_w.filters), set(_sys.modules))
+    __import__("gc").freeze()  # what is here now stays: %reset's two collections skip it (0.12 → 0.01 s)
 else:
     _w.filters[:] = _sys._zz_clean[0]
     for _m in [m for m in _sys.modules if m not in _sys._zz_clean[1] or m.split(".")[0] == "zzreview"]:
