@@ -20,7 +20,8 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "sphinx_book_theme", "pydata_sphinx_theme", "sphinx_togglebutton", "sphinx_copybutton",
                 "sphinx_design", "sphinx_comments", "sphinx_external_toc", "sphinx_multitoc_numbering",
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
-                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
+                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex",
+                "zzreview.book", "zzreview.replication", "nbformat")  # (the last three: the downloads)
 
 # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
 JIEBA_NOTICE = "ignore:pkg_resources is deprecated as an API:UserWarning"  # (PYTHONWARNINGS syntax)
@@ -85,6 +86,9 @@ def _server(conn, keep_templates: bool) -> None:
         pass
     if keep_templates:
         _keep_compiled_templates()
+    import gc
+
+    gc.freeze()  # the imports stay: no collection in a fork walks them (and copies their pages)
 
     while True:
         try:
@@ -103,7 +107,15 @@ def _server(conn, keep_templates: bool) -> None:
             os.chdir(paths.REPO)
             code = 1
             try:
-                jupyter_book.cli.main.main(cmd, standalone_mode=False)
+                if env.get("ZZREVIEW_PROFILE"):
+                    import cProfile
+                    prof = cProfile.Profile()
+                    try:
+                        prof.runcall(jupyter_book.cli.main.main, cmd, standalone_mode=False)
+                    finally:
+                        prof.dump_stats(env["ZZREVIEW_PROFILE"] + "-" + cmd[cmd.index("--builder") + 1])
+                else:
+                    jupyter_book.cli.main.main(cmd, standalone_mode=False)
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
