@@ -35,14 +35,36 @@ def publish(editions: dict[str, Path], out: Path, name: str) -> None:
     shutil.rmtree(fresh, ignore_errors=True)
     partial = root / f"{name}.part"
     shutil.rmtree(partial, ignore_errors=True)
+    previous = (out / CURRENT).resolve() if (out / CURRENT).is_symlink() else None
     for edition, folder in editions.items():
-        shutil.copytree(folder, partial / edition)
+        shutil.copytree(folder, partial / edition,
+                        copy_function=_copy_or_link(folder, previous / edition if previous else None))
     os.rename(partial, fresh)
     fault_point("publish")
     _link(out / CURRENT, f"{PUBLISHED}/{name}")  # the one atomic step
     for edition in EDITIONS:
         _adopt(out / edition, f"{CURRENT}/{edition}")
     _remove_stale(out)
+
+
+def _copy_or_link(folder: Path, published: Path | None):
+    """A copy function for copytree: a file the current published folder already holds as it is
+    in `folder` (same size and modification time: copy2 keeps the time) is hard-linked from there
+    instead of copied. Published folders are never written to, only removed, so sharing their
+    files is safe; a rebuild that changed four pages copies four pages."""
+    def copy(src: str, dst: str) -> str:
+        if published is not None:
+            old = published / Path(src).relative_to(folder)
+            try:
+                new_stat, old_stat = os.stat(src), os.stat(old)
+                if (new_stat.st_size, new_stat.st_mtime_ns) == (old_stat.st_size, old_stat.st_mtime_ns):
+                    os.link(old, dst)
+                    return dst
+            except OSError:  # not there, or no hard links on this file system: a copy
+                pass
+        return shutil.copy2(src, dst)
+
+    return copy
 
 
 def _link(path: Path, target: str) -> None:

@@ -1,0 +1,40 @@
+"""Publishing, on its own: a published book is never written to afterwards (the next build
+rewrites its staging folder in place), and a rebuild that changed a few files shares the rest
+with the book it replaces instead of copying them."""
+import os
+import time
+
+from zzreview import publish
+
+
+def _tree(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_rebuild_shares_unchanged_files_and_never_writes_a_published_one(tmp_path):
+    staging, out = tmp_path / "staging", tmp_path / "out"
+    (staging / "html" / "sub").mkdir(parents=True)
+    (staging / "pdf").mkdir()
+    pages = {"html/index.html": "首页", "html/sub/page.html": "一页", "pdf/book.pdf": "%PDF"}
+    for name, text in pages.items():
+        (staging / name).write_text(text, encoding="utf-8")
+    editions = {"html": staging / "html", "pdf": staging / "pdf"}
+    publish.publish(editions, out, "first")
+    first = {name: os.stat(out / name).st_ino for name in pages}
+
+    time.sleep(0.01)
+    (staging / "html" / "sub" / "page.html").write_text("二页", encoding="utf-8")  # same size, new content
+    publish.publish(editions, out, "second")
+    assert _tree((out / "html").resolve()) == _tree(staging / "html")
+    assert (out / "html" / "sub" / "page.html").read_text(encoding="utf-8") == "二页"
+    assert os.stat(out / "html" / "index.html").st_ino == first["html/index.html"], "an unchanged page was copied"
+    assert os.stat(out / "pdf" / "book.pdf").st_ino == first["pdf/book.pdf"]
+    assert os.stat(out / "html" / "sub" / "page.html").st_ino != first["html/sub/page.html"]
+
+    # the next build writes its staging files in place: what is published must not follow
+    for name in pages:
+        with open(staging / name, "w", encoding="utf-8") as f:
+            f.write("改写")
+    assert (out / "html" / "index.html").read_text(encoding="utf-8") == "首页"
+    assert (out / "html" / "sub" / "page.html").read_text(encoding="utf-8") == "二页"
+    assert (out / "pdf" / "book.pdf").read_text(encoding="utf-8") == "%PDF"
