@@ -4,7 +4,6 @@ succeeded, so a bad input never damages the last good output."""
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -42,19 +41,6 @@ def _source_date_epoch() -> str:
         return out or "0"
     except (OSError, subprocess.CalledProcessError):
         return "0"
-
-
-INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements.txt", "book/**/*", "zzreview/*.py")
-
-
-def _inputs_digest() -> str:
-    """Everything a build reads, hashed: if it is unchanged, the published book is current."""
-    digest = hashlib.sha256()
-    files = {p for pattern in INPUT_GLOBS for p in paths.REPO.glob(pattern) if p.is_file()}
-    files |= {p for p in paths.data_dir().rglob("*") if p.is_file()}
-    for path in sorted(files):
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def _read_json(path: Path) -> dict:
@@ -126,7 +112,7 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
     publish.cleanup(build.out)  # what a killed build may have left
     os.environ.setdefault("ZZREVIEW_VERSION", book_version())  # one version for the whole build
     os.environ.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
-    digest = _inputs_digest() + os.environ["ZZREVIEW_VERSION"]
+    digest = paths.inputs_digest() + os.environ["ZZREVIEW_VERSION"]
     drawn = all((build.staging / "_generated" / "figures" / f"{f['id']}.svg").exists() for f in records.figure_registry())
     if build.state.get("inputs") == digest and drawn and build.published(editions):
         print(f"nothing changed since the last build: {build.out / 'html' / 'index.html'}, {build.out / 'pdf'}")
@@ -138,7 +124,7 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
         return 1
 
     with build.phase("validate"):
-        problems = validate.problems()
+        problems = validate.problems(remember_in=build.staging)  # (inputs it passed before: not again)
     if problems:
         _report(problems)
         print(f"nothing executed; the last good build in {build.out} is untouched", file=sys.stderr)

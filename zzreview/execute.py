@@ -130,10 +130,8 @@ def files_of(key: str) -> list[Path]:
 def input_stamp() -> list:
     """Names, sizes and modification times of every input a chapter can read: if it differs after
     execution from before, a file changed while chapters ran, and what they read is not known."""
-    files = [p for p in paths.data_dir().rglob("*") if p.is_file()]
-    files += [paths.figures_registry_path(), paths.config_path(), *sorted((paths.REPO / "zzreview").glob("*.py"))]
     out = []
-    for p in sorted(files):
+    for p in paths.input_files():
         try:
             st = p.stat()
             out.append((str(p), st.st_size, st.st_mtime_ns))

@@ -72,3 +72,24 @@ def config_path() -> Path:
 
 def toc_path() -> Path:
     return REPO / "_toc.yml"
+
+
+INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements.txt", "book/**/*", "zzreview/*.py")
+
+
+def input_files() -> list[Path]:
+    """Every file a build reads: the configuration, the chapters and the figure registry, the
+    package's code, the pins, and data/ (wherever ZZREVIEW_DATA_DIR points)."""
+    files = {p for pattern in INPUT_GLOBS for p in REPO.glob(pattern) if p.is_file()}
+    files |= {p for p in data_dir().rglob("*") if p.is_file()}
+    return sorted(files)
+
+
+def inputs_digest() -> str:
+    """The content of every input, hashed: equal digests, equal inputs."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in input_files():
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
