@@ -8,6 +8,7 @@ row and column and hints at the fix.
 """
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -353,9 +354,31 @@ def registry_problems() -> list[Problem]:
     return problems
 
 
-def problems(frictionless: bool = True, chapters: bool = True) -> list[Problem]:
-    """All problems with the book's inputs; an empty list means the build may run.
-    Checks that depend on a file stop at its first broken stage, so a message names the cause
+def problems(frictionless: bool = True, chapters: bool = True, remember_in: Path | None = None) -> list[Problem]:
+    """All problems with the book's inputs; an empty list means the build may run. With a folder
+    to remember in: inputs this check found sound before, byte for byte (paths.inputs_digest:
+    the data, chapters, registry, configuration, pins and the checking code itself), are not
+    checked again (~1–2 s, most of it frictionless)."""
+    if remember_in is None:
+        return _problems(frictionless, chapters)
+    memory = Path(remember_in) / f"validated{'-frictionless' if frictionless else ''}{'-chapters' if chapters else ''}"
+    key = paths.inputs_digest()
+    try:
+        if memory.read_text(encoding="utf-8") == key:
+            return []
+    except OSError:
+        pass
+    found = _problems(frictionless, chapters)
+    if not found:  # only a pass is remembered: a problem is reported every time
+        memory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memory.with_name(f"{memory.name}.{os.getpid()}.tmp")  # notebooks run side by side
+        tmp.write_text(key, encoding="utf-8")
+        os.replace(tmp, memory)
+    return found
+
+
+def _problems(frictionless: bool, chapters: bool) -> list[Problem]:
+    """The checks themselves. Checks that depend on a file stop at its first broken stage, so a message names the cause
     and not its consequences (a duplicate id is not also reported as a broken figure).
     A notebook's own check leaves out the chapters' Markdown (chapters=False): it runs without
     the book's tools."""
@@ -405,8 +428,8 @@ def _one_per_cell(found: list[Problem]) -> list[Problem]:
     return kept
 
 
-def check(frictionless: bool = True, chapters: bool = True) -> None:
+def check(frictionless: bool = True, chapters: bool = True, remember_in: Path | None = None) -> None:
     """Raise DataError naming every problem; chapters call this so stale or bad data never draws."""
-    found = problems(frictionless=frictionless, chapters=chapters)
+    found = problems(frictionless=frictionless, chapters=chapters, remember_in=remember_in)
     if found:
         raise DataError(found)
