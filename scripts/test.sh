@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # scripts/debian-packages.txt.
 bash scripts/setup.sh --tests || exit 1
 # One pytest worker per core, at most four (each builds books that use every core themselves);
-# a test file's tests stay together in one worker (pytest-xdist --dist loadfile).
+# a test file's tests stay together in one worker (pytest-xdist --dist loadfile), files handed
+# out in the order tests/conftest.py gives them (longest first), not by their number of tests.
 workers=$(nproc 2>/dev/null || echo 1)
 [ "$workers" -gt 4 ] && workers=4
-.venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+.venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "test.sh: pytest collected no tests; that counts as a failure" >&2

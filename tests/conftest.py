@@ -52,6 +52,19 @@ def pytest_sessionstart(session):
                     ". Run `bash scripts/test.sh`, which installs them.", returncode=4)
 
 
+# scripts/test.sh runs the files on two workers (pytest-xdist --dist loadfile, one file to one
+# worker, handed out in this order). Longest first, so the workers finish together: by default
+# xdist hands out the files with the most tests first, and a one-test file of 70 s came last. The
+# second is the long file that needs no session book: it runs while the first worker builds it.
+LONGEST_FIRST = ("test_guarantees.py", "test_docs_commands.py", "test_replication.py", "test_browser.py",
+                 "test_differential.py", "test_cache.py", "test_phone.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest as collected
+
+
 def offline_prefix() -> list[str] | None:
     """A command prefix that runs its command with no network but loopback (a new network
     namespace); None when this user cannot make one (unshare needs root)."""
