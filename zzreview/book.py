@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 
-from . import data, meta, records, structure
+from . import data, meta, paths, records, structure
 from .bounds import Interval, interval_text, remainder
 from .quantity import QUALIFIERS, RULES, bounds_text
 
@@ -40,7 +40,7 @@ def setup() -> None:
     """First cell of every chapter: refuse to run on invalid data. (Charts are styled when the
     first figure is drawn.)"""
     if os.environ.get("ZZREVIEW_DATA_CHECKED") != "1":  # the build checked it all just before
-        from . import paths, validate
+        from . import validate
 
         # an analyst's rerun after editing the data (inputs found sound before are not checked again)
         validate.check(chapters=False, remember_in=paths.generated_dir())
@@ -180,8 +180,8 @@ class FigureOutput:
         return f"{form}，{item['title']}：" + "；".join(parts) + "。"
 
     def markdown(self) -> str:
-        # relative to the chapter being executed (its working directory), as Sphinx resolves it
-        rel = os.path.relpath(self.files["svg"].with_suffix(""), os.getcwd()).replace(os.sep, "/") + ".*"
+        # not this build's path: the cached output stays valid wherever the build is (sphinxext)
+        rel = paths.generated_uri(self.files["svg"].with_suffix("")) + ".*"
         caption = self.item["caption"].strip()
         return (f"```{{figure}} {rel}\n:name: {self.fig_id}\n:alt: {self.alt}\n"
                 f":width: 100%\n\n{caption}\n```\n\n```{{zz-cite}} {self.fig_id}\n```\n")

@@ -9,6 +9,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def default_out() -> Path:
+    """Where `python -m zzreview build` builds and publishes unless told otherwise."""
+    return REPO / "_build"
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("ZZREVIEW_DATA_DIR", REPO / "data")).resolve()
 
@@ -46,6 +51,16 @@ def generated_dir() -> Path:
     points this into its own output folder (ZZREVIEW_GENERATED_DIR), so two builds never share
     figure files; an analyst's interactive run writes under _build/generated."""
     return Path(os.environ.get("ZZREVIEW_GENERATED_DIR", REPO / "_build" / "generated")).resolve()
+
+
+# How an executed chapter names a file it drew: the same in every build (and so in a cache copied
+# from another build); the Sphinx extension turns it into this build's path as it reads the page.
+GENERATED_URI = "zz-generated:"
+
+
+def generated_uri(path: Path) -> str:
+    """`path` (in generated_dir()) as an executed chapter names it."""
+    return GENERATED_URI + path.resolve().relative_to(generated_dir()).as_posix()
 
 
 SCREEN_ONLY = "ZZREVIEW_SCREEN_ONLY"

@@ -26,6 +26,7 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx import addnodes
+from sphinx.transforms import SphinxTransform
 
 from .cite import ACCESS_DATE, href
 
@@ -334,6 +335,20 @@ def _relative_to_doc(env, path: Path) -> str:
     return os.path.relpath(path, doc_dir).replace(os.sep, "/")
 
 
+class GeneratedFiles(SphinxTransform):
+    """A drawing an executed chapter names as zz-generated:figures/<id>.* (paths.GENERATED_URI)
+    becomes the path of this build's file, relative to the page as Sphinx resolves it."""
+
+    default_priority = 200
+
+    def apply(self):
+        from . import paths
+
+        for image in self.document.findall(nodes.image):
+            if image["uri"].startswith(paths.GENERATED_URI):
+                image["uri"] = _relative_to_doc(self.env, paths.generated_dir() / image["uri"][len(paths.GENERATED_URI):])
+
+
 class PdfDownload(Directive):
     """On the front page: the PDF edition, which the build writes into the site root."""
 
@@ -586,6 +601,7 @@ def setup(app):
     app.add_config_value("zz_version", "", "html")
     app.connect("config-inited", _footer_version)
     app.add_js_file("zzreview.js", loading_method="defer")  # citations: the page's address, the date, copy
+    app.add_transform(GeneratedFiles)
     app.add_directive("zz-cite", CiteFigure)
     app.add_directive("zz-figure-index", FigureIndex)
     app.add_directive("zz-book-citation", BookCitation)
