@@ -195,3 +195,26 @@ def test_no_chapter_leaks_into_the_next_in_one_kernel(built_site, data_copy, tmp
             ours = (drawn / f"{fig_id}.{ext}").read_bytes()
             assert ours == (built_site["html"] / "figures" / f"{fig_id}.{ext}").read_bytes(), \
                 f"{fig_id}.{ext} changed: a setting leaked from the chapter before"
+
+
+def test_a_build_is_seeded_only_when_new_and_never_from_a_previews_drawings(tmp_path):
+    """seed() gives a build without state another build's executed chapters; a full build never
+    takes a preview's (SVG drawings only), and a build with a state of its own is left alone."""
+    from zzreview.__main__ import seed, state_file
+
+    source = tmp_path / "source"
+    (source / "_generated" / "figures").mkdir(parents=True)
+    (source / "_build" / ".jupyter_cache").mkdir(parents=True)
+    record = {"book/review/risk": {"code": "c", "reads": {}, "drawn": []}}
+    state_file(source).write_text(json.dumps({"chapters": record, "screen_only": True}), encoding="utf-8")
+    assert not seed(tmp_path / "full", source, screen_only=False)
+    assert not (tmp_path / "full").exists()
+    assert seed(tmp_path / "preview", source, screen_only=True)
+    assert json.loads(state_file(tmp_path / "preview").read_text(encoding="utf-8")) == {"chapters": record}
+
+    state_file(source).write_text(json.dumps({"chapters": record, "screen_only": False}), encoding="utf-8")
+    assert seed(tmp_path / "full", source, screen_only=False)
+    state_file(source).write_text(json.dumps({"chapters": {}, "screen_only": False}), encoding="utf-8")
+    (source / "_generated" / "figures" / "new.svg").write_text("<svg/>", encoding="utf-8")
+    assert not seed(tmp_path / "full", source, screen_only=False), "a build's own state was replaced"
+    assert not (tmp_path / "full" / "_generated" / "figures" / "new.svg").exists()

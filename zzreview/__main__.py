@@ -256,7 +256,28 @@ def _record_executed(build: Build, plan, runs: dict[str, dict]) -> None:
     chapters = {doc: rec for doc, rec in build.state.get("chapters", {}).items()
                 if doc not in {c.docname for c in plan.stale}}
     build.state.pop("fingerprints", None)  # the state of builds before runs were recorded
-    build.save_state(chapters={**chapters, **runs}, pending=pending, sphinx_complete=False)
+    build.save_state(chapters={**chapters, **runs}, pending=pending, sphinx_complete=False,
+                     screen_only=paths.screen_only())  # (a preview's drawings: SVG only; see seed)
+
+
+def seed(staging: Path, source: Path, screen_only: bool) -> bool:
+    """Start a build that has no state yet (a first preview, its PDF) from another build's executed
+    chapters: their records, the execution cache and the drawings are copied, and the plan runs
+    only what differs. Executed chapters name their drawings the same in every build
+    (paths.GENERATED_URI), so the copies serve as the build's own. Never from a preview's build
+    into a full one (the preview draws SVG only). Returns whether it seeded."""
+    if state_file(staging).exists():
+        return False
+    given = _read_json(state_file(source))
+    if not given.get("chapters") or not (screen_only or given.get("screen_only") is False):
+        return False
+    if not ((source / "_generated").is_dir() and (source / "_build" / ".jupyter_cache").is_dir()):
+        return False
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source / "_generated", staging / "_generated")
+    shutil.copytree(source / "_build" / ".jupyter_cache", staging / "_build" / ".jupyter_cache")
+    state_file(staging).write_text(json.dumps({"chapters": given["chapters"]}, indent=1), encoding="utf-8")
+    return True
 
 
 def _cmd_build(args) -> int:
@@ -282,14 +303,14 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the data package and the source").set_defaults(func=cmd_check)
     build = sub.add_parser("build", help="validate, then build the book (HTML and PDF)")
-    build.add_argument("--out", default=str(paths.REPO / "_build"), help="output folder (default: _build)")
+    build.add_argument("--out", default=str(paths.default_out()), help="output folder (default: _build)")
     build.add_argument("--quiet", action="store_true", help="write the Sphinx log to the file only")
     build.add_argument("--fresh", action="store_true", help="forget the cache and the last build's state")
     build.add_argument("--jobs", type=int, default=0, help="chapters executed at once (default: cores)")
     build.set_defaults(func=_cmd_build)
     preview = sub.add_parser("preview", help="serve the book on 127.0.0.1 and rebuild it as files change")
     preview.add_argument("--port", type=int, default=8000)
-    preview.add_argument("--out", default=str(paths.REPO / "_build" / "preview"))
+    preview.add_argument("--out", default=str(paths.default_out() / "preview"))
     preview.add_argument("--pdf", action="store_true", help="also keep a PDF following, in the background")
     preview.set_defaults(func=_cmd_preview)
     run = sub.add_parser("run", help="run notebooks (.ipynb in place; a chapter's .md into _build/run/)")

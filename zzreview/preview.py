@@ -8,6 +8,8 @@ with the slow starts paid once: chapters run in one warm kernel, and Sphinx runs
 process that has imported Sphinx, myst-nb and the theme already. A change to the package's own
 code restarts the preview (its validation and Sphinx extension are that code). The version is
 fixed for the session and says it is a preview, so no page is re-written only for the version.
+A first preview starts from the chapters the main build executed (seed), running only what
+changed since.
 
 Bad input: the one-line error is printed and shown on the page in a banner; the last good book
 stays served. `--pdf` keeps a PDF following in the background (a full build of its own in
@@ -128,7 +130,10 @@ class Preview:
             self.set_status(error=message, building=False)
 
     def start_pdf(self) -> None:
+        from .__main__ import seed
+
         self.stop_pdf()
+        seed(self.out.parent / "preview-pdf" / ".staging", paths.default_out() / ".staging", screen_only=False)
         env = {k: v for k, v in os.environ.items() if k != paths.SCREEN_ONLY}  # a build's whole output
         self.pdf_process = subprocess.Popen(
             [sys.executable, "-m", "zzreview", "build", "--quiet", "--out", str(self.out.parent / "preview-pdf")],
@@ -195,7 +200,7 @@ def handler_for(preview: Preview):
 
 def main(args) -> int:
     from . import execute
-    from .__main__ import kernel_environment
+    from .__main__ import kernel_environment, seed
     from .sphinxrun import WarmSphinx
 
     os.environ["ZZREVIEW_VERSION"] = preview_version()
@@ -203,6 +208,8 @@ def main(args) -> int:
     out = Path(args.out).resolve()
     kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
     preview = Preview(out, args.pdf)
+    if seed(out / ".staging", paths.default_out() / ".staging", screen_only=True):
+        print(f"preview: starting from the chapters {paths.default_out()} executed", flush=True)
     sphinx, kernel = WarmSphinx(keep_templates=True), execute.Kernel(str(paths.REPO))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(preview))
     server.daemon_threads = True
