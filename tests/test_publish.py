@@ -23,12 +23,16 @@ def test_a_rebuild_shares_unchanged_files_and_never_writes_a_published_one(tmp_p
     first = {name: os.stat(out / name).st_ino for name in pages}
 
     time.sleep(0.01)
-    (staging / "html" / "sub" / "page.html").write_text("二页", encoding="utf-8")  # same size, new content
+    page = staging / "html" / "sub" / "page.html"
+    stamp = os.stat(page)
+    page.write_text("二页", encoding="utf-8")  # same size, new content...
+    os.utime(page, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # ...and the same time (a coarse clock)
+    (staging / "pdf" / "book.pdf").write_text("%PDF", encoding="utf-8")  # rewritten, the same bytes
     publish.publish(editions, out, "second")
     assert _tree((out / "html").resolve()) == _tree(staging / "html")
     assert (out / "html" / "sub" / "page.html").read_text(encoding="utf-8") == "二页"
     assert os.stat(out / "html" / "index.html").st_ino == first["html/index.html"], "an unchanged page was copied"
-    assert os.stat(out / "pdf" / "book.pdf").st_ino == first["pdf/book.pdf"]
+    assert os.stat(out / "pdf" / "book.pdf").st_ino == first["pdf/book.pdf"], "the same bytes were copied"
     assert os.stat(out / "html" / "sub" / "page.html").st_ino != first["html/sub/page.html"]
 
     # the next build writes its staging files in place: what is published must not follow

@@ -48,16 +48,15 @@ def publish(editions: dict[str, Path], out: Path, name: str) -> None:
 
 
 def _copy_or_link(folder: Path, published: Path | None):
-    """A copy function for copytree: a file the current published folder already holds as it is
-    in `folder` (same size and modification time: copy2 keeps the time) is hard-linked from there
-    instead of copied. Published folders are never written to, only removed, so sharing their
-    files is safe; a rebuild that changed four pages copies four pages."""
+    """A copy function for copytree: a file the current published folder already holds with the
+    same bytes is hard-linked from there instead of copied (compared by content, not by time:
+    some file systems keep times to the second). Published folders are never written to, only
+    removed, so sharing their files is safe; a rebuild that changed four pages copies four pages."""
     def copy(src: str, dst: str) -> str:
         if published is not None:
             old = published / Path(src).relative_to(folder)
             try:
-                new_stat, old_stat = os.stat(src), os.stat(old)
-                if (new_stat.st_size, new_stat.st_mtime_ns) == (old_stat.st_size, old_stat.st_mtime_ns):
+                if os.path.getsize(src) == os.path.getsize(old) and _same_bytes(src, old):
                     os.link(old, dst)
                     return dst
             except OSError:  # not there, or no hard links on this file system: a copy
@@ -65,6 +64,16 @@ def _copy_or_link(folder: Path, published: Path | None):
         return shutil.copy2(src, dst)
 
     return copy
+
+
+def _same_bytes(a, b) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            chunk = fa.read(1 << 20)
+            if chunk != fb.read(1 << 20):
+                return False
+            if not chunk:
+                return True
 
 
 def _link(path: Path, target: str) -> None:
