@@ -38,13 +38,14 @@ def browser():
         b.close()
 
 
-def open_page(browser, site, rel, width=1280, context=None):
-    """Load a page; return it with every outside request, failed request and console error."""
-    ctx = context or browser.new_context(viewport={"width": width, "height": 900})
-    page = ctx.new_page()
+def open_page(browser, site, rel, width=1280, context=None, page=None):
+    """Load a page (in `page`, which then goes on from where it was: one tab, one renderer
+    process, as a reader moving through the site); return it with every outside request, failed
+    request and console error of this visit. seen["done"]() ends the visit's watching."""
+    if page is None:
+        ctx = context or browser.new_context(viewport={"width": width, "height": 900})
+        page = ctx.new_page()
     seen = {"outside": [], "failed": [], "errors": []}
-    page.on("request", lambda r: seen["outside"].append(r.url)
-            if urlparse(r.url).hostname not in ("127.0.0.1", None) else None)
     refresh = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"',
                         (site["root"] / rel.split("?")[0]).read_text(encoding="utf-8"), re.I)
 
@@ -53,10 +54,22 @@ def open_page(browser, site, rel, width=1280, context=None):
         if not (refresh and request.failure == "net::ERR_ABORTED"):
             seen["failed"].append(f"{request.url} {request.failure}")
 
-    page.on("requestfailed", failed)
-    page.on("response", lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
-    seen["settle"] = Traffic(page).settle  # waits until no request is in flight
+    watchers = {"request": lambda r: seen["outside"].append(r.url)
+                if urlparse(r.url).hostname not in ("127.0.0.1", None) else None,
+                "requestfailed": failed,
+                "response": lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None,
+                "console": lambda m: seen["errors"].append(m.text) if m.type == "error" else None}
+    for event, watcher in watchers.items():
+        page.on(event, watcher)
+    traffic = Traffic(page)
+    seen["settle"] = traffic.settle  # waits until no request is in flight
+
+    def done():
+        traffic.close()
+        for event, watcher in watchers.items():
+            page.remove_listener(event, watcher)
+
+    seen["done"] = done
     page.goto(f"{site['base']}/{rel}", wait_until="load")  # load waits for every image
     if refresh:  # the root page forwards to the book's front page
         page.wait_for_url("**/" + refresh.group(1).lstrip("./"))
@@ -70,8 +83,9 @@ def visits(browser, site):
     from axe_playwright_python.sync_playwright import Axe
 
     axe, ctx, reports = Axe(), browser.new_context(viewport={"width": 1280, "height": 900}), {}
+    page = ctx.new_page()  # one tab through the site (a new tab each is a new renderer: ~0.8 s a page)
     for rel in site["pages"]:
-        page, seen = open_page(browser, site, rel, context=ctx)
+        page, seen = open_page(browser, site, rel, page=page)
         # a page without <link rel=icon> makes browsers fetch /favicon.ico, a 404 here
         seen["favicon"] = page.evaluate("""(() => { const l = document.querySelector('link[rel~=icon]');
             return l ? fetch(l.href).then(r => r.status) : 0; })()""")
@@ -90,8 +104,8 @@ def visits(browser, site):
         # let late requests (the search page loads its index after "load") finish, then keep a
         # copy: closing the page aborts whatever is still in flight, which is not the site's fault
         seen.pop("settle")()
+        seen.pop("done")()
         reports[rel] = {k: (list(v) if isinstance(v, list) else v) for k, v in seen.items()}
-        page.close()
     ctx.close()
     return reports
 

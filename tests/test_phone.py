@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO
 from test_browser import ARTIFACTS, browser, open_page, site  # noqa: F401 (fixtures)
-from browsing import FIRST_VIEW_KB, SECOND_VIEW_KB, WEIGHED_WIDTH, second_views, weigh  # the budget: the benchmark prints it too
+from browsing import FIRST_VIEW_KB, SECOND_VIEW_KB, WEIGHED_WIDTH, first_view_weigher, second_views  # the budget: the benchmark prints it too
 from zzreview.screen import NARROW_MAX_PX
 
 pytestmark = pytest.mark.build
@@ -102,13 +102,16 @@ def layouts(browser, site):
     found = {width: {} for width in WIDTHS}
     charts = {width: {} for width in CHART_WIDTHS}
     tables, first_view = {}, {}
+    ctx = browser.new_context(viewport={"width": WEIGHED_WIDTH, "height": 900})
+    page = ctx.new_page()  # one tab through the site (a new tab each is a new renderer)
+    weigh_first_view = first_view_weigher(page)
     for rel in site["pages"]:
-        ctx = browser.new_context(viewport={"width": WEIGHED_WIDTH, "height": 900})
+        page.set_viewport_size({"width": WEIGHED_WIDTH, "height": 900})
         if rel in chapters(site):
-            page = ctx.new_page()
-            first_view[rel] = weigh(page, f"{site['base']}/{rel}")
+            first_view[rel] = weigh_first_view(f"{site['base']}/{rel}")
         else:
-            page, _ = open_page(browser, site, rel, context=ctx)
+            page, seen = open_page(browser, site, rel, page=page)
+            seen["done"]()
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             _two_frames(page)
@@ -119,7 +122,7 @@ def layouts(browser, site):
             page.set_viewport_size({"width": TABLE_WIDTH, "height": 900})
             _two_frames(page)
             tables[rel] = _data_tables_opened(page)
-        ctx.close()
+    ctx.close()
     return {"probe": found, "charts": charts, "tables": tables, "first_view": first_view}
 
 
