@@ -50,7 +50,7 @@ def generated_dir() -> Path:
     """Chart files written while chapters execute; Sphinx copies them into the site. The build
     points this into its own output folder (ZZREVIEW_GENERATED_DIR), so two builds never share
     figure files; an analyst's interactive run writes under _build/generated."""
-    return Path(os.environ.get("ZZREVIEW_GENERATED_DIR", REPO / "_build" / "generated")).resolve()
+    return Path(os.environ.get("ZZREVIEW_GENERATED_DIR", default_out() / "generated")).resolve()
 
 
 # How an executed chapter names a file it drew: the same in every build (and so in a cache copied

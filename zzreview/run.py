@@ -37,7 +37,7 @@ def _target(path: Path) -> Path:
         rel = path.resolve().relative_to(paths.REPO).with_suffix(".ipynb")
     except ValueError:
         rel = Path(path.stem + ".ipynb")
-    return paths.REPO / "_build" / "run" / rel
+    return paths.default_out() / "run" / rel
 
 
 def _failure(exc) -> str:

@@ -57,6 +57,24 @@ def _keep_compiled_templates() -> None:
     BuiltinTemplateLoader.init = init
 
 
+PROFILE = "ZZREVIEW_PROFILE"  # a path prefix: each Sphinx run's cProfile goes to <prefix>-<builder>
+
+
+def _run_jupyter_book(cmd: list[str], profile_prefix: str | None) -> None:
+    import jupyter_book.cli.main
+
+    if not profile_prefix:
+        jupyter_book.cli.main.main(cmd, standalone_mode=False)
+        return
+    import cProfile
+
+    profile = cProfile.Profile()
+    try:
+        profile.runcall(jupyter_book.cli.main.main, cmd, standalone_mode=False)
+    finally:
+        profile.dump_stats(f"{profile_prefix}-{cmd[cmd.index('--builder') + 1]}")
+
+
 def _server(conn, keep_templates: bool) -> None:
     """Import Sphinx and the book's extensions once; run each request in a fork of this process,
     sending the fork's pid, its output line by line, then its exit code."""
@@ -107,15 +125,7 @@ def _server(conn, keep_templates: bool) -> None:
             os.chdir(paths.REPO)
             code = 1
             try:
-                if env.get("ZZREVIEW_PROFILE"):
-                    import cProfile
-                    prof = cProfile.Profile()
-                    try:
-                        prof.runcall(jupyter_book.cli.main.main, cmd, standalone_mode=False)
-                    finally:
-                        prof.dump_stats(env["ZZREVIEW_PROFILE"] + "-" + cmd[cmd.index("--builder") + 1])
-                else:
-                    jupyter_book.cli.main.main(cmd, standalone_mode=False)
+                _run_jupyter_book(cmd, env.get(PROFILE))
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
