@@ -88,7 +88,7 @@ def _server(conn, keep_templates: bool) -> None:
     # set here: spawn passes the build's -W options, which outrank a PYTHONWARNINGS of this process
     action, message, category = JIEBA_NOTICE.split(":")
     warnings.filterwarnings(action, message, getattr(builtins, category))
-    import jupyter_book.cli.main  # (the imports a cold `jupyter-book build` pays, paid once here)
+    import jupyter_book.cli.main  # noqa: F401 (the imports a cold `jupyter-book build` pays, paid once here)
 
     for name in WARM_IMPORTS:
         try:
