@@ -156,8 +156,10 @@ def test_every_internal_link_and_anchor_resolves(site):
 @pytest.mark.parametrize("width", [1280, 390])
 def test_text_column_fits_and_figures_scale(browser, site, width):
     ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
     for rel in ["book/index.html", "book/review/risk.html", "book/newyear/nanjing.html"]:
-        page, _ = open_page(browser, site, rel, width)
+        page, seen = open_page(browser, site, rel, page=page)
+        seen["done"]()
         sizes = page.evaluate("""() => {
             const main = document.querySelector('main') || document.body;
             const figs = [...document.querySelectorAll('figure img')].map(i => i.getBoundingClientRect().right);
@@ -166,10 +168,10 @@ def test_text_column_fits_and_figures_scale(browser, site, width):
         }""")
         name = rel.replace("/", "-").removesuffix(".html")
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-        page.context.close()
         assert sizes["doc"] <= sizes["view"], f"{rel} scrolls sideways at {width}px: {sizes}"
         assert sizes["main"] <= sizes["mainBox"] + 1, f"{rel}: text column overflows at {width}px"
         assert sizes["figRight"] <= sizes["view"], f"{rel}: a figure is wider than the screen"
+    page.context.close()
 
 
 def test_chinese_search_finds_the_chapter(browser, site):

@@ -212,11 +212,13 @@ def test_html_is_valid(site):
 def test_three_chapters_look_right_on_a_phone(browser, site):
     """390-px screenshots for a person to look at (test-artifacts/phone-*.png)."""
     ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_context(viewport={"width": 390, "height": 900}).new_page()
     for rel in ["book/review/risk.html", "book/traffic/mediation.html", "book/newyear/nanjing.html"]:
-        page, seen = open_page(browser, site, rel, 390)
+        page, seen = open_page(browser, site, rel, page=page)
         for img in page.query_selector_all("figure img"):
             img.scroll_into_view_if_needed()
         seen["settle"]()
+        seen["done"]()
         page.screenshot(path=str(ARTIFACTS / f"phone-{rel.replace('/', '-').removesuffix('.html')}.png"), full_page=True)
-        page.context.close()
         assert seen["errors"] == [] and seen["failed"] == []
+    page.context.close()
