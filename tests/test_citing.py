@@ -36,7 +36,8 @@ def test_each_copy_button_copies_the_complete_citation(browser, site, width):  #
     pasted = {}
     for i, style in enumerate(STYLES):
         button = box.locator("button.zz-copy").nth(i)
-        assert button.is_visible() and button.get_attribute("aria-label")
+        button.wait_for(state="visible", timeout=10_000)  # the box opens on the click above (a transition)
+        assert button.get_attribute("aria-label")
         button.click()
         pasted[style] = page.evaluate("navigator.clipboard.readText()")
         assert pasted[style] == box.locator(".zz-cite-text").nth(i).inner_text(), style
