@@ -63,8 +63,9 @@ def test_the_preview_follows_edits_and_survives_bad_input(built_site, data_copy,
             message = banner.inner_text()
             assert re.search(r"data/metrics\.csv, row \d+, column '\w+'", message), message
             assert "劝返车辆（预览中）" in page.inner_text("main")  # the last good book, still served
-            page.reload()
-            assert page.query_selector("#zz-preview-error"), "the error is shown on any page opened after it"
+            page.reload()  # the banner comes from the page's script asking the preview's status
+            assert page.wait_for_selector("#zz-preview-error", timeout=10_000), \
+                "the error is shown on any page opened after it"
 
             metrics.write_text(good, encoding="utf-8")
             page.wait_for_function("!document.querySelector('main').innerText.includes('劝返车辆（预览中）')",
