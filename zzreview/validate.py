@@ -356,9 +356,8 @@ def registry_problems() -> list[Problem]:
 
 def problems(frictionless: bool = True, chapters: bool = True, remember_in: Path | None = None) -> list[Problem]:
     """All problems with the book's inputs; an empty list means the build may run. With a folder
-    to remember in: inputs this check found sound before, byte for byte (paths.inputs_digest:
-    the data, chapters, registry, configuration, pins and the checking code itself), are not
-    checked again (~1–2 s, most of it frictionless)."""
+    to remember in: inputs this check found sound before, byte for byte (paths.input_files, the
+    checking code among them), are not checked again (~1–2 s, most of it frictionless)."""
     if remember_in is None:
         return _problems(frictionless, chapters)
     memory = Path(remember_in) / f"validated{'-frictionless' if frictionless else ''}{'-chapters' if chapters else ''}"
@@ -369,7 +368,9 @@ def problems(frictionless: bool = True, chapters: bool = True, remember_in: Path
     except OSError:
         pass
     found = _problems(frictionless, chapters)
-    if not found:  # only a pass is remembered: a problem is reported every time
+    # only a pass is remembered (a problem is reported every time), and only for the bytes it
+    # checked: a file saved while the checks ran (the preview) leaves nothing remembered
+    if not found and paths.inputs_digest() == key:
         memory.parent.mkdir(parents=True, exist_ok=True)
         tmp = memory.with_name(f"{memory.name}.{os.getpid()}.tmp")  # notebooks run side by side
         tmp.write_text(key, encoding="utf-8")
