@@ -89,15 +89,22 @@ def toc_path() -> Path:
     return REPO / "_toc.yml"
 
 
-INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements.txt", "book/**/*", "zzreview/*.py")
+INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements*.txt", "pyproject.toml", "CITATION.cff", "book/**/*",
+               "zzreview/*.py", "zzreview/*.md")
 
 
 def input_files() -> list[Path]:
     """Every file a build reads: the configuration, the chapters and the figure registry, the
-    package's code, the pins, and data/ (wherever ZZREVIEW_DATA_DIR points)."""
-    files = {p for pattern in INPUT_GLOBS for p in REPO.glob(pattern) if p.is_file()}
-    files |= {p for p in data_dir().rglob("*") if p.is_file()}
-    return sorted(files)
+    package's code and the replication package's README, the pins, the citation and project
+    metadata, and data/ (wherever ZZREVIEW_DATA_DIR points). Not an editor's leftovers (hidden
+    files and folders, backups ending in ~)."""
+    def kept(p: Path) -> bool:
+        return p.is_file() and not p.name.endswith("~") and not any(
+            part.startswith(".") for part in p.relative_to(REPO if p.is_relative_to(REPO) else data_dir()).parts)
+
+    files = {p for pattern in INPUT_GLOBS for p in REPO.glob(pattern)}
+    files |= set(data_dir().rglob("*"))
+    return sorted(p for p in files if kept(p))
 
 
 def inputs_digest() -> str:
