@@ -157,6 +157,10 @@ def _build_from_plan(build: Build, args, editions, digest: str, sphinx, kernel) 
               f"{build.out / 'html'} is untouched", file=sys.stderr)
         for err in errors:
             print(err, file=sys.stderr)
+        # the chapters that ran replaced their cache entries: their old records no longer say what
+        # the cache holds (inputs reverted to what a record names would be served the new outputs)
+        ran = {c.docname for c in plan.stale}
+        build.save_state(chapters={d: r for d, r in build.state.get("chapters", {}).items() if d not in ran})
         return 1
     _record_executed(build, plan, runs)
 
