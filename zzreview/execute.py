@@ -295,6 +295,8 @@ def plan(cache_dir: Path, generated: Path, stored: dict[str, dict]) -> Plan:
     """Which chapters must run, and why. `stored`: docname → the record of its last run."""
     from jupyter_cache import get_cache
 
+    from . import figures
+
     stamp = input_stamp()
     cache = get_cache(str(cache_dir))
     inputs = Inputs()
@@ -315,9 +317,9 @@ def plan(cache_dir: Path, generated: Path, stored: dict[str, dict]) -> Plan:
                 cache.match_cache_notebook(nb)
             except KeyError:
                 reason = "not cached"
-        if reason is None:
+        if reason is None:  # every file this kind of build draws (a preview's SVGs are not a build's)
             missing = [f for f in record.get("drawn", []) if not all(
-                (generated / "figures" / f"{f}.{ext}").exists() for ext in ("svg", "csv"))]
+                (generated / "figures" / name).exists() for name in figures.drawn_names(f))]
             if missing:
                 reason = f"figure files missing ({', '.join(missing)})"
         if reason:

@@ -136,6 +136,12 @@ def _formats() -> dict[str, tuple[str, ...]]:
     return {"print": FORMATS, "narrow": ("svg", "png")}
 
 
+def drawn_names(fig_id: str) -> list[str]:
+    """The files save() leaves for fig_id in this kind of build (with its CSV)."""
+    return sorted([f"{fig_id}{'' if name == 'print' else '.' + name}.{fmt}"
+                   for name, formats in _formats().items() for fmt in formats] + [f"{fig_id}.csv"])
+
+
 def drawing_key(fig_id: str, rows: list[dict]) -> str:
     """Everything a figure's files are made from: its rows, registry entry, source line and
     widths (read as a drawing reads them, so a reused drawing leaves the chapter the same record of
