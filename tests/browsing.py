@@ -90,9 +90,12 @@ def weigh(page, url: str) -> int:
 
     page.on("response", count)
     traffic = Traffic(page)
-    page.goto(url, wait_until="load")
-    traffic.settle()
-    page.remove_listener("response", count)
+    try:
+        page.goto(url, wait_until="load")
+        traffic.settle()
+    finally:  # the page may go on to another visit
+        traffic.close()
+        page.remove_listener("response", count)
     return sum(sizes)
 
 

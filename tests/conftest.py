@@ -52,10 +52,11 @@ def pytest_sessionstart(session):
                     ". Run `bash scripts/test.sh`, which installs them.", returncode=4)
 
 
-# scripts/test.sh runs the files on two workers (pytest-xdist --dist loadfile, one file to one
-# worker, handed out in this order). Longest first, so the workers finish together: by default
-# xdist hands out the files with the most tests first, and a one-test file of 70 s came last. The
-# second is the long file that needs no session book: it runs while the first worker builds it.
+# scripts/test.sh runs the files on one worker per core, up to four (pytest-xdist --dist loadfile,
+# one file to one worker, handed out in this order). Longest first, so the workers finish
+# together: by default xdist hands out the files with the most tests first, and a one-test file of
+# 70 s came last. The second is the long file that needs no session book: on two cores it runs
+# while the first worker builds that book. (Ordered for this 2-core machine's times.)
 LONGEST_FIRST = ("test_guarantees.py", "test_docs_commands.py", "test_replication.py", "test_browser.py",
                  "test_differential.py", "test_cache.py", "test_phone.py")
 

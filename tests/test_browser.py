@@ -83,7 +83,10 @@ def visits(browser, site):
     from axe_playwright_python.sync_playwright import Axe
 
     axe, ctx, reports = Axe(), browser.new_context(viewport={"width": 1280, "height": 900}), {}
-    page = ctx.new_page()  # one tab through the site (a new tab each is a new renderer: ~0.8 s a page)
+    # one tab through the site (a new tab each is a new renderer: ~0.9 s a page); as for a reader,
+    # what one page loaded is cached for the next, so a broken shared file is reported on the
+    # first page that asks for it (and fails the test there)
+    page = ctx.new_page()
     for rel in site["pages"]:
         page, seen = open_page(browser, site, rel, page=page)
         # a page without <link rel=icon> makes browsers fetch /favicon.ico, a 404 here

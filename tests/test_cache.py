@@ -212,9 +212,13 @@ def test_a_build_is_seeded_only_when_new_and_never_from_a_previews_drawings(tmp_
     assert seed(tmp_path / "preview", source, screen_only=True)
     assert json.loads(state_file(tmp_path / "preview").read_text(encoding="utf-8")) == {"chapters": record}
 
+    state_file(source).write_text(json.dumps({"chapters": record}), encoding="utf-8")  # from before the key
+    assert not seed(tmp_path / "full", source, screen_only=False), "drawings of unknown kind seeded a full build"
+
     state_file(source).write_text(json.dumps({"chapters": record, "screen_only": False}), encoding="utf-8")
     assert seed(tmp_path / "full", source, screen_only=False)
-    state_file(source).write_text(json.dumps({"chapters": {}, "screen_only": False}), encoding="utf-8")
+    own = state_file(tmp_path / "full").read_text(encoding="utf-8")
     (source / "_generated" / "figures" / "new.svg").write_text("<svg/>", encoding="utf-8")
     assert not seed(tmp_path / "full", source, screen_only=False), "a build's own state was replaced"
+    assert state_file(tmp_path / "full").read_text(encoding="utf-8") == own
     assert not (tmp_path / "full" / "_generated" / "figures" / "new.svg").exists()

@@ -2,9 +2,10 @@
 
 <out>/html and <out>/pdf are links into <out>/current, which links to one folder under
 <out>/.published. A build copies its HTML and PDF into a new folder there (while the old one is
-still served), then swaps the `current` link with one rename, which the system does atomically:
-a reader or a crash sees the old pair or the new pair, never a mix, and never nothing. Leftovers
-of a build killed before the swap are removed by the next one.
+still served; a file the old one holds with the same bytes is hard-linked, not copied), then
+swaps the `current` link with one rename, which the system does atomically: a reader or a crash
+sees the old pair or the new pair, never a mix, and never nothing. Leftovers of a build killed
+before the swap are removed by the next one.
 """
 from __future__ import annotations
 

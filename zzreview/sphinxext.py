@@ -2,6 +2,8 @@
 
 - Re-read the chapters the pre-build executor ran (their Markdown may be unchanged, their data
   not): it lists them in <build>/zz-executed.json.
+- A drawing an executed chapter names zz-generated:figures/<id>.* becomes this build's file
+  (GeneratedFiles), so an execution cache serves any build folder (__main__.seed).
 - Citing and reuse: the `zz-cite` directive (under every figure: downloads and citation text),
   `zz-figure-index` (the 图表索引 page), `zz-book-citation` (front page); the downloads
   themselves (figures/, notebooks/, data/ in the site) are written when the build has succeeded.
