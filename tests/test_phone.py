@@ -219,6 +219,11 @@ def test_three_chapters_look_right_on_a_phone(browser, site):
             img.scroll_into_view_if_needed()
         seen["settle"]()
         seen["done"]()
+        toggle = page.locator("div.cell details.hide > summary").first
+        assert toggle.inner_text().strip() == "显示代码", f"{rel}: a closed code cell's toggle reads {toggle.inner_text()!r}"
+        toggle.click()
+        assert toggle.inner_text().strip() == "隐藏代码", f"{rel}: an open code cell's toggle reads {toggle.inner_text()!r}"
+        toggle.click()
         page.screenshot(path=str(ARTIFACTS / f"phone-{rel.replace('/', '-').removesuffix('.html')}.png"), full_page=True)
         assert seen["errors"] == [] and seen["failed"] == []
     page.context.close()
