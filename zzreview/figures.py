@@ -137,9 +137,8 @@ def _formats() -> dict[str, tuple[str, ...]]:
 
 
 def drawn_names(fig_id: str) -> list[str]:
-    """The files save() leaves for fig_id in this kind of build (with its CSV)."""
-    return sorted([f"{fig_id}{'' if name == 'print' else '.' + name}.{fmt}"
-                   for name, formats in _formats().items() for fmt in formats] + [f"{fig_id}.csv"])
+    """The drawings save() leaves for fig_id in this kind of build, with its CSV (named by _files)."""
+    return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("thumb", "sizes", "key"))
 
 
 def drawing_key(fig_id: str, rows: list[dict]) -> str:
