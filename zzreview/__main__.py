@@ -159,8 +159,7 @@ def _build_from_plan(build: Build, args, editions, digest: str, sphinx, kernel) 
             print(err, file=sys.stderr)
         # the chapters that ran replaced their cache entries: their old records no longer say what
         # the cache holds (inputs reverted to what a record names would be served the new outputs)
-        ran = {c.docname for c in plan.stale}
-        build.save_state(chapters={d: r for d, r in build.state.get("chapters", {}).items() if d not in ran})
+        build.save_state(chapters=_records_not_run(build, plan))
         return 1
     _record_executed(build, plan, runs)
 
@@ -257,11 +256,16 @@ def _record_executed(build: Build, plan, runs: dict[str, dict]) -> None:
     executed.parent.mkdir(parents=True, exist_ok=True)
     executed.write_text(json.dumps(pending), encoding="utf-8")
     build.state.pop("inputs", None)
-    chapters = {doc: rec for doc, rec in build.state.get("chapters", {}).items()
-                if doc not in {c.docname for c in plan.stale}}
+    chapters = _records_not_run(build, plan)
     build.state.pop("fingerprints", None)  # the state of builds before runs were recorded
     build.save_state(chapters={**chapters, **runs}, pending=pending, sphinx_complete=False,
                      screen_only=paths.screen_only())  # (a preview's drawings: SVG only; see seed)
+
+
+def _records_not_run(build: Build, plan) -> dict[str, dict]:
+    """The last build's records of the chapters this one did not execute."""
+    ran = {c.docname for c in plan.stale}
+    return {doc: rec for doc, rec in build.state.get("chapters", {}).items() if doc not in ran}
 
 
 def seed(staging: Path, source: Path, screen_only: bool) -> bool:
