@@ -200,25 +200,29 @@ def test_no_chapter_leaks_into_the_next_in_one_kernel(built_site, data_copy, tmp
 def test_a_build_is_seeded_only_when_new_and_never_from_a_previews_drawings(tmp_path):
     """seed() gives a build without state another build's executed chapters; a full build never
     takes a preview's (SVG drawings only), and a build with a state of its own is left alone."""
-    from zzreview.__main__ import seed, state_file
+    from zzreview.__main__ import seed, staging_dir, state_file
 
-    source = tmp_path / "source"
-    (source / "_generated" / "figures").mkdir(parents=True)
-    (source / "_build" / ".jupyter_cache").mkdir(parents=True)
+    source, full, preview = tmp_path / "source", tmp_path / "full", tmp_path / "preview"  # build folders
+    (staging_dir(source) / "_generated" / "figures").mkdir(parents=True)
+    (staging_dir(source) / "_build" / ".jupyter_cache").mkdir(parents=True)
     record = {"book/review/risk": {"code": "c", "reads": {}, "drawn": []}}
-    state_file(source).write_text(json.dumps({"chapters": record, "screen_only": True}), encoding="utf-8")
-    assert not seed(tmp_path / "full", source, screen_only=False)
-    assert not (tmp_path / "full").exists()
-    assert seed(tmp_path / "preview", source, screen_only=True)
-    assert json.loads(state_file(tmp_path / "preview").read_text(encoding="utf-8")) == {"chapters": record}
 
-    state_file(source).write_text(json.dumps({"chapters": record}), encoding="utf-8")  # from before the key
-    assert not seed(tmp_path / "full", source, screen_only=False), "drawings of unknown kind seeded a full build"
+    def given(state: dict) -> None:
+        state_file(staging_dir(source)).write_text(json.dumps(state), encoding="utf-8")
 
-    state_file(source).write_text(json.dumps({"chapters": record, "screen_only": False}), encoding="utf-8")
-    assert seed(tmp_path / "full", source, screen_only=False)
-    own = state_file(tmp_path / "full").read_text(encoding="utf-8")
-    (source / "_generated" / "figures" / "new.svg").write_text("<svg/>", encoding="utf-8")
-    assert not seed(tmp_path / "full", source, screen_only=False), "a build's own state was replaced"
-    assert state_file(tmp_path / "full").read_text(encoding="utf-8") == own
-    assert not (tmp_path / "full" / "_generated" / "figures" / "new.svg").exists()
+    given({"chapters": record, "screen_only": True})
+    assert not seed(full, source, screen_only=False)
+    assert not full.exists()
+    assert seed(preview, source, screen_only=True)
+    assert json.loads(state_file(staging_dir(preview)).read_text(encoding="utf-8")) == {"chapters": record}
+
+    given({"chapters": record})  # from before the key
+    assert not seed(full, source, screen_only=False), "drawings of unknown kind seeded a full build"
+
+    given({"chapters": record, "screen_only": False})
+    assert seed(full, source, screen_only=False)
+    own = state_file(staging_dir(full)).read_text(encoding="utf-8")
+    (staging_dir(source) / "_generated" / "figures" / "new.svg").write_text("<svg/>", encoding="utf-8")
+    assert not seed(full, source, screen_only=False), "a build's own state was replaced"
+    assert state_file(staging_dir(full)).read_text(encoding="utf-8") == own
+    assert not (staging_dir(full) / "_generated" / "figures" / "new.svg").exists()

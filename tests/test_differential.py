@@ -60,7 +60,7 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     from zzreview.__main__ import seed
 
     incremental = tmp_path / "incremental"
-    assert seed(incremental / ".staging", built_site["out"] / ".staging", screen_only=False)
+    assert seed(incremental, built_site["out"], screen_only=False)
     assert build(incremental) == set()
     _replace(copy / "zzreview" / "charts.py", '"bar": "#2f6f9f"', '"bar": "#2f6f90"')
     assert build(incremental) == DRAWING

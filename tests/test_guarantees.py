@@ -128,7 +128,7 @@ def test_failures_after_validation_keep_the_last_good_book(built_site, tmp_path)
     out = tmp_path / "out"  # the published book, and the session's executed chapters (a copy runs none)
     for edition in ("html", "pdf"):
         shutil.copytree((built_site["out"] / edition).resolve(), out / edition)
-    assert seed(out / ".staging", built_site["out"] / ".staging", screen_only=False)
+    assert seed(out, built_site["out"], screen_only=False)
     before = published_digest(out)
     env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(copy)}
     news, config = copy / "book" / "news.md", copy / "_config.yml"

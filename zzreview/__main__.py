@@ -56,7 +56,7 @@ class Build:
     def __init__(self, args):
         self.args = args
         self.out = Path(args.out).resolve()
-        self.staging = self.out / ".staging"
+        self.staging = staging_dir(self.out)
         self.build_dir = self.staging / "_build"  # what jupyter-book makes under --path-output
         self.state_path = state_file(self.staging)
         self.log_path = self.out / "build.log"
@@ -212,6 +212,11 @@ def _build_from_plan(build: Build, args, editions, digest: str, sphinx, kernel) 
     return 0
 
 
+def staging_dir(out: Path) -> Path:
+    """Where a build into `out` works (its cache, drawings, Sphinx's folders, its state)."""
+    return out / ".staging"
+
+
 def state_file(staging: Path) -> Path:
     """What the last build left: each chapter's record of its run (code, reads, figures, time)."""
     return staging / "zz-state.json"
@@ -268,12 +273,14 @@ def _records_not_run(build: Build, plan) -> dict[str, dict]:
     return {doc: rec for doc, rec in build.state.get("chapters", {}).items() if doc not in ran}
 
 
-def seed(staging: Path, source: Path, screen_only: bool) -> bool:
-    """Start a build that has no state yet (a first preview, its PDF) from another build's executed
-    chapters: their records, the execution cache and the drawings are copied, and the plan runs
+def seed(out: Path, source_out: Path, screen_only: bool) -> bool:
+    """Start a build into `out` that has no state yet (a first preview, its PDF) from the executed
+    chapters of the build into `source_out`: their records, the execution cache and the drawings
+    are copied, and the plan runs
     only what differs. Executed chapters name their drawings the same in every build
     (paths.GENERATED_URI), so the copies serve as the build's own. Never from a preview's build
     into a full one (the preview draws SVG only). Returns whether it seeded."""
+    staging, source = staging_dir(out), staging_dir(source_out)
     if state_file(staging).exists():
         return False
     given = _read_json(state_file(source))

@@ -133,7 +133,7 @@ class Preview:
         from .__main__ import seed
 
         self.stop_pdf()
-        seed(self.out.parent / "preview-pdf" / ".staging", paths.default_out() / ".staging", screen_only=False)
+        seed(self.out.parent / "preview-pdf", paths.default_out(), screen_only=False)
         env = {k: v for k, v in os.environ.items() if k != paths.SCREEN_ONLY}  # a build's whole output
         self.pdf_process = subprocess.Popen(
             [sys.executable, "-m", "zzreview", "build", "--quiet", "--out", str(self.out.parent / "preview-pdf")],
@@ -200,15 +200,15 @@ def handler_for(preview: Preview):
 
 def main(args) -> int:
     from . import execute
-    from .__main__ import kernel_environment, seed
+    from .__main__ import kernel_environment, seed, staging_dir
     from .sphinxrun import WarmSphinx
 
     os.environ["ZZREVIEW_VERSION"] = preview_version()
     os.environ[paths.SCREEN_ONLY] = "1"  # its kernel and Sphinx make only what the pages show
     out = Path(args.out).resolve()
-    kernel_environment(out / ".staging")  # before the kernel starts: it inherits them
+    kernel_environment(staging_dir(out))  # before the kernel starts: it inherits them
     preview = Preview(out, args.pdf)
-    if seed(out / ".staging", paths.default_out() / ".staging", screen_only=True):
+    if seed(out, paths.default_out(), screen_only=True):
         print(f"preview: starting from the chapters {paths.default_out()} executed", flush=True)
     sphinx, kernel = WarmSphinx(keep_templates=True), execute.Kernel(str(paths.REPO))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(preview))
