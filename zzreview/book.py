@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 
 from . import data, meta, paths, records, structure
+from .forms import FORMS
 from .bounds import Interval, interval_text, remainder
 from .quantity import QUALIFIERS, RULES, bounds_text
 
@@ -172,7 +173,7 @@ class FigureOutput:
         charts, figures = _drawing()
         item = self.item
         rows = self.rows
-        form = charts.FORMS[item["form"]].name_zh
+        form = FORMS[item["form"]].name_zh
         if item["form"] == "ranks":
             parts = [f"{r['label']}{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
         else:

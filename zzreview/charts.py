@@ -23,6 +23,7 @@ import matplotlib.text  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from . import meta  # noqa: E402
+from .forms import FORMS  # noqa: E402
 from .quantity import bounds_text  # noqa: E402
 
 CJK_SANS = "Noto Sans CJK SC"
@@ -431,19 +432,8 @@ def partial(rows, title: str, source: str, width_in: float | None = None):
     return fig
 
 
-@dataclass(frozen=True)
-class Form:
-    draw: Callable  # (rows, title, source, width_in) -> Figure
-    name_zh: str  # as the alt text names it
-    one_unit: bool  # every drawn figure must share one unit
-    needs_total: bool = False  # the registry entry names a total besides its metrics
-
-
-# The chart forms: the one list of them (validation, drawing and alt text all read it).
-FORMS = {
-    "bars": Form(bars, "条形图", one_unit=False),
-    "magnitudes": Form(magnitudes, "点图", one_unit=False),
-    "ranks": Form(ranks, "名次点图", one_unit=False),
-    "funnel": Form(funnel, "漏斗图", one_unit=True),
-    "partial": Form(partial, "分段条形图", one_unit=True, needs_total=True),
-}
+# How each chart form (forms.FORMS) is drawn: (rows, title, source, width_in) -> Figure.
+DRAW: dict[str, Callable] = {"bars": bars, "magnitudes": magnitudes, "ranks": ranks, "funnel": funnel,
+                             "partial": partial}
+if DRAW.keys() != FORMS.keys():
+    raise ImportError(f"charts.DRAW draws {sorted(DRAW)}, forms.FORMS names {sorted(FORMS)}")

@@ -1,7 +1,7 @@
 """The figures of the registry (book/figures.yaml), drawn from the data.
 
 One entry per figure: a stable ASCII id (also the HTML anchor), the section it belongs to, its
-chart form (charts.FORMS), title, Chinese caption and the metric ids it plots. `drawn_rows(id)`
+chart form (forms.FORMS), title, Chinese caption and the metric ids it plots. `drawn_rows(id)`
 is exactly what a chart shows (and its CSV and alt text hold); `draw(id)` draws it; `save` writes
 SVG/PDF/PNG. The registry is read by records.py and checked by validate.py; what a chapter shows
 for a figure (the notebook output) is in book.py.
@@ -88,7 +88,7 @@ def draw(fig_id: str, width_in: float | None = None, rows: list[dict] | None = N
     item = entry(fig_id)
     rows = rows if rows is not None else drawn_rows(fig_id)
     source = source_line(rows)
-    return charts.FORMS[item["form"]].draw(rows, item["title"], source, width_in)
+    return charts.DRAW[item["form"]](rows, item["title"], source, width_in)
 
 
 def output_dir():

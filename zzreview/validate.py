@@ -305,9 +305,9 @@ def _without_names(text: str, names: list[str]) -> str:
 
 
 def registry_problems() -> list[Problem]:
-    """book/figures.yaml: ids, sections, forms (charts.FORMS), metrics, and no value stated in a
+    """book/figures.yaml: ids, sections, forms (forms.FORMS), metrics, and no value stated in a
     title, caption or note, in any numeral form."""
-    from .charts import FORMS  # matplotlib: only when the registry is checked
+    from .forms import FORMS
 
     pg = structure.page()
     rel = paths.relpath(paths.figures_registry_path())
