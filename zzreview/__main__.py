@@ -98,7 +98,7 @@ class Build:
 def cmd_build(args, *, sphinx=None, kernel=None) -> int:
     """The build, phase by phase. The preview passes its own Sphinx runner and kernel and asks
     for the HTML edition only (args.html_only)."""
-    from . import publish
+    from . import execute, publish
     from .cite import book_version
     from .sphinxrun import WarmSphinx
 
@@ -123,35 +123,74 @@ def cmd_build(args, *, sphinx=None, kernel=None) -> int:
               "the TeX packages the PDF needs", file=sys.stderr)
         return 1
 
-    with build.phase("validate"):
-        problems = validate.problems(remember_in=build.staging)  # (inputs it passed before: not again)
-    if problems:
-        _report(problems)
-        print(f"nothing executed; the last good build in {build.out} is untouched", file=sys.stderr)
-        return 2
-
-    build.sphinx_env = kernel_environment(build.staging)
-    own_sphinx = sphinx is None
-    sphinx = sphinx or WarmSphinx()  # its imports while the chapters run
+    build.sphinx_env = kernel_environment(build.staging)  # before a kernel starts: kernels inherit it
+    own_kernels = kernel is None  # (the preview's one warm kernel outlives this build)
+    # a kernel starts at once (a build that gets here mostly runs a chapter), the ones the plan is
+    # worth next; they start while the data is checked
+    kernels = kernel or execute.WarmKernels(1, str(paths.REPO))
     try:
-        return _build_from_plan(build, args, editions, digest, sphinx, kernel)
+        with build.phase("plan"):
+            plan = _plan(build, data_checked=False)
+        if own_kernels:
+            kernels = _fit_kernels(kernels, build, plan, args.jobs)
+        with build.phase("validate"):
+            problems = validate.problems(remember_in=build.staging)  # (inputs it passed before: not again)
+        if problems:
+            _report(problems)
+            print(f"nothing executed; the last good build in {build.out} is untouched", file=sys.stderr)
+            return 2
+        if plan is None:
+            plan = _plan(build, data_checked=True)
+            kernels = _fit_kernels(kernels, build, plan, args.jobs) if own_kernels else kernels
+        own_sphinx = sphinx is None
+        sphinx = sphinx or WarmSphinx(build.staging)  # its imports while the chapters run
+        try:
+            return _build_from_plan(build, editions, digest, plan, sphinx, kernels)
+        finally:
+            if own_sphinx:
+                sphinx.stop()
     finally:
-        if own_sphinx:
-            sphinx.stop()
+        if own_kernels:
+            kernels.stop()
 
 
-def _build_from_plan(build: Build, args, editions, digest: str, sphinx, kernel) -> int:
+def _plan(build: Build, data_checked: bool):
+    """Which chapters run, and why (execute.plan). Made before the data is validated, so that
+    their kernels start meanwhile; data it cannot read gives None then (the validation says why,
+    and the plan is made again after it)."""
+    from . import execute
+
+    try:
+        return execute.plan(build.build_dir / ".jupyter_cache", build.staging / "_generated",
+                            build.state.get("chapters", {}))
+    except Exception:
+        if data_checked:
+            raise
+        return None
+
+
+def _fit_kernels(kernels, build: Build, plan, most: int):
+    """As many kernels as the chapters to run are worth (execute.kernel_count); none if none run."""
+    from . import execute
+
+    if plan is None:  # not known yet: the one started waits
+        return kernels
+    if not plan.stale:
+        kernels.stop(wait=False)  # (a kernel still starting ends when it has; the build goes on)
+        return kernels
+    kernels.grow(execute.kernel_count(execute.costs(plan.stale, build.state.get("chapters", {})), most))
+    return kernels
+
+
+def _build_from_plan(build: Build, editions, digest: str, plan, sphinx, kernels) -> int:
     from . import execute, publish
 
-    with build.phase("plan"):
-        plan = execute.plan(build.build_dir / ".jupyter_cache", build.staging / "_generated",
-                            build.state.get("chapters", {}))
     for doc, why in plan.reasons.items():
         print(f"  to execute: {doc} ({why})")
     with build.phase("execute"):
-        errors, runs = execute.execute(plan.stale, build.build_dir / ".jupyter_cache", workers=args.jobs,
+        errors, runs = execute.execute(plan.stale, build.build_dir / ".jupyter_cache", kernels,
                                        timeout=_execution_timeout(), stored=build.state.get("chapters", {}),
-                                       stamp=plan.stamp, kernel=kernel)
+                                       stamp=plan.stamp)
     if errors:
         print("build FAILED: a chapter could not be executed; the last good build in "
               f"{build.out / 'html'} is untouched", file=sys.stderr)
@@ -170,7 +209,7 @@ def _build_from_plan(build: Build, args, editions, digest: str, sphinx, kernel) 
             order = [b for b in ("latex", "html") if b in editions]
             for builder in order:
                 with build.phase(f"sphinx {builder}"):
-                    code, warnings = sphinx(builder, build.staging, build.sphinx_env, log, args.quiet)
+                    code, warnings = sphinx(builder, build.staging, build.sphinx_env, log, build.args.quiet)
                 if code != 0:
                     for line in warnings[:5]:
                         print(f"  - {line}", file=sys.stderr)

@@ -10,21 +10,24 @@ files it drew are gone; its cache entry is then overwritten, and Sphinx is told 
 Everything else is served from the cache, so a prose-only edit executes nothing, and an id
 built at run time or a package imported under another name is seen as any other read.
 
-Execution runs on all cores: one kernel per worker, reused across that worker's chapters (the
-namespace is reset between chapters), which saves a kernel start-up and the imports per chapter.
+Kernels are started as soon as the plan says how many are worth it (kernel_count), while the
+data is still being validated, and each has pandas and matplotlib imported before its first
+chapter; one thread of the build's process drives each kernel through its share of the chapters
+(the namespace is reset between chapters). Nothing reaches a kernel before validation passed.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 
@@ -42,10 +45,19 @@ class Chapter:
 
 
 def read_notebook(text: str, path: Path):
-    """A chapter's Markdown as the notebook myst-nb reads (the one reader of chapter files)."""
+    """A chapter's Markdown as the notebook myst-nb reads (the one reader of chapter files); a
+    copy of its own (the executor fills in outputs)."""
+    import copy
+
+    return copy.deepcopy(_parsed(text, str(path)))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, path: str):
+    """Parsed once per process: the plan, the validation and the executor each read every chapter."""
     from myst_nb.core.read import read_myst_markdown_notebook
 
-    return read_myst_markdown_notebook(text, path=path)
+    return read_myst_markdown_notebook(text, path=Path(path))
 
 
 def chapters() -> list[Chapter]:
@@ -220,10 +232,19 @@ class Kernel:
         run_sync(self.km.start_kernel)(cwd=cwd)
         try:
             self.kc = self._client()
+            self._warm(cwd)
         except BaseException:  # a kernel that never answered is not left running
             run_sync(self.km.shutdown_kernel)(now=True)
             shutil.rmtree(self.sockets, ignore_errors=True)
             raise
+
+    def _warm(self, cwd: str) -> None:
+        """The preamble once before any chapter: pandas and matplotlib are imported (0.6 s) while
+        the build still validates, and a chapter's time is its own."""
+        reply = self._sync(self.kc.execute_interactive)(PREAMBLE.format(cwd=cwd), store_history=False,
+                                                         timeout=60, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"the kernel could not import what chapters use: {reply['content'].get('evalue')}")
 
     def _client(self):
         kc = self.km.client()
@@ -264,13 +285,23 @@ class Kernel:
         shutil.rmtree(self.sockets, ignore_errors=True)
 
 
+    def run_all(self, jobs: list[tuple[str, str, str]], costs: list[float], timeout: int) -> list[Run]:
+        """Run notebooks (docname, json, cwd) one after another (the preview's one kernel)."""
+        return [self.run(docname, nb_json, cwd, timeout) for docname, nb_json, cwd in jobs]
+
+
 def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[Run]:
-    """Worker: run notebooks (docname, json, cwd) in one kernel; return what each run gave."""
+    """Run notebooks (docname, json, cwd) in a kernel of their own; return what each run gave."""
     kernel = Kernel(jobs[0][2])
     try:
-        return [kernel.run(docname, nb_json, cwd, timeout) for docname, nb_json, cwd in jobs]
+        return kernel.run_all(jobs, [], timeout)
     finally:
         kernel.shutdown()
+
+
+# What a kernel costs before its first chapter (measured on a 2-core machine: start 0.6 s,
+# pandas and matplotlib 0.6 s); a second kernel is started only when it saves more than that.
+KERNEL_START_S = 1.2
 
 
 def _buckets(jobs: list, costs: list[float], n: int) -> list[list]:
@@ -281,6 +312,96 @@ def _buckets(jobs: list, costs: list[float], n: int) -> list[list]:
         slot[0] += cost
         slot[1].append(job)
     return [b for _, b in loads if b]
+
+
+def costs(chapters_to_run: list[Chapter], stored: dict[str, dict]) -> list[float]:
+    """Each chapter's seconds at its last run; for a new one a guess (drawing is what costs).
+    Only the order and the number of kernels depend on them."""
+    return [stored.get(ch.docname, {}).get("seconds") or 1 + 2 * ch.path.read_text(encoding="utf-8").count("zz.figure")
+            for ch in chapters_to_run]
+
+
+def kernel_count(chapter_costs: list[float], most: int = 0) -> int:
+    """The number of kernels (at most `most`, or the cores) that ends the chapters soonest,
+    each kernel after the first counted at its start-up: one value changed re-runs a long chapter
+    and a short one, and a second kernel would cost more than the short one."""
+    most = min(most or os.cpu_count() or 1, len(chapter_costs))
+
+    def span(n: int) -> float:
+        return max(map(sum, _buckets(chapter_costs, chapter_costs, n))) + (n - 1) * KERNEL_START_S
+    return min(range(1, most + 1), key=span) if most else 0
+
+
+class WarmKernels:
+    """Kernels started ahead of the chapters they will run (the build starts them when the plan is
+    made, and validates the data meanwhile). Each is started, warmed and driven by a thread of
+    its own (its client's event loop lives there), which then runs the share of chapters it is
+    given and shuts the kernel down."""
+
+    def __init__(self, count: int, cwd: str):
+        self.cwd = cwd
+        self._given: list[queue.SimpleQueue] = []
+        self._threads: list[threading.Thread] = []
+        self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self._running: dict[int, int] = {}  # thread index → its kernel's pid, while it runs chapters
+        self._stopped = threading.Event()
+        self.grow(count)
+
+    def grow(self, count: int) -> None:
+        """Start kernels until there are `count`."""
+        for index in range(len(self._threads), count):
+            self._given.append(queue.SimpleQueue())
+            self._threads.append(threading.Thread(target=self._serve, args=(index, self.cwd), daemon=True))
+            self._threads[-1].start()
+
+    def _serve(self, index: int, cwd: str) -> None:
+        try:
+            kernel = Kernel(cwd)
+        except BaseException as exc:  # noqa: BLE001 - handed to the build, which raises it
+            self._done.put(exc)
+            return
+        try:
+            work = self._given[index].get()
+            if work is not None:
+                jobs, timeout = work
+                self._running[index] = kernel.km.provisioner.process.pid
+                runs = []
+                for docname, nb_json, cwd in jobs:
+                    if self._stopped.is_set():
+                        break
+                    runs.append(kernel.run(docname, nb_json, cwd, timeout))
+                self._done.put(runs)
+                del self._running[index]
+        except BaseException as exc:  # noqa: BLE001
+            self._done.put(exc)
+        finally:
+            kernel.shutdown()
+
+    def run_all(self, jobs: list[tuple[str, str, str]], chapter_costs: list[float], timeout: int) -> list[Run]:
+        buckets = _buckets(jobs, chapter_costs, len(self._given))
+        for i, given in enumerate(self._given):
+            given.put((buckets[i], timeout) if i < len(buckets) else None)
+        results: list[Run] = []
+        for _ in buckets:
+            done = self._done.get()
+            if isinstance(done, BaseException):
+                raise done
+            results.extend(done)
+        return results
+
+    def stop(self, wait: bool = True) -> None:
+        """Kernels given nothing are shut down (without waiting for one still starting, unless
+        `wait`); one still running a chapter (the build was stopped half-way) is killed, so nothing
+        it does outlives the build."""
+        from .processes import kill_tree
+
+        self._stopped.set()
+        for pid in list(self._running.values()):
+            kill_tree(pid)
+        for given in self._given:
+            given.put(None)
+        for thread in self._threads if wait else ():
+            thread.join(timeout=10)
 
 
 @dataclass
@@ -365,12 +486,13 @@ def execution_record(stale: list[Chapter], records: dict[str, dict]) -> dict:
     return {"built_at": _now(), "chapters": rows}
 
 
-def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, timeout: int = 120,
-            log=print, stored: dict[str, dict] | None = None, stamp: list | None = None,
-            kernel: Kernel | None = None) -> tuple[list[str], dict[str, dict]]:
-    """Run the chapters in parallel and store their outputs in the cache. Returns error messages
-    and, per chapter that ran, the record of the run (code, reads with their content, figures
-    drawn, seconds) that the next plan compares against."""
+def execute(chapters_to_run: list[Chapter], cache_dir: Path, kernels: Kernel | WarmKernels, timeout: int = 120,
+            log=print, stored: dict[str, dict] | None = None,
+            stamp: list | None = None) -> tuple[list[str], dict[str, dict]]:
+    """Run the chapters on the kernels (the build's WarmKernels, or the preview's one Kernel) and
+    store their outputs in the cache. Returns error messages and, per chapter that ran, the record
+    of the run (code, reads with their content, figures drawn, seconds) that the next plan
+    compares against."""
     import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -378,20 +500,9 @@ def execute(chapters_to_run: list[Chapter], cache_dir: Path, workers: int = 0, t
     if not chapters_to_run:
         return [], {}
     stored = stored or {}
-    workers = workers or min(os.cpu_count() or 1, len(chapters_to_run))
     originals = {ch.docname: ch.notebook for ch in chapters_to_run}
     jobs = [(ch.docname, nbformat.writes(originals[ch.docname]), str(ch.path.parent)) for ch in chapters_to_run]
-    # the last run's time; for a new chapter a guess (drawing is what costs): only the order depends on it
-    costs = [stored.get(ch.docname, {}).get("seconds") or 1 + 2 * jobs[i][1].count("zz.figure")
-             for i, ch in enumerate(chapters_to_run)]
-    results: list[Run] = []
-    if kernel is not None:  # the preview's warm kernel, in this process
-        results = [kernel.run(docname, nb_json, cwd, timeout) for docname, nb_json, cwd in jobs]
-    else:
-        buckets = _buckets(jobs, costs, workers)
-        with ProcessPoolExecutor(max_workers=len(buckets), mp_context=get_context("spawn")) as pool:
-            for done in pool.map(_run_bucket, buckets, [timeout] * len(buckets)):
-                results.extend(done)
+    results = kernels.run_all(jobs, costs(chapters_to_run, stored), timeout)
     cache = get_cache(str(cache_dir))
     inputs = Inputs()
     # a file that changed while the chapters ran: what they read is unknown, so they run again next time

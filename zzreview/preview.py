@@ -210,7 +210,7 @@ def main(args) -> int:
     preview = Preview(out, args.pdf)
     if seed(out, paths.default_out(), screen_only=True):
         print(f"preview: starting from the chapters {paths.default_out()} executed", flush=True)
-    sphinx, kernel = WarmSphinx(keep_templates=True), execute.Kernel(str(paths.REPO))
+    sphinx, kernel = WarmSphinx(staging_dir(out)), execute.Kernel(str(paths.REPO))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(preview))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -240,7 +240,7 @@ def main(args) -> int:
             preview.stop_pdf()
             if not sphinx.alive():  # killed from outside: a new one, not a failure on every save
                 sphinx.stop()
-                sphinx = WarmSphinx(keep_templates=True)
+                sphinx = WarmSphinx(staging_dir(out))
             preview.rebuild(sphinx, kernel)
     except (KeyboardInterrupt, SystemExit):
         return 0

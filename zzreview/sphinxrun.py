@@ -38,23 +38,33 @@ def sphinx_problems(lines) -> list[str]:
     return [without_colours(line) for line in lines if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
 
 
-def _keep_compiled_templates() -> None:
+def _keep_compiled_templates(folder: Path) -> None:
     """Each Sphinx run is a fresh fork, which would compile the theme's Jinja templates again
-    (~0.2 s a rebuild): give its template environment a bytecode cache that outlives the fork
-    (Jinja checks each template's source against it). For the preview's many rebuilds."""
-    import tempfile
-
+    (~0.15 s a run, HTML and LaTeX alike): give its template environments a bytecode cache in
+    the build's folder, which outlives the fork and the build (Jinja checks each template's
+    source against it, so an edited template is compiled afresh)."""
     from jinja2 import FileSystemBytecodeCache
     from sphinx.jinja2glue import BuiltinTemplateLoader
+    from sphinx.util.template import BaseRenderer
 
-    cache = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="zz-preview-jinja-"))
-    original = BuiltinTemplateLoader.init
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = FileSystemBytecodeCache(str(folder))
+    html_init, latex_init = BuiltinTemplateLoader.init, BaseRenderer.__init__
 
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
+    def init(self, *args, **kwargs):  # the HTML theme's templates
+        html_init(self, *args, **kwargs)
         self.environment.bytecode_cache = cache
 
-    BuiltinTemplateLoader.init = init
+    def renderer_init(self, *args, **kwargs):  # the LaTeX writer's
+        latex_init(self, *args, **kwargs)
+        self.env.bytecode_cache = cache
+
+    BuiltinTemplateLoader.init, BaseRenderer.__init__ = init, renderer_init
+
+
+def compiled_templates(staging: Path) -> Path:
+    """Where the Sphinx runs of a build into `staging` keep their compiled templates."""
+    return staging / "_build" / ".compiled-templates"
 
 
 PROFILE = "ZZREVIEW_PROFILE"  # a path prefix: each Sphinx run's cProfile goes to <prefix>-<builder>
@@ -75,7 +85,7 @@ def _run_jupyter_book(cmd: list[str], profile_prefix: str | None) -> None:
         profile.dump_stats(f"{profile_prefix}-{cmd[cmd.index('--builder') + 1]}")
 
 
-def _server(conn, keep_templates: bool) -> None:
+def _server(conn, templates: Path) -> None:
     """Import Sphinx and the book's extensions once; run each request in a fork of this process,
     sending the fork's pid, its output line by line, then its exit code."""
     import builtins
@@ -102,8 +112,7 @@ def _server(conn, keep_templates: bool) -> None:
         jieba.initialize()  # the Chinese search's dictionary
     except Exception:  # noqa: BLE001 - as above: the search, in the fork, reports it
         pass
-    if keep_templates:
-        _keep_compiled_templates()
+    _keep_compiled_templates(templates)
     import gc
 
     gc.freeze()  # the imports stay: no collection in a fork walks them (and copies their pages)
@@ -156,10 +165,11 @@ class WarmSphinx:
     Sphinx's exit code and the problems it printed, having written its output to the log (and,
     unless quiet, to stdout)."""
 
-    def __init__(self, keep_templates: bool = False):
+    def __init__(self, staging: Path):
+        """A server for the builds into `staging` (it keeps their compiled templates there)."""
         ctx = get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_server, args=(child, keep_templates), daemon=True)
+        self.process = ctx.Process(target=_server, args=(child, compiled_templates(staging)), daemon=True)
         self.process.start()
         child.close()  # this end is the server's: with it closed here, a dead server reads as EOF
         self.builder_pid: int | None = None
