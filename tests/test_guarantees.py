@@ -96,6 +96,31 @@ def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(b
     assert len(list((out / ".published").iterdir())) == 1, "a killed build's folder was left behind"
 
 
+def test_a_second_build_into_the_same_folder_waits_for_the_first(built_site, data_copy, tmp_path):
+    """Two builds into one folder at once (`make book` in two terminals): the second waits for the
+    first, which publishes undisturbed (the second's clean-up would remove the folder the first
+    is about to publish), and then has nothing left to do."""
+    out = last_good_build(built_site, tmp_path)
+    _edit(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆（二）,")
+    env = {**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)}
+    first = start(build_cmd(out), {**env, "ZZREVIEW_FAULT_PAUSE": "publish:4"})
+    said = []
+    for line in first.stdout:
+        said.append(line)
+        if line.startswith("== paused at publish"):
+            break
+    # (were it not to wait, the second would still be paused in its own publishing when the first ends)
+    second = start(build_cmd(out), {**env, "ZZREVIEW_FAULT_PAUSE": "publish:10"})
+    said.append(first.stdout.read())
+    assert first.wait(timeout=120) == 0, "".join(said)[-3000:]
+    assert "劝返车辆（二）" in (out / "html" / "book" / "review" / "risk.html").read_text(encoding="utf-8")
+    assert (out / "pdf").resolve().is_dir() and len(list((out / ".published").iterdir())) == 1
+    second_said = second.stdout.read()
+    assert second.wait(timeout=300) == 0, second_said[-3000:]
+    assert "waiting for the build already running" in second_said, second_said[-2000:]
+    assert "nothing changed" in second_said, second_said[-2000:]
+
+
 def test_a_missing_glyph_fails_the_books_own_build(built_site, data_copy, tmp_path):
     """A chart label with a character no installed font has: the build stops, names the
     character and the figure, and publishes nothing."""

@@ -98,15 +98,43 @@ class Build:
 def cmd_build(args, *, sphinx=None, kernel=None) -> int:
     """The build, phase by phase. The preview passes its own Sphinx runner and kernel and asks
     for the HTML edition only (args.html_only)."""
-    from . import execute, publish
-    from .cite import book_version
-    from .sphinxrun import WarmSphinx
 
     bad_config = validate.config_problems()  # the files everything below reads by name
     if bad_config:
         _report(bad_config)
         print(f"nothing executed; the last good build in {Path(args.out).resolve()} is untouched", file=sys.stderr)
         return 2
+    with one_build_at_a_time(Path(args.out).resolve()):
+        return _locked_build(args, sphinx, kernel)
+
+
+@contextmanager
+def one_build_at_a_time(out: Path):
+    """Two builds into one folder would clean up and publish over each other (a second `make
+    book` in another terminal, two previews): the later one waits for the earlier, and then
+    builds only what that one left to do."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".build-lock", "a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            print(f"waiting for the build already running into {out} (process {lock.read().strip() or '?'}) "
+                  "to finish …", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when that process ends, however it ends
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def _locked_build(args, sphinx, kernel) -> int:
+    from . import execute, publish
+    from .cite import book_version
+    from .sphinxrun import WarmSphinx
+
     build = Build(args)
     editions = ("html",) if getattr(args, "html_only", False) else ("html", "latex")
     publish.cleanup(build.out)  # what a killed build may have left
