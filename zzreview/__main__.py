@@ -348,16 +348,17 @@ def seed(out: Path, source_out: Path, screen_only: bool) -> bool:
     (paths.GENERATED_URI), so the copies serve as the build's own. Never from a preview's build
     into a full one (the preview draws SVG only). Returns whether it seeded."""
     staging, source = staging_dir(out), staging_dir(source_out)
-    if state_file(staging).exists():
+    if state_file(staging).exists() or not state_file(source).exists():
         return False
-    given = _read_json(state_file(source))
-    if not given.get("chapters") or not (screen_only or given.get("screen_only") is False):
-        return False
-    if not ((source / "_generated").is_dir() and (source / "_build" / ".jupyter_cache").is_dir()):
-        return False
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source / "_generated", staging / "_generated")
-    shutil.copytree(source / "_build" / ".jupyter_cache", staging / "_build" / ".jupyter_cache")
+    with one_build_at_a_time(source_out):  # not copied while a build there writes them
+        given = _read_json(state_file(source))
+        if not given.get("chapters") or not (screen_only or given.get("screen_only") is False):
+            return False
+        if not ((source / "_generated").is_dir() and (source / "_build" / ".jupyter_cache").is_dir()):
+            return False
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source / "_generated", staging / "_generated")
+        shutil.copytree(source / "_build" / ".jupyter_cache", staging / "_build" / ".jupyter_cache")
     state_file(staging).write_text(json.dumps({"chapters": given["chapters"]}, indent=1), encoding="utf-8")
     return True
 
