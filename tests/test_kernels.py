@@ -35,21 +35,38 @@ def test_warm_kernels_share_out_the_chapters_and_a_stop_mid_chapter_leaves_nothi
     assert all(r.error is None for r in runs), [r.error for r in runs]
     pids = {nbformat.reads(r.notebook, as_version=4).cells[0].outputs[0]["text"].strip() for r in runs}
     assert len(pids) == 2, "the chapters were not shared between the two kernels"
-    assert not any(psutil.pid_exists(int(p)) for p in pids), "a kernel outlived stop()"
+    assert all(_gone(int(p)) for p in pids), "a kernel outlived stop()"
 
     kernels = execute.WarmKernels(1, str(tmp_path))
-    done = []
+    done, inside = [], tmp_path / "inside"
     running = threading.Thread(target=lambda: done.append(kernels.run_all(
-        [_job("slow", "import time\ntime.sleep(120)", tmp_path), _job("next", "1", tmp_path)], [2.0, 1.0], 300)))
+        [_job("slow", f"open({str(inside)!r}, 'w').close()\nimport time\ntime.sleep(120)", tmp_path),
+         _job("next", "1", tmp_path)], [2.0, 1.0], 300)))
     running.start()
     deadline = time.monotonic() + 60
-    while not kernels._running and time.monotonic() < deadline:
+    while not inside.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    [pid] = kernels._running.values()
-    time.sleep(0.5)  # inside the chapter
+    [pid] = kernels._busy.values()
     stopped_at = time.monotonic()
     kernels.stop()
     running.join(timeout=30)
     assert not running.is_alive() and time.monotonic() - stopped_at < 20, "stop() waited for the chapter"
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert _gone(pid)
     assert [r.docname for r in done[0]] == ["slow"], "a chapter was started after stop()"
+
+
+def test_a_kernel_not_needed_after_all_is_killed_while_it_still_starts(tmp_path):
+    """The build starts a kernel before its plan; when the plan runs nothing, that kernel must not
+    go on importing pandas and matplotlib beside the Sphinx runs."""
+    kernels = execute.WarmKernels(1, str(tmp_path))
+    deadline = time.monotonic() + 60
+    while not kernels._busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [pid] = kernels._busy.values()
+    kernels.stop(wait=False)
+    assert _gone(pid), "the kernel went on starting"
+    kernels.stop()
+
+
+def _gone(pid: int) -> bool:
+    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -152,7 +152,7 @@ def _locked_build(args, sphinx, kernel) -> int:
         return 1
 
     build.sphinx_env = kernel_environment(build.staging)  # before a kernel starts: kernels inherit it
-    own_kernels = kernel is None  # (the preview's one warm kernel outlives this build)
+    own_kernels, own_sphinx = kernel is None, sphinx is None  # (the preview's outlive this build)
     # a kernel starts at once (a build that gets here mostly runs a chapter), the ones the plan is
     # worth next; they start while the data is checked
     kernels = kernel or execute.WarmKernels(1, str(paths.REPO))
@@ -161,6 +161,8 @@ def _locked_build(args, sphinx, kernel) -> int:
             plan = _plan(build, data_checked=False)
         if own_kernels:
             kernels = _fit_kernels(kernels, build, plan, args.jobs)
+        if plan is not None and not plan.stale:  # Sphinx is next: its imports while the data is checked
+            sphinx = sphinx or WarmSphinx(build.staging)
         with build.phase("validate"):
             problems = validate.problems(remember_in=build.staging)  # (inputs it passed before: not again)
         if problems:
@@ -170,14 +172,11 @@ def _locked_build(args, sphinx, kernel) -> int:
         if plan is None:
             plan = _plan(build, data_checked=True)
             kernels = _fit_kernels(kernels, build, plan, args.jobs) if own_kernels else kernels
-        own_sphinx = sphinx is None
         sphinx = sphinx or WarmSphinx(build.staging)  # its imports while the chapters run
-        try:
-            return _build_from_plan(build, editions, digest, plan, sphinx, kernels)
-        finally:
-            if own_sphinx:
-                sphinx.stop()
+        return _build_from_plan(build, editions, digest, plan, sphinx, kernels)
     finally:
+        if own_sphinx and sphinx is not None:
+            sphinx.stop()
         if own_kernels:
             kernels.stop()
 

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,13 +218,19 @@ def kernel_manager(sockets: str):
     return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
 
 
+# How often nbclient, waiting for a cell, asks whether the kernel is still alive (whole seconds; its
+# default, 5, kept a stopped build waiting that long for a kernel it had killed).
+SHELL_POLL_S = 1
+
+
 class Kernel:
     """One Python kernel that runs chapters one after another, reset between them (PREAMBLE).
     The build starts one per worker; the preview keeps one warm between rebuilds. One client
     talks to it for all of them: a new client per chapter (nbclient's default) waits for the
     kernel to answer and then for its output channel to stay quiet for 0.2 s, every time."""
 
-    def __init__(self, cwd: str):
+    def __init__(self, cwd: str, started: Callable[[int], None] | None = None):
+        """Start the kernel (`started` is told its process id at once) and warm it up."""
         from jupyter_core.utils import run_sync
 
         self._sync = run_sync
@@ -231,6 +238,8 @@ class Kernel:
         self.km = kernel_manager(self.sockets)
         run_sync(self.km.start_kernel)(cwd=cwd)
         try:
+            if started:
+                started(self.km.provisioner.process.pid)
             self.kc = self._client()
             self._warm(cwd)
         except BaseException:  # a kernel that never answered is not left running
@@ -240,11 +249,16 @@ class Kernel:
 
     def _warm(self, cwd: str) -> None:
         """The preamble once before any chapter: pandas and matplotlib are imported (0.6 s) while
-        the build still validates, and a chapter's time is its own."""
-        reply = self._sync(self.kc.execute_interactive)(PREAMBLE.format(cwd=cwd), store_history=False,
-                                                         timeout=60, output_hook=lambda msg: None)
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"the kernel could not import what chapters use: {reply['content'].get('evalue')}")
+        the build still validates, and a chapter's time is its own. (Through nbclient, which
+        notices a kernel killed meanwhile.)"""
+        import nbformat
+        from nbclient import NotebookClient
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PREAMBLE.format(cwd=cwd))])
+        client = NotebookClient(nb, km=self.km, timeout=60, allow_errors=False,
+                                shell_timeout_interval=SHELL_POLL_S)
+        client.kc = self.kc
+        client.execute()
 
     def _client(self):
         kc = self.km.client()
@@ -263,7 +277,7 @@ class Kernel:
         nb.cells.append(nbformat.v4.new_code_cell(LEDGER_CELL))
         started = time.monotonic()
         client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False,
-                                resources={"metadata": {"path": cwd}})
+                                shell_timeout_interval=SHELL_POLL_S, resources={"metadata": {"path": cwd}})
         client.kc = self.kc  # (a client it did not make, nbclient leaves connected)
         try:
             client.execute()
@@ -343,7 +357,7 @@ class WarmKernels:
         self._given: list[queue.SimpleQueue] = []
         self._threads: list[threading.Thread] = []
         self._done: queue.SimpleQueue = queue.SimpleQueue()
-        self._running: dict[int, int] = {}  # thread index → its kernel's pid, while it runs chapters
+        self._busy: dict[int, int] = {}  # thread index → its kernel's pid, while starting or running chapters
         self._stopped = threading.Event()
         self.grow(count)
 
@@ -356,22 +370,24 @@ class WarmKernels:
 
     def _serve(self, index: int, cwd: str) -> None:
         try:
-            kernel = Kernel(cwd)
+            kernel = Kernel(cwd, started=lambda pid: self._busy.__setitem__(index, pid))
         except BaseException as exc:  # noqa: BLE001 - handed to the build, which raises it
             self._done.put(exc)
             return
+        finally:
+            pid = self._busy.pop(index, None)
         try:
             work = self._given[index].get()
-            if work is not None:
+            if work is not None and not self._stopped.is_set():
                 jobs, timeout = work
-                self._running[index] = kernel.km.provisioner.process.pid
+                self._busy[index] = pid
                 runs = []
                 for docname, nb_json, cwd in jobs:
                     if self._stopped.is_set():
                         break
                     runs.append(kernel.run(docname, nb_json, cwd, timeout))
                 self._done.put(runs)
-                del self._running[index]
+                del self._busy[index]
         except BaseException as exc:  # noqa: BLE001
             self._done.put(exc)
         finally:
@@ -390,13 +406,13 @@ class WarmKernels:
         return results
 
     def stop(self, wait: bool = True) -> None:
-        """Kernels given nothing are shut down (without waiting for one still starting, unless
-        `wait`); one still running a chapter (the build was stopped half-way) is killed, so nothing
-        it does outlives the build."""
+        """Kernels waiting for work are shut down; one still starting (nothing to run after all)
+        or still running a chapter (the build was stopped half-way) is killed, so nothing it does
+        outlives the build. `wait`: until the threads have ended."""
         from .processes import kill_tree
 
         self._stopped.set()
-        for pid in list(self._running.values()):
+        for pid in list(self._busy.values()):
             kill_tree(pid)
         for given in self._given:
             given.put(None)
