@@ -20,8 +20,10 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "sphinx_book_theme", "pydata_sphinx_theme", "sphinx_togglebutton", "sphinx_copybutton",
                 "sphinx_design", "sphinx_comments", "sphinx_external_toc", "sphinx_multitoc_numbering",
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
-                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex",
-                "zzreview.book", "zzreview.replication", "nbformat")  # (the last three: the downloads)
+                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
+# What only the HTML run uses (the downloads; the search's dictionary, ~1.1 s together): a build
+# asks for LaTeX first, and the server loads these while that run works
+HTML_IMPORTS = ("zzreview.book", "zzreview.replication", "nbformat")
 
 # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
 JIEBA_NOTICE = "ignore:pkg_resources is deprecated as an API:UserWarning"  # (PYTHONWARNINGS syntax)
@@ -85,12 +87,33 @@ def _run_jupyter_book(cmd: list[str], profile_prefix: str | None) -> None:
         profile.dump_stats(f"{profile_prefix}-{cmd[cmd.index('--builder') + 1]}")
 
 
+def _warm_up(modules, search: bool = False) -> bool:
+    """Import modules (and load the Chinese search's dictionary) for every later fork."""
+    import gc
+    import importlib
+    import logging
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - absent, or broken: the fork imports it again and Sphinx reports it
+            pass
+    if search:
+        try:
+            import jieba
+
+            jieba.setLogLevel(logging.INFO)  # its progress notes (debug) would go to the build's terminal
+            jieba.initialize()
+        except Exception:  # noqa: BLE001 - as above: the search, in the fork, reports it
+            pass
+    gc.freeze()  # the imports stay: no collection in a fork walks them (and copies their pages)
+    return True
+
+
 def _server(conn, templates: Path) -> None:
     """Import Sphinx and the book's extensions once; run each request in a fork of this process,
     sending the fork's pid, its output line by line, then its exit code."""
     import builtins
-    import importlib
-    import logging
     import signal
     import warnings
 
@@ -100,28 +123,16 @@ def _server(conn, templates: Path) -> None:
     warnings.filterwarnings(action, message, getattr(builtins, category))
     import jupyter_book.cli.main  # noqa: F401 (the imports a cold `jupyter-book build` pays, paid once here)
 
-    for name in WARM_IMPORTS:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - absent, or broken: the fork imports it again and Sphinx reports it
-            pass
-    try:
-        import jieba
-
-        jieba.setLogLevel(logging.INFO)  # its progress notes (debug) would go to the build's terminal
-        jieba.initialize()  # the Chinese search's dictionary
-    except Exception:  # noqa: BLE001 - as above: the search, in the fork, reports it
-        pass
+    _warm_up(WARM_IMPORTS)
     _keep_compiled_templates(templates)
-    import gc
-
-    gc.freeze()  # the imports stay: no collection in a fork walks them (and copies their pages)
-
+    html_ready = False
     while True:
         try:
             cmd, env = conn.recv()
         except EOFError:
             return
+        if cmd[cmd.index("--builder") + 1] == "html" and not html_ready:
+            html_ready = _warm_up(HTML_IMPORTS, search=True)
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: one builder, output into the pipe
@@ -147,6 +158,8 @@ def _server(conn, templates: Path) -> None:
                 sys.stderr.flush()
                 os._exit(code)
         os.close(write)
+        if not html_ready:  # while the fork runs (its output waits in the pipe meanwhile)
+            html_ready = _warm_up(HTML_IMPORTS, search=True)
         try:
             conn.send(("pid", pid))
             with os.fdopen(read, encoding="utf-8", errors="replace") as pipe:
