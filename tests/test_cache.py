@@ -171,7 +171,8 @@ def test_incremental_rebuilds_are_never_stale(built_site, tmp_path, data_copy):
 
 @pytest.mark.build
 def test_no_chapter_leaks_into_the_next_in_one_kernel(built_site, data_copy, tmp_path, monkeypatch):
-    """The build's worker (execute._run_bucket: one kernel, chapters one after another) runs first
+    """One kernel running chapters one after another, as each of the build's kernels does
+    (execute._run_bucket: Kernel.run for each), runs first
     a risk chapter that ends by changing matplotlib settings, then every other chapter that draws:
     their figures are byte for byte the session build's (the kernel is reset between chapters)."""
     monkeypatch.setenv("ZZREVIEW_DATA_CHECKED", "1")
@@ -226,3 +227,16 @@ def test_a_build_is_seeded_only_when_new_and_never_from_a_previews_drawings(tmp_
     assert not seed(full, source, screen_only=False), "a build's own state was replaced"
     assert state_file(staging_dir(full)).read_text(encoding="utf-8") == own
     assert not (staging_dir(full) / "_generated" / "figures" / "new.svg").exists()
+
+    # a build running into the source folder (it holds that folder's build lock): not copied mid-write
+    import fcntl
+
+    from zzreview.__main__ import one_build_at_a_time
+
+    elsewhere = tmp_path / "elsewhere"
+    with one_build_at_a_time(source):
+        assert not seed(elsewhere, source, screen_only=False), "seeded from a folder a build was writing"
+    assert not elsewhere.exists()
+    assert seed(elsewhere, source, screen_only=False)
+    with open(source / ".build-lock", encoding="utf-8") as lock:  # and the seed let it go again
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -97,28 +97,47 @@ def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(b
 
 
 def test_a_second_build_into_the_same_folder_waits_for_the_first(built_site, data_copy, tmp_path):
-    """Two builds into one folder at once (`make book` in two terminals): the second waits for the
-    first, which publishes undisturbed (the second's clean-up would remove the folder the first
-    is about to publish), and then has nothing left to do."""
+    """Two builds into one folder at once (`make book` in two terminals) would clean up and
+    publish over each other: the second's clean-up removes the folder the first is about to make
+    current. A build holds the folder's lock from start to end; another one waits for it,
+    touching nothing, and then builds what is left to do."""
+    import fcntl
+
     out = last_good_build(built_site, tmp_path)
+    before = published_digest(out)
     _edit(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆（二）,")
     env = {**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)}
-    first = start(build_cmd(out), {**env, "ZZREVIEW_FAULT_PAUSE": "publish:4"})
-    said = []
-    for line in first.stdout:
-        said.append(line)
-        if line.startswith("== paused at publish"):
-            break
-    # (were it not to wait, the second would still be paused in its own publishing when the first ends)
-    second = start(build_cmd(out), {**env, "ZZREVIEW_FAULT_PAUSE": "publish:10"})
-    said.append(first.stdout.read())
-    assert first.wait(timeout=120) == 0, "".join(said)[-3000:]
+
+    def said_until(proc, marker: str) -> str:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith(marker):
+                return "".join(lines)
+        raise AssertionError(f"never said {marker!r}:\n{''.join(lines)[-3000:]}")
+
+    # a build holds the lock while it runs (here it waits just before its atomic publish) ...
+    first = start(build_cmd(out), {**env, "ZZREVIEW_FAULT_PAUSE": "publish:60"})
+    said_until(first, "== paused at publish")
+    lock = open(out / ".build-lock", encoding="utf-8")
+    with pytest.raises(BlockingIOError):
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    [made] = [p for p in (out / ".published").iterdir() if p != (out / "current").resolve()]  # not yet current
+
+    # ... and a build that finds it held (here by the test) waits, touching nothing, until it is free
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    second = start(build_cmd(out), env)
+    said_until(second, "waiting for the build already running")
+    time.sleep(1)
+    assert second.poll() is None and made.is_dir(), "the waiting build cleaned up what another was publishing"
+    assert published_digest(out) == before
+    lock.close()  # let go
+    rest = second.stdout.read()
+    assert second.wait(timeout=600) == 0, rest[-3000:]
     assert "劝返车辆（二）" in (out / "html" / "book" / "review" / "risk.html").read_text(encoding="utf-8")
-    assert (out / "pdf").resolve().is_dir() and len(list((out / ".published").iterdir())) == 1
-    second_said = second.stdout.read()
-    assert second.wait(timeout=300) == 0, second_said[-3000:]
-    assert "waiting for the build already running" in second_said, second_said[-2000:]
-    assert "nothing changed" in second_said, second_said[-2000:]
+    assert len(list((out / ".published").iterdir())) == 1
 
 
 def test_a_missing_glyph_fails_the_books_own_build(built_site, data_copy, tmp_path):

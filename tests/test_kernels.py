@@ -39,20 +39,24 @@ def test_warm_kernels_share_out_the_chapters_and_a_stop_mid_chapter_leaves_nothi
 
     kernels = execute.WarmKernels(1, str(tmp_path))
     done, inside = [], tmp_path / "inside"
+    # a chapter that fails first: its kernel is restarted, and the stop must find the new one
     running = threading.Thread(target=lambda: done.append(kernels.run_all(
-        [_job("slow", f"open({str(inside)!r}, 'w').close()\nimport time\ntime.sleep(120)", tmp_path),
-         _job("next", "1", tmp_path)], [2.0, 1.0], 300)))
+        [_job("fails", "raise RuntimeError('x')", tmp_path),
+         _job("slow", f"open({str(inside)!r}, 'w').close()\nimport time\ntime.sleep(120)", tmp_path),
+         _job("next", "1", tmp_path)], [3.0, 2.0, 1.0], 300)))
     running.start()
     deadline = time.monotonic() + 60
     while not inside.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    [pid] = kernels._busy.values()
+    [kernel] = kernels._busy.values()
+    pid = kernel.pid()
     stopped_at = time.monotonic()
     kernels.stop()
     running.join(timeout=30)
     assert not running.is_alive() and time.monotonic() - stopped_at < 20, "stop() waited for the chapter"
     assert _gone(pid)
-    assert [r.docname for r in done[0]] == ["slow"], "a chapter was started after stop()"
+    assert [r.docname for r in done[0]] == ["fails", "slow"], "a chapter was started after stop()"
+    assert not _kernels_left(), "a kernel (restarted after the kill?) outlived stop()"
 
 
 def test_a_kernel_not_needed_after_all_is_killed_while_it_still_starts(tmp_path):
@@ -62,10 +66,24 @@ def test_a_kernel_not_needed_after_all_is_killed_while_it_still_starts(tmp_path)
     deadline = time.monotonic() + 60
     while not kernels._busy and time.monotonic() < deadline:
         time.sleep(0.01)
-    [pid] = kernels._busy.values()
+    [kernel] = kernels._busy.values()
+    pid = kernel.pid()
     kernels.stop(wait=False)
     assert _gone(pid), "the kernel went on starting"
     kernels.stop()
+    assert not _kernels_left()
+
+
+def _kernels_left() -> list[str]:
+    """This process's kernels still running."""
+    left = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "ipykernel" in " ".join(child.cmdline()):
+                left.append(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return left
 
 
 def _gone(pid: int) -> bool:

@@ -116,7 +116,7 @@ def one_build_at_a_time(out: Path):
     import fcntl
 
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".build-lock", "a+", encoding="utf-8") as lock:
+    with open(_lock_file(out), "a+", encoding="utf-8") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -128,6 +128,27 @@ def one_build_at_a_time(out: Path):
         lock.write(str(os.getpid()))
         lock.flush()
         yield
+
+
+@contextmanager
+def _no_build_running(out: Path):
+    """Whether no build into `out` runs now; if so, none starts there until the block ends."""
+    import fcntl
+
+    if not _lock_file(out).exists():  # (no build with a lock has run there)
+        yield True
+        return
+    with open(_lock_file(out), encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def _lock_file(out: Path) -> Path:
+    return out / ".build-lock"
 
 
 def _locked_build(args, sphinx, kernel) -> int:
@@ -153,26 +174,28 @@ def _locked_build(args, sphinx, kernel) -> int:
 
     build.sphinx_env = kernel_environment(build.staging)  # before a kernel starts: kernels inherit it
     own_kernels, own_sphinx = kernel is None, sphinx is None  # (the preview's outlive this build)
-    # a kernel starts at once (a build that gets here mostly runs a chapter), the ones the plan is
-    # worth next; they start while the data is checked
+    # a kernel starts at once (a build that gets here mostly runs a chapter) and warms up while
+    # the plan is made and the data checked; the others the plan is worth, once the data passed
     kernels = kernel or execute.WarmKernels(1, str(paths.REPO))
     try:
         with build.phase("plan"):
             plan = _plan(build, data_checked=False)
-        if own_kernels:
-            kernels = _fit_kernels(kernels, build, plan, args.jobs)
-        if plan is not None and not plan.stale:  # Sphinx is next: its imports while the data is checked
-            sphinx = sphinx or WarmSphinx(build.staging)
+        if plan is not None and not plan.stale:
+            if own_kernels:
+                kernels.stop(wait=False)  # (a kernel still starting is killed; the build goes on)
+            sphinx = sphinx or WarmSphinx()  # Sphinx is next: its imports while the data is checked
         with build.phase("validate"):
             problems = validate.problems(remember_in=build.staging)  # (inputs it passed before: not again)
         if problems:
             _report(problems)
             print(f"nothing executed; the last good build in {build.out} is untouched", file=sys.stderr)
             return 2
-        if plan is None:
-            plan = _plan(build, data_checked=True)
-            kernels = _fit_kernels(kernels, build, plan, args.jobs) if own_kernels else kernels
-        sphinx = sphinx or WarmSphinx(build.staging)  # its imports while the chapters run
+        plan = plan or _plan(build, data_checked=True)
+        if own_kernels and plan.stale:
+            kernels.grow(execute.kernel_count(execute.costs(plan.stale, build.state.get("chapters", {})), args.jobs))
+        elif own_kernels:
+            kernels.stop(wait=False)
+        sphinx = sphinx or WarmSphinx()  # its imports while the chapters run
         return _build_from_plan(build, editions, digest, plan, sphinx, kernels)
     finally:
         if own_sphinx and sphinx is not None:
@@ -194,19 +217,6 @@ def _plan(build: Build, data_checked: bool):
         if data_checked:
             raise
         return None
-
-
-def _fit_kernels(kernels, build: Build, plan, most: int):
-    """As many kernels as the chapters to run are worth (execute.kernel_count); none if none run."""
-    from . import execute
-
-    if plan is None:  # not known yet: the one started waits
-        return kernels
-    if not plan.stale:
-        kernels.stop(wait=False)  # (a kernel still starting ends when it has; the build goes on)
-        return kernels
-    kernels.grow(execute.kernel_count(execute.costs(plan.stale, build.state.get("chapters", {})), most))
-    return kernels
 
 
 def _build_from_plan(build: Build, editions, digest: str, plan, sphinx, kernels) -> int:
@@ -294,7 +304,7 @@ def kernel_environment(staging: Path) -> dict:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.update(MPLBACKEND="Agg", ZZREVIEW_GENERATED_DIR=str(staging / "_generated"),
                       ZZREVIEW_BUILD_STATE=str(state_file(staging)),
-                      ZZREVIEW_DATA_CHECKED="1")  # validated just before: kernels need not check again
+                      ZZREVIEW_DATA_CHECKED="1")  # nothing reaches a kernel before validation passed
     from .sphinxrun import JIEBA_NOTICE
 
     return {**os.environ, "PYTHONWARNINGS": JIEBA_NOTICE}
@@ -349,7 +359,9 @@ def seed(out: Path, source_out: Path, screen_only: bool) -> bool:
     staging, source = staging_dir(out), staging_dir(source_out)
     if state_file(staging).exists() or not state_file(source).exists():
         return False
-    with one_build_at_a_time(source_out):  # not copied while a build there writes them
+    with _no_build_running(source_out) as free:  # never copied while a build there writes them
+        if not free:  # (starting from scratch beats waiting for that build)
+            return False
         given = _read_json(state_file(source))
         if not given.get("chapters") or not (screen_only or given.get("screen_only") is False):
             return False

@@ -10,10 +10,11 @@ files it drew are gone; its cache entry is then overwritten, and Sphinx is told 
 Everything else is served from the cache, so a prose-only edit executes nothing, and an id
 built at run time or a package imported under another name is seen as any other read.
 
-Kernels are started as soon as the plan says how many are worth it (kernel_count), while the
-data is still being validated, and each has pandas and matplotlib imported before its first
-chapter; one thread of the build's process drives each kernel through its share of the chapters
-(the namespace is reset between chapters). Nothing reaches a kernel before validation passed.
+A kernel is started before the plan is made (most builds that get that far run a chapter), and
+as many more as the plan is worth (kernel_count) once the data has passed validation; each has
+pandas and matplotlib imported before its first chapter, and one thread of the build's process
+drives each kernel through its share of the chapters (the namespace is reset between chapters).
+Nothing reaches a kernel before validation passed.
 """
 from __future__ import annotations
 
@@ -225,21 +226,22 @@ SHELL_POLL_S = 1
 
 class Kernel:
     """One Python kernel that runs chapters one after another, reset between them (PREAMBLE).
-    The build starts one per worker; the preview keeps one warm between rebuilds. One client
+    Each of the build's kernels is one; the preview keeps one warm between rebuilds. One client
     talks to it for all of them: a new client per chapter (nbclient's default) waits for the
     kernel to answer and then for its output channel to stay quiet for 0.2 s, every time."""
 
-    def __init__(self, cwd: str, started: Callable[[int], None] | None = None):
-        """Start the kernel (`started` is told its process id at once) and warm it up."""
+    def __init__(self, cwd: str, started: Callable[["Kernel"], None] | None = None):
+        """Start the kernel (`started` is handed it as soon as its process exists) and warm it up."""
         from jupyter_core.utils import run_sync
 
         self._sync = run_sync
         self.sockets = tempfile.mkdtemp(prefix="zz-kernel-")
         self.km = kernel_manager(self.sockets)
+        self.stopped = threading.Event()  # set when the kernel was killed on purpose: never restarted
         run_sync(self.km.start_kernel)(cwd=cwd)
         try:
             if started:
-                started(self.km.provisioner.process.pid)
+                started(self)
             self.kc = self._client()
             self._warm(cwd)
         except BaseException:  # a kernel that never answered is not left running
@@ -247,18 +249,35 @@ class Kernel:
             shutil.rmtree(self.sockets, ignore_errors=True)
             raise
 
+    def pid(self) -> int | None:
+        """The kernel's process now (a restart after a failed chapter makes a new one)."""
+        process = getattr(self.km.provisioner, "process", None)
+        return process.pid if process is not None else None
+
+    def kill(self) -> None:
+        """Stop it at once, whatever it runs (the build stops); it is not restarted."""
+        from .processes import kill_tree
+
+        self.stopped.set()
+        kill_tree(self.pid())
+
     def _warm(self, cwd: str) -> None:
         """The preamble once before any chapter: pandas and matplotlib are imported (0.6 s) while
-        the build still validates, and a chapter's time is its own. (Through nbclient, which
-        notices a kernel killed meanwhile.)"""
+        the build still validates, and a chapter's time is its own."""
         import nbformat
-        from nbclient import NotebookClient
 
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PREAMBLE.format(cwd=cwd))])
-        client = NotebookClient(nb, km=self.km, timeout=60, allow_errors=False,
-                                shell_timeout_interval=SHELL_POLL_S)
+        self._notebook_client(nb, 60, cwd).execute()
+
+    def _notebook_client(self, nb, timeout: int, cwd: str):
+        """nbclient on this kernel's one client (a client it did not make, it leaves connected);
+        it notices a kernel killed meanwhile (SHELL_POLL_S)."""
+        from nbclient import NotebookClient
+
+        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False,
+                                shell_timeout_interval=SHELL_POLL_S, resources={"metadata": {"path": cwd}})
         client.kc = self.kc
-        client.execute()
+        return client
 
     def _client(self):
         kc = self.km.client()
@@ -269,39 +288,36 @@ class Kernel:
 
     def run(self, docname: str, nb_json: str, cwd: str, timeout: int) -> Run:
         import nbformat
-        from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
         nb = nbformat.reads(nb_json, as_version=4)
         nb.cells.insert(0, nbformat.v4.new_code_cell(PREAMBLE.format(cwd=cwd)))
         nb.cells.append(nbformat.v4.new_code_cell(LEDGER_CELL))
         started = time.monotonic()
-        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False,
-                                shell_timeout_interval=SHELL_POLL_S, resources={"metadata": {"path": cwd}})
-        client.kc = self.kc  # (a client it did not make, nbclient leaves connected)
         try:
-            client.execute()
+            self._notebook_client(nb, timeout, cwd).execute()
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
             message = str(exc)
             if isinstance(exc, CellTimeoutError):
                 message = f"Cell execution timed out after {timeout} s (execute.timeout in _config.yml)\n{message}"
-            self.kc.stop_channels()  # a failed chapter's kernel is not reused, nor what it still sends
-            self._sync(self.km.restart_kernel)(now=True)
-            self.kc = self._client()
+            if not self.stopped.is_set():  # a failed chapter's kernel is not reused, nor what it still sends
+                self.kc.stop_channels()
+                self._sync(self.km.restart_kernel)(now=True)
+                self.kc = self._client()
             return Run(docname, None, message, time.monotonic() - started, {})
         ledger = _ledger(nb.cells.pop())
         nb.cells.pop(0)
         return Run(docname, nbformat.writes(nb), None, time.monotonic() - started, ledger)
 
+    def run_all(self, jobs: list[tuple[str, str, str]], costs: list[float], timeout: int) -> list[Run]:
+        """Run notebooks (docname, json, cwd) one after another (the preview's one kernel; the
+        costs, which WarmKernels shares the chapters out by, do not matter here)."""
+        return [self.run(docname, nb_json, cwd, timeout) for docname, nb_json, cwd in jobs]
+
     def shutdown(self) -> None:
         self.kc.stop_channels()
         self._sync(self.km.shutdown_kernel)(now=True)
         shutil.rmtree(self.sockets, ignore_errors=True)
-
-
-    def run_all(self, jobs: list[tuple[str, str, str]], costs: list[float], timeout: int) -> list[Run]:
-        """Run notebooks (docname, json, cwd) one after another (the preview's one kernel)."""
-        return [self.run(docname, nb_json, cwd, timeout) for docname, nb_json, cwd in jobs]
 
 
 def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[Run]:
@@ -335,11 +351,21 @@ def costs(chapters_to_run: list[Chapter], stored: dict[str, dict]) -> list[float
             for ch in chapters_to_run]
 
 
+def cores() -> int:
+    """The cores this process may use (a container's limit included)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def kernel_count(chapter_costs: list[float], most: int = 0) -> int:
-    """The number of kernels (at most `most`, or the cores) that ends the chapters soonest,
-    each kernel after the first counted at its start-up: one value changed re-runs a long chapter
-    and a short one, and a second kernel would cost more than the short one."""
-    most = min(most or os.cpu_count() or 1, len(chapter_costs))
+    """The number of kernels (at most `most`, or the cores) that ends the chapters soonest. Each
+    kernel after the first is charged its whole start-up: on this book's 2-core machine the
+    kernels start while the build validates on one core and the Sphinx server imports, so a
+    start-up delays everything. One value changed re-runs a long chapter and a short one, and a
+    second kernel would cost more than the short one; a clean build has work enough for two."""
+    most = min(most or cores(), len(chapter_costs))
 
     def span(n: int) -> float:
         return max(map(sum, _buckets(chapter_costs, chapter_costs, n))) + (n - 1) * KERNEL_START_S
@@ -347,17 +373,17 @@ def kernel_count(chapter_costs: list[float], most: int = 0) -> int:
 
 
 class WarmKernels:
-    """Kernels started ahead of the chapters they will run (the build starts them when the plan is
-    made, and validates the data meanwhile). Each is started, warmed and driven by a thread of
-    its own (its client's event loop lives there), which then runs the share of chapters it is
-    given and shuts the kernel down."""
+    """Kernels started ahead of the chapters they will run (the build starts the first before its
+    plan, the rest when the data has passed validation). Each is started, warmed and driven by a
+    thread of its own (its client's event loop lives there), which then runs the share of chapters
+    it is given and shuts the kernel down."""
 
     def __init__(self, count: int, cwd: str):
         self.cwd = cwd
         self._given: list[queue.SimpleQueue] = []
         self._threads: list[threading.Thread] = []
         self._done: queue.SimpleQueue = queue.SimpleQueue()
-        self._busy: dict[int, int] = {}  # thread index → its kernel's pid, while starting or running chapters
+        self._busy: dict[int, Kernel] = {}  # thread index → its kernel, while starting or running chapters
         self._stopped = threading.Event()
         self.grow(count)
 
@@ -368,29 +394,34 @@ class WarmKernels:
             self._threads.append(threading.Thread(target=self._serve, args=(index, self.cwd), daemon=True))
             self._threads[-1].start()
 
+    def _started(self, index: int, kernel: Kernel) -> None:
+        self._busy[index] = kernel
+        if self._stopped.is_set():  # stopped while its process was being made
+            kernel.kill()
+
     def _serve(self, index: int, cwd: str) -> None:
         try:
-            kernel = Kernel(cwd, started=lambda pid: self._busy.__setitem__(index, pid))
+            kernel = Kernel(cwd, started=lambda k: self._started(index, k))
         except BaseException as exc:  # noqa: BLE001 - handed to the build, which raises it
             self._done.put(exc)
             return
         finally:
-            pid = self._busy.pop(index, None)
+            self._busy.pop(index, None)
         try:
             work = self._given[index].get()
             if work is not None and not self._stopped.is_set():
                 jobs, timeout = work
-                self._busy[index] = pid
+                self._busy[index] = kernel
                 runs = []
                 for docname, nb_json, cwd in jobs:
                     if self._stopped.is_set():
                         break
                     runs.append(kernel.run(docname, nb_json, cwd, timeout))
                 self._done.put(runs)
-                del self._busy[index]
         except BaseException as exc:  # noqa: BLE001
             self._done.put(exc)
         finally:
+            self._busy.pop(index, None)
             kernel.shutdown()
 
     def run_all(self, jobs: list[tuple[str, str, str]], chapter_costs: list[float], timeout: int) -> list[Run]:
@@ -409,11 +440,9 @@ class WarmKernels:
         """Kernels waiting for work are shut down; one still starting (nothing to run after all)
         or still running a chapter (the build was stopped half-way) is killed, so nothing it does
         outlives the build. `wait`: until the threads have ended."""
-        from .processes import kill_tree
-
         self._stopped.set()
-        for pid in list(self._busy.values()):
-            kill_tree(pid)
+        for kernel in list(self._busy.values()):
+            kernel.kill()
         for given in self._given:
             given.put(None)
         for thread in self._threads if wait else ():
@@ -518,7 +547,9 @@ def execute(chapters_to_run: list[Chapter], cache_dir: Path, kernels: Kernel | W
     stored = stored or {}
     originals = {ch.docname: ch.notebook for ch in chapters_to_run}
     jobs = [(ch.docname, nbformat.writes(originals[ch.docname]), str(ch.path.parent)) for ch in chapters_to_run]
-    results = kernels.run_all(jobs, costs(chapters_to_run, stored), timeout)
+    order = [job[0] for job in jobs]  # (the kernels finish in any order; errors are reported in this one)
+    results = sorted(kernels.run_all(jobs, costs(chapters_to_run, stored), timeout),
+                     key=lambda run: order.index(run.docname))
     cache = get_cache(str(cache_dir))
     inputs = Inputs()
     # a file that changed while the chapters ran: what they read is unknown, so they run again next time

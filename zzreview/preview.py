@@ -2,7 +2,7 @@
 data, the chapters, the package and the configuration, rebuilds what changed and reloads the open
 page; offline, nothing from a CDN.
 
-Each rebuild is the build's own pipeline (validate → plan → execute → Sphinx → publish) for the
+Each rebuild is the build's own pipeline (plan → validate → execute → Sphinx → publish) for the
 HTML edition only, into _build/preview (the published book in _build/html is never touched),
 with the slow starts paid once: chapters run in one warm kernel, and Sphinx runs in a fork of a
 process that has imported Sphinx, myst-nb and the theme already. A change to the package's own
@@ -210,7 +210,7 @@ def main(args) -> int:
     preview = Preview(out, args.pdf)
     if seed(out, paths.default_out(), screen_only=True):
         print(f"preview: starting from the chapters {paths.default_out()} executed", flush=True)
-    sphinx, kernel = WarmSphinx(staging_dir(out)), execute.Kernel(str(paths.REPO))
+    sphinx, kernel = WarmSphinx(), execute.Kernel(str(paths.REPO))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(preview))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -240,7 +240,7 @@ def main(args) -> int:
             preview.stop_pdf()
             if not sphinx.alive():  # killed from outside: a new one, not a failure on every save
                 sphinx.stop()
-                sphinx = WarmSphinx(staging_dir(out))
+                sphinx = WarmSphinx()
             preview.rebuild(sphinx, kernel)
     except (KeyboardInterrupt, SystemExit):
         return 0

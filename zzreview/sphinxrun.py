@@ -2,8 +2,9 @@
 
 A cold `jupyter-book build` pays ~2 s of imports (Sphinx, myst-nb, the theme, the book's
 extensions) before it reads a page, and a build runs two of them (LaTeX, then HTML). WarmSphinx
-pays them once, in a process started while the chapters execute, and runs each builder in a fork
-of it: the same command line, the same output, streamed as it comes."""
+pays them once, in a process started while the chapters execute (or, when none runs, while the
+data is checked), and runs each builder in a fork of it: the same command line, the same output,
+streamed as it comes."""
 from __future__ import annotations
 
 import os
@@ -21,8 +22,8 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "sphinx_design", "sphinx_comments", "sphinx_external_toc", "sphinx_multitoc_numbering",
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
                 "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
-# What only the HTML run uses (the downloads; the search's dictionary, ~1.1 s together): a build
-# asks for LaTeX first, and the server loads these while that run works
+# What only the HTML run uses (the downloads; the search's dictionary, ~1.1 s together): loaded
+# when the server is idle, or, if a LaTeX run is asked for first, while that run works
 HTML_IMPORTS = ("zzreview.book", "zzreview.replication", "nbformat")
 
 # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
@@ -44,13 +45,20 @@ def _keep_compiled_templates(folder: Path) -> None:
     """Each Sphinx run is a fresh fork, which would compile the theme's Jinja templates again
     (~0.15 s a run, HTML and LaTeX alike): give its template environments a bytecode cache in
     the build's folder, which outlives the fork and the build (Jinja checks each template's
-    source against it, so an edited template is compiled afresh)."""
+    source against it, so an edited template is compiled afresh). Called in the fork."""
     from jinja2 import FileSystemBytecodeCache
     from sphinx.jinja2glue import BuiltinTemplateLoader
     from sphinx.util.template import BaseRenderer
 
-    folder.mkdir(parents=True, exist_ok=True)
-    cache = FileSystemBytecodeCache(str(folder))
+    class Cache(FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket):  # a cache, not an output: a folder gone meanwhile is no error
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    cache = Cache(str(folder))
     html_init, latex_init = BuiltinTemplateLoader.init, BaseRenderer.__init__
 
     def init(self, *args, **kwargs):  # the HTML theme's templates
@@ -110,7 +118,7 @@ def _warm_up(modules, search: bool = False) -> bool:
     return True
 
 
-def _server(conn, templates: Path) -> None:
+def _server(conn) -> None:
     """Import Sphinx and the book's extensions once; run each request in a fork of this process,
     sending the fork's pid, its output line by line, then its exit code."""
     import builtins
@@ -124,14 +132,15 @@ def _server(conn, templates: Path) -> None:
     import jupyter_book.cli.main  # noqa: F401 (the imports a cold `jupyter-book build` pays, paid once here)
 
     _warm_up(WARM_IMPORTS)
-    _keep_compiled_templates(templates)
     html_ready = False
     while True:
+        if not html_ready and not conn.poll():  # nothing asked yet: now, not on the way of a run
+            html_ready = _warm_up(HTML_IMPORTS, search=True)
         try:
-            cmd, env = conn.recv()
+            builder, staging, env = conn.recv()
         except EOFError:
             return
-        if cmd[cmd.index("--builder") + 1] == "html" and not html_ready:
+        if not html_ready and builder == "html":
             html_ready = _warm_up(HTML_IMPORTS, search=True)
         read, write = os.pipe()
         pid = os.fork()
@@ -145,7 +154,8 @@ def _server(conn, templates: Path) -> None:
             os.chdir(paths.REPO)
             code = 1
             try:
-                _run_jupyter_book(cmd, env.get(PROFILE))
+                _keep_compiled_templates(compiled_templates(staging))
+                _run_jupyter_book(jupyter_book_args(builder, staging), env.get(PROFILE))
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -178,11 +188,10 @@ class WarmSphinx:
     Sphinx's exit code and the problems it printed, having written its output to the log (and,
     unless quiet, to stdout)."""
 
-    def __init__(self, staging: Path):
-        """A server for the builds into `staging` (it keeps their compiled templates there)."""
+    def __init__(self):
         ctx = get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_server, args=(child, compiled_templates(staging)), daemon=True)
+        self.process = ctx.Process(target=_server, args=(child,), daemon=True)
         self.process.start()
         child.close()  # this end is the server's: with it closed here, a dead server reads as EOF
         self.builder_pid: int | None = None
@@ -190,7 +199,7 @@ class WarmSphinx:
     def __call__(self, builder: str, staging: Path, env: dict, log, quiet: bool) -> tuple[int, list[str]]:
         lines = []
         try:
-            self.conn.send((jupyter_book_args(builder, staging), env))
+            self.conn.send((builder, staging, env))
             while True:
                 kind, payload = self.conn.recv()
                 if kind == "pid":
