@@ -205,9 +205,9 @@ def _locked_build(args, sphinx, kernel) -> int:
 
 
 def _plan(build: Build, data_checked: bool):
-    """Which chapters run, and why (execute.plan). Made before the data is validated, so that
-    their kernels start meanwhile; data it cannot read gives None then (the validation says why,
-    and the plan is made again after it)."""
+    """Which chapters run, and why (execute.plan). Made before the data is validated: a plan that
+    runs nothing stops the kernel already starting and starts Sphinx's server instead. Data it
+    cannot read gives None then (the validation says why, and the plan is made again after it)."""
     from . import execute
 
     try:
