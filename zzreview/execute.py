@@ -335,7 +335,7 @@ KERNEL_START_S = 1.2
 
 
 def _buckets(jobs: list, costs: list[float], n: int) -> list[list]:
-    """Longest job first onto the least loaded worker."""
+    """Longest job first onto the least loaded kernel."""
     loads = [[0.0, []] for _ in range(n)]
     for job, cost in sorted(zip(jobs, costs), key=lambda t: -t[1]):
         slot = min(loads, key=lambda s: s[0])
