@@ -86,6 +86,10 @@ def _data_tables_opened(page) -> list[dict]:
                   "visible": table.is_visible()}
         button.focus()
         page.keyboard.press("Enter")
+        for _ in range(100):  # the page's script answers the key: read the state once it has (≤ 5 s)
+            if button.get_attribute("aria-expanded") == "true" and table.is_visible():
+                break
+            page.wait_for_timeout(50)
         found.append({"id": fig_id, "box": True, "before": before,
                       "after": {"expanded": button.get_attribute("aria-expanded"), "visible": table.is_visible()},
                       "rows": [[c.inner_text().strip() for c in row.query_selector_all("td")]
