@@ -464,21 +464,21 @@ def plan(cache_dir: Path, generated: Path, stored: dict[str, dict]) -> Plan:
     from . import figures
 
     stamp = input_stamp()
-    cache = get_cache(str(cache_dir))
+    cache = None  # (opened, and chapters parsed, only for chapters with a record: a first build needs neither)
     inputs = Inputs()
     stale, reasons = [], {}
     every = chapters()
     for ch in every:
-        nb = ch.notebook
         record = stored.get(ch.docname)
         reason = None
         if not record:
             reason = "new"
-        elif record.get("code") != code_digest(nb):
+        elif record.get("code") != code_digest(nb := ch.notebook):
             reason = "code changed"
         elif changed := changed_reads(record, inputs):
             reason = "changed: " + ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         else:
+            cache = cache or get_cache(str(cache_dir))
             try:
                 cache.match_cache_notebook(nb)
             except KeyError:
