@@ -117,9 +117,7 @@ def one_build_at_a_time(out: Path):
 
     out.mkdir(parents=True, exist_ok=True)
     with open(_lock_file(out), "a+", encoding="utf-8") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _locked_now(lock):
             lock.seek(0)
             print(f"waiting for the build already running into {out} (process {lock.read().strip() or '?'}) "
                   "to finish …", file=sys.stderr, flush=True)
@@ -133,18 +131,22 @@ def one_build_at_a_time(out: Path):
 @contextmanager
 def _no_build_running(out: Path):
     """Whether no build into `out` runs now; if so, none starts there until the block ends."""
-    import fcntl
-
     if not _lock_file(out).exists():  # (no build with a lock has run there)
         yield True
         return
     with open(_lock_file(out), encoding="utf-8") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
+        yield _locked_now(lock)
+
+
+def _locked_now(lock) -> bool:
+    """Take a build folder's lock if no build holds it; whether it was taken."""
+    import fcntl
+
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
 
 
 def _lock_file(out: Path) -> Path:
