@@ -58,7 +58,17 @@ def _group_left(pgid: int, wait_s: float = 1.5) -> list[str]:
         time.sleep(0.2)
 
 
-PHASES = ["validate", "plan", "execute", "sphinx latex", "xelatex", "sphinx html", "publish"]
+def said_until(proc, marker: str) -> str:
+    """What a started build printed up to the line that begins with marker (it must come)."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(marker):
+            return "".join(lines)
+    raise AssertionError(f"never said {marker!r}:\n{''.join(lines)[-3000:]}")
+
+
+PHASES = ["plan", "validate", "execute", "sphinx latex", "xelatex", "sphinx html", "publish"]
 
 
 def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(built_site, data_copy, tmp_path):
@@ -71,12 +81,7 @@ def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(b
     for phase in PHASES:
         marker = "== paused at publish" if phase == "publish" else f"== {phase}"
         proc = start(build_cmd(out), {**env, "ZZREVIEW_FAULT_PAUSE": "publish:60"})
-        seen = []
-        for line in proc.stdout:
-            seen.append(line)
-            if line.startswith(marker):
-                break
-        assert seen and seen[-1].startswith(marker), f"the build never reached {phase}: {''.join(seen)[-2000:]}"
+        said_until(proc, marker)
         time.sleep(0.3 if phase != "publish" else 0)  # inside the phase, not at its door
         if phase == "sphinx html":  # a plain kill of the build alone: it stops what it started itself
             proc.send_signal(signal.SIGTERM)
@@ -107,14 +112,6 @@ def test_a_second_build_into_the_same_folder_waits_for_the_first(built_site, dat
     before = published_digest(out)
     _edit(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆（二）,")
     env = {**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)}
-
-    def said_until(proc, marker: str) -> str:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith(marker):
-                return "".join(lines)
-        raise AssertionError(f"never said {marker!r}:\n{''.join(lines)[-3000:]}")
 
     # a build holds the lock while it runs (here: from its first phase) ...
     first = start(build_cmd(out), env)
