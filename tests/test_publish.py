@@ -42,3 +42,28 @@ def test_a_rebuild_shares_unchanged_files_and_never_writes_a_published_one(tmp_p
     assert (out / "html" / "index.html").read_text(encoding="utf-8") == "首页"
     assert (out / "html" / "sub" / "page.html").read_text(encoding="utf-8") == "二页"
     assert (out / "pdf" / "book.pdf").read_text(encoding="utf-8") == "%PDF"
+
+
+def test_a_download_zip_is_rewritten_exactly_when_what_it_holds_changed(tmp_path):
+    import zipfile
+
+    from zzreview.replication import write_zip
+
+    members = {"a.csv": "甲,1\n".encode(), "b.svg": b"<svg/>"}
+    first = write_zip(tmp_path / "fig.zip", members, "fig")
+    inode = os.stat(first).st_ino
+    write_zip(tmp_path / "fig.zip", dict(members), "fig")  # the same members: kept as it is
+    assert os.stat(first).st_ino == inode
+
+    changed = {**members, "a.csv": "甲,2\n".encode()}  # one byte: a new ZIP, holding the new bytes
+    write_zip(tmp_path / "fig.zip", changed, "fig")
+    assert os.stat(first).st_ino != inode
+    with zipfile.ZipFile(first) as zf:
+        assert zf.read("fig/a.csv") == "甲,2\n".encode()
+    other = write_zip(tmp_path / "fresh.zip", changed, "fig")  # as a clean build writes it
+    assert other.read_bytes() == first.read_bytes()
+
+    renamed = {"c.csv" if k == "a.csv" else k: v for k, v in changed.items()}  # same bytes, new name
+    write_zip(tmp_path / "fig.zip", renamed, "fig")
+    with zipfile.ZipFile(first) as zf:
+        assert sorted(zf.namelist()) == ["fig/b.svg", "fig/c.csv"]

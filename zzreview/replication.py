@@ -13,6 +13,7 @@ builds of one commit give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import string
@@ -203,10 +204,20 @@ def _zip_time() -> tuple:
 
 
 def write_zip(target: Path, members: dict[str, bytes], root: str) -> Path:
-    """A ZIP that two builds write byte for byte the same: sorted names, one date, fixed modes."""
+    """A ZIP that two builds write byte for byte the same: sorted names, one date, fixed modes.
+    Its comment is a digest of what it holds, so a build whose members did not change keeps the
+    ZIP it has (deflating at level 9 is most of a download's cost; one value changes few ZIPs)."""
     when = _zip_time()
+    digest = hashlib.sha256(repr((root, when)).encode())
+    for name in sorted(members):
+        digest.update(b"%d:%s\0%d:" % (len(name.encode()), name.encode(), len(members[name])))
+        digest.update(members[name])
+    comment = f"zzreview members sha256:{digest.hexdigest()}".encode()
+    if _comment(target) == comment:
+        return target
     tmp = target.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp, "w") as zf:
+        zf.comment = comment
         for name in sorted(members):
             info = zipfile.ZipInfo(f"{root}/{name}", date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -215,6 +226,14 @@ def write_zip(target: Path, members: dict[str, bytes], root: str) -> Path:
             zf.writestr(info, members[name], compresslevel=9)
     os.replace(tmp, target)
     return target
+
+
+def _comment(path: Path) -> bytes | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.comment
+    except (OSError, zipfile.BadZipFile):
+        return None
 
 
 def _all_article_citations() -> list[str]:
