@@ -207,18 +207,14 @@ class FigureOutput:
                 {"zzreview": {"figure": self.fig_id}})
 
 
-DATA_COLUMNS = ["label", "value", "unit", "qualifier", "kind", "when", "quote", "note", "section"]
 
 
 def figure_data(fig_id: str):
     """The rows of data/metrics.csv a figure draws, as a pandas DataFrame indexed by metric id
     (a partial breakdown's total first). Change a value, a label or a unit in it and pass it to
     figure(fig_id, data) to see the chart follow."""
-    _, figures = _drawing()
-    ids = figures.metric_ids(fig_id)
-    with records.narrowed(*(f"metric:{m}" for m in ids)):
-        df = data.metrics()
-    return df.loc[ids, DATA_COLUMNS].copy()
+    _, figures = _drawing()  # (a chapter that asks for a figure's data draws it: its chart code is an input)
+    return figures.figure_data(fig_id)
 
 
 def _rows_of(df) -> dict[str, dict]:

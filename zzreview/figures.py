@@ -67,6 +67,17 @@ def drawn_rows(fig_id: str, given: dict[str, dict] | None = None) -> list[dict]:
     return rows
 
 
+DATA_COLUMNS = ["label", "value", "unit", "qualifier", "kind", "when", "quote", "note", "section"]
+
+
+def figure_data(fig_id: str):
+    """book.figure_data, without the chart modules (the HTML run shows it in the notebooks)."""
+    ids = metric_ids(fig_id)
+    with records.narrowed(*(f"metric:{m}" for m in ids)):
+        df = data.metrics()
+    return df.loc[ids, DATA_COLUMNS].copy()
+
+
 def source_line(rows: list[dict]) -> str:
     """The chart's source statement: the articles its rows come from (meta.source_line)."""
     from .structure import page

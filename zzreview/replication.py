@@ -59,9 +59,9 @@ def _data_outputs(fig_id: str) -> list:
     """What running the data cell shows: the DataFrame, as IPython displays one."""
     import nbformat
 
-    from . import book
+    from .figures import figure_data
 
-    df = book.figure_data(fig_id)
+    df = figure_data(fig_id)
     return [nbformat.v4.new_output("execute_result", data={"text/plain": repr(df), "text/html": df._repr_html_()},
                                    execution_count=None)]
 

@@ -24,7 +24,7 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
 # What only the HTML run uses (the downloads; the search's dictionary, ~1.1 s together): loaded
 # when the server is idle, or, if a LaTeX run is asked for first, while that run works
-HTML_IMPORTS = ("zzreview.book", "zzreview.replication", "nbformat")
+HTML_IMPORTS = ("pandas", "zzreview.figures", "zzreview.cite", "zzreview.replication", "nbformat")  # not matplotlib
 
 # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
 JIEBA_NOTICE = "ignore:pkg_resources is deprecated as an API:UserWarning"  # (PYTHONWARNINGS syntax)
