@@ -198,3 +198,14 @@ def test_no_line_break_between_chinese_characters_reaches_a_page(built_site):
         if hits:
             found[str(page.relative_to(built_site["html"]))] = hits[:3]
     assert not found, found
+
+
+def test_the_guide_names_every_chart_form_a_figure_may_use(built_site):
+    """The 复现指南's step for adding a figure lists the forms a registry entry may name: those
+    of zzreview/forms.py (which charts.DRAW must draw), not a copy typed into the page."""
+    from zzreview.forms import FORMS
+
+    guide = page(built_site, "book/appendix/reproduce")
+    step = next(li for li in guide.select("li") if "figures.yaml" in li.get_text())
+    assert [c.get_text() for c in step.select("code") if c.get_text() in FORMS] == list(FORMS)
+    assert "、".join(FORMS) in step.get_text()

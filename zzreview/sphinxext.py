@@ -594,6 +594,18 @@ def _search_index_as_if_clean() -> None:
     IndexBuilder.prune = prune
 
 
+def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """{zz-chart-forms}`list`: the chart forms a registry entry may name, from forms.FORMS (the
+    复现指南 names them for a reader adding a figure)."""
+    from .forms import FORMS
+
+    out = []
+    for i, form in enumerate(FORMS):
+        out += [nodes.Text("、")] if i else []
+        out.append(nodes.literal(form, form))
+    return out, []
+
+
 def setup(app):
     from . import latex, screen
 
@@ -610,6 +622,7 @@ def setup(app):
     app.add_directive("zz-pdf-download", PdfDownload)
     app.add_directive("zz-replication-download", ReplicationDownload)
     app.add_directive("zz-execution-record", ExecutionRecord)
+    app.add_role("zz-chart-forms", _chart_forms_role)
     app.connect("env-get-outdated", _reread_executed)
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
