@@ -21,10 +21,24 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "sphinx_book_theme", "pydata_sphinx_theme", "sphinx_togglebutton", "sphinx_copybutton",
                 "sphinx_design", "sphinx_comments", "sphinx_external_toc", "sphinx_multitoc_numbering",
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
-                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex")
-# What only the HTML run uses (the downloads; the search's dictionary, ~1.1 s together): loaded
-# when the server is idle, or, if a LaTeX run is asked for first, while that run works
-HTML_IMPORTS = ("pandas", "zzreview.figures", "zzreview.cite", "zzreview.replication", "nbformat")  # not matplotlib
+                "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex",
+                # and what each run imported while it started, ~0.15 s a fork: the jupyter-book command,
+                # Sphinx's own extensions (sphinx.application.builtin_extensions, added below), the
+                # MyST parts setup() loads, the cache's SQLite, the theme's code styles
+                "sphinx.cmd.build", "jupyter_book.sphinx", "sphinx.ext.doctest", "sphinx.ext.mathjax",
+                "sphinx_design.extension", "sphinx_external_toc.events", "sphinx_external_toc.collectors",
+                "myst_parser.sphinx_ext.directives", "myst_parser.sphinx_ext.mathjax", "myst_parser.sphinx_ext.myst_refs",
+                "myst_nb.core.lexers", "myst_nb.ext.glue.directives", "myst_nb.ext.glue.domain", "myst_nb.ext.glue.roles",
+                "myst_nb.ext.execution_tables", "sqlalchemy.dialects.sqlite", "sqlite3", "xml.dom.minidom", "jinja2.ext",
+                "sphinx.builders.html.transforms", "sphinx.builders.latex.transforms", "pygments.lexers.bibtex",
+                "encodings.utf_8_sig", "encodings.unicode_escape",
+                "docutils.parsers.rst.directives.admonitions", "docutils.parsers.rst.directives.tables",
+                "docutils.languages.zh_cn", "docutils.languages.en", "docutils.parsers.rst.languages.zh_cn",
+                "zzreview.execute", "zzreview.structure", "zzreview.history", "zzreview.forms", "zzreview.quantity",
+                "a11y_pygments")
+# What only the HTML run uses (the downloads: not matplotlib; the search's dictionary, ~1 s
+# together): loaded when the server is idle, or, if a LaTeX run is asked for first, while it works
+HTML_IMPORTS = ("pandas", "pandas.io.formats.html", "pandas.io.formats.string", "zzreview.replication", "nbformat")
 
 # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
 JIEBA_NOTICE = "ignore:pkg_resources is deprecated as an API:UserWarning"  # (PYTHONWARNINGS syntax)
@@ -101,11 +115,23 @@ def _warm_up(modules, search: bool = False) -> bool:
     import importlib
     import logging
 
+    if "sphinx.application" in modules:
+        from sphinx.application import builtin_extensions
+
+        modules = [*modules, *builtin_extensions]
     for name in modules:
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except Exception:  # noqa: BLE001 - absent, or broken: the fork imports it again and Sphinx reports it
-            pass
+            continue
+        if name == "a11y_pygments":  # the theme looks up every style it ships
+            import pkgutil
+
+            for style in pkgutil.walk_packages(module.__path__, f"{name}."):
+                try:
+                    importlib.import_module(style.name)
+                except Exception:  # noqa: BLE001 - as above
+                    pass
     if search:
         try:
             import jieba
