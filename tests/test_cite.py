@@ -147,3 +147,24 @@ def test_every_chapter_page_links_its_notebook(built_site):
     for ch in execute.chapters():
         link = soup_of(built_site, ch.docname).select_one(".zz-notebook a[href]")
         assert link and (built_site["html"] / ch.docname).parent.joinpath(link["href"]).resolve().is_file()
+
+
+def test_the_html_runs_downloads_load_no_chart_library():
+    """The HTML run (a fork of the Sphinx server) writes each readable notebook's data tables and
+    the figures' bundles from the data alone: the server imports what sphinxrun names for it, and
+    matplotlib (~0.5 s of every build's CPU) is not among what that pulls in."""
+    import subprocess
+    import sys
+
+    script = ("import importlib, sys\n"
+              "from zzreview import sphinxrun\n"
+              "for name in sphinxrun.HTML_IMPORTS: importlib.import_module(name)\n"
+              "from zzreview import cite, figures, replication\n"
+              "fid = figures.registry()[0]['id']\n"
+              "assert 'DataFrame' in str(type(figures.figure_data(fid)))\n"
+              "replication._data_outputs(fid); cite.figure_citations\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'zzreview')))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    loaded = eval(out)
+    assert not [m for m in loaded if m.startswith("matplotlib")], loaded
+    assert "zzreview.book" not in loaded and "zzreview.charts" not in loaded, loaded
