@@ -44,9 +44,10 @@ def test_a_rebuild_shares_unchanged_files_and_never_writes_a_published_one(tmp_p
     assert (out / "pdf" / "book.pdf").read_text(encoding="utf-8") == "%PDF"
 
 
-def test_a_download_zip_is_rewritten_exactly_when_what_it_holds_changed(tmp_path):
+def test_a_download_zip_is_rewritten_exactly_when_what_it_holds_changed(tmp_path, monkeypatch):
     import zipfile
 
+    from zzreview import replication
     from zzreview.replication import write_zip
 
     members = {"a.csv": "甲,1\n".encode(), "b.svg": b"<svg/>"}
@@ -67,3 +68,8 @@ def test_a_download_zip_is_rewritten_exactly_when_what_it_holds_changed(tmp_path
     write_zip(tmp_path / "fig.zip", renamed, "fig")
     with zipfile.ZipFile(first) as zf:
         assert sorted(zf.namelist()) == ["fig/b.svg", "fig/c.csv"]
+
+    inode = os.stat(first).st_ino  # written another way (a new format or zlib): written afresh
+    monkeypatch.setattr(replication, "ZIP_FORMAT", replication.ZIP_FORMAT + 1)
+    write_zip(tmp_path / "fig.zip", renamed, "fig")
+    assert os.stat(first).st_ino != inode

@@ -207,8 +207,6 @@ class FigureOutput:
                 {"zzreview": {"figure": self.fig_id}})
 
 
-
-
 def figure_data(fig_id: str):
     """The rows of data/metrics.csv a figure draws, as a pandas DataFrame indexed by metric id
     (a partial breakdown's total first). Change a value, a label or a unit in it and pass it to

@@ -18,6 +18,7 @@ import os
 import re
 import string
 import zipfile
+import zlib
 from pathlib import Path
 
 from . import meta, paths
@@ -203,12 +204,16 @@ def _zip_time() -> tuple:
     return dt.datetime.fromtimestamp(max(epoch, 315532800), dt.timezone.utc).timetuple()[:6]
 
 
+ZIP_FORMAT = 1  # raise it when write_zip writes differently: kept ZIPs are then written afresh
+
+
 def write_zip(target: Path, members: dict[str, bytes], root: str) -> Path:
     """A ZIP that two builds write byte for byte the same: sorted names, one date, fixed modes.
     Its comment is a digest of what it holds, so a build whose members did not change keeps the
     ZIP it has (deflating at level 9 is most of a download's cost; one value changes few ZIPs)."""
     when = _zip_time()
-    digest = hashlib.sha256(repr((root, when)).encode())
+    # how it is written belongs to what it is: this function's format, and the zlib that deflates
+    digest = hashlib.sha256(repr((ZIP_FORMAT, zlib.ZLIB_RUNTIME_VERSION, root, when)).encode())
     for name in sorted(members):
         digest.update(b"%d:%s\0%d:" % (len(name.encode()), name.encode(), len(members[name])))
         digest.update(members[name])

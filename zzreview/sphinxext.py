@@ -596,7 +596,7 @@ def _search_index_as_if_clean() -> None:
 
 def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """{zz-chart-forms}`list`: the chart forms a registry entry may name, from forms.FORMS (the
-    复现指南 names them for a reader adding a figure)."""
+    复现指南 names them for a reader adding a figure). The role's text is not read: MyST needs one."""
     from .forms import FORMS
 
     out = []

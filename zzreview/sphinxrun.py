@@ -23,9 +23,9 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "sphinx_jupyterbook_latex", "sphinxcontrib.bibtex", "sphinx_thebe", "tinycss2",
                 "zzreview.sphinxext", "zzreview.figures", "zzreview.cite", "zzreview.screen", "zzreview.latex",
                 # and what each run imported while it started, ~0.15 s a fork: the jupyter-book command,
-                # Sphinx's own extensions (sphinx.application.builtin_extensions, added below), the
-                # MyST parts setup() loads, the cache's SQLite, the theme's code styles
-                "sphinx.cmd.build", "jupyter_book.sphinx", "sphinx.ext.doctest", "sphinx.ext.mathjax",
+                # Sphinx's own extensions and the theme's code styles (both added in _warm_up), the
+                # MyST parts setup() loads, the cache's SQLite
+                "sphinx.cmd.build", "jupyter_book.sphinx", "sphinx.ext.mathjax",
                 "sphinx_design.extension", "sphinx_external_toc.events", "sphinx_external_toc.collectors",
                 "myst_parser.sphinx_ext.directives", "myst_parser.sphinx_ext.mathjax", "myst_parser.sphinx_ext.myst_refs",
                 "myst_nb.core.lexers", "myst_nb.ext.glue.directives", "myst_nb.ext.glue.domain", "myst_nb.ext.glue.roles",
@@ -34,8 +34,8 @@ WARM_IMPORTS = ("sphinx.application", "sphinx.builders.html", "sphinx.search.zh"
                 "encodings.utf_8_sig", "encodings.unicode_escape",
                 "docutils.parsers.rst.directives.admonitions", "docutils.parsers.rst.directives.tables",
                 "docutils.languages.zh_cn", "docutils.languages.en", "docutils.parsers.rst.languages.zh_cn",
-                "zzreview.execute", "zzreview.structure", "zzreview.history", "zzreview.forms", "zzreview.quantity",
-                "a11y_pygments")
+                "zzreview.execute", "zzreview.structure", "zzreview.history", "zzreview.forms", "zzreview.quantity")
+CODE_STYLES = "a11y_pygments."  # the theme looks up the code styles this package registers with pygments
 # What only the HTML run uses (the downloads: not matplotlib; the search's dictionary, ~1 s
 # together): loaded when the server is idle, or, if a LaTeX run is asked for first, while it works
 HTML_IMPORTS = ("pandas", "pandas.io.formats.html", "pandas.io.formats.string", "zzreview.replication", "nbformat")
@@ -115,23 +115,18 @@ def _warm_up(modules, search: bool = False) -> bool:
     import importlib
     import logging
 
-    if "sphinx.application" in modules:
+    if "sphinx.application" in modules:  # the first warm-up: also Sphinx's own extensions and the code styles
+        from importlib.metadata import entry_points
+
         from sphinx.application import builtin_extensions
 
-        modules = [*modules, *builtin_extensions]
+        styles = [e.value.split(":")[0] for e in entry_points(group="pygments.styles") if e.value.startswith(CODE_STYLES)]
+        modules = [*modules, *builtin_extensions, *styles]
     for name in modules:
         try:
-            module = importlib.import_module(name)
+            importlib.import_module(name)
         except Exception:  # noqa: BLE001 - absent, or broken: the fork imports it again and Sphinx reports it
-            continue
-        if name == "a11y_pygments":  # the theme looks up every style it ships
-            import pkgutil
-
-            for style in pkgutil.walk_packages(module.__path__, f"{name}."):
-                try:
-                    importlib.import_module(style.name)
-                except Exception:  # noqa: BLE001 - as above
-                    pass
+            pass
     if search:
         try:
             import jieba
