@@ -210,7 +210,7 @@ ZIP_FORMAT = 1  # raise it when write_zip writes differently: kept ZIPs are then
 def write_zip(target: Path, members: dict[str, bytes], root: str) -> Path:
     """A ZIP that two builds write byte for byte the same: sorted names, one date, fixed modes.
     Its comment is a digest of what it holds, so a build whose members did not change keeps the
-    ZIP it has (deflating at level 9 is most of a download's cost; one value changes few ZIPs)."""
+    ZIP it has (deflating at level 9 is about half of the downloads' time; one value changes few ZIPs)."""
     when = _zip_time()
     # how it is written belongs to what it is: this function's format, and the zlib that deflates
     digest = hashlib.sha256(repr((ZIP_FORMAT, zlib.ZLIB_RUNTIME_VERSION, root, when)).encode())
