@@ -26,6 +26,16 @@ def stale(recorded) -> set[str]:
     return {doc for doc, record in recorded.items() if execute.changed_reads(record, inputs)}
 
 
+def in_a_fresh_kernel(jobs: list[tuple[str, str, str]], timeout: int = 120) -> list:
+    """Notebooks (docname, json, cwd) run one after another in a kernel of their own, as each of
+    the build's kernels runs its share (Kernel.run for each, reset between them)."""
+    kernel = execute.Kernel(jobs[0][2])
+    try:
+        return kernel.run_all(jobs, [], timeout)
+    finally:
+        kernel.shutdown()
+
+
 def _replace(path, old, new):
     text = path.read_text(encoding="utf-8")
     assert old in text, (path, old)
@@ -95,7 +105,7 @@ def test_reads_no_regular_expression_could_see_are_recorded(data_copy, tmp_path,
             f"table = pd.read_csv({str(data_copy / 'numeral_exclusions.csv')!r})\n")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    [run] = execute._run_bucket([("probe", nbformat.writes(nb), str(tmp_path))], 120)
+    [run] = in_a_fresh_kernel([("probe", nbformat.writes(nb), str(tmp_path))])
     assert run.error is None, run.error
     reads = set(run.ledger["reads"])
     assert {"metric:risk-vehicles-turned-back", "figure:fig-med-funnel", "file:data/numeral_exclusions.csv",
@@ -125,17 +135,17 @@ def test_a_figure_drawn_again_from_the_same_inputs_is_reused_with_the_same_recor
     job = ("probe", nbformat.writes(nb), str(tmp_path))
     svg = tmp_path / "generated" / "figures" / "fig-risk-vehicles.svg"
 
-    [fresh] = execute._run_bucket([job], 120)
+    [fresh] = in_a_fresh_kernel([job])
     assert fresh.error is None, fresh.error
     drawn_at = svg.stat().st_mtime_ns
     assert "file:_config.yml" in fresh.ledger["reads"]  # the source line and widths come from it
-    [reused] = execute._run_bucket([job], 120)
+    [reused] = in_a_fresh_kernel([job])
     assert reused.error is None, reused.error
     assert svg.stat().st_mtime_ns == drawn_at, "the same inputs were drawn again"
     assert reused.ledger == fresh.ledger
 
     _replace(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆乙,")
-    [changed] = execute._run_bucket([job], 120)
+    [changed] = in_a_fresh_kernel([job])
     assert changed.error is None, changed.error
     assert svg.stat().st_mtime_ns != drawn_at, "a changed label was not drawn anew"
     assert "劝返车辆乙" in (tmp_path / "generated" / "figures" / "fig-risk-vehicles.csv").read_text(encoding="utf-8")
@@ -172,7 +182,7 @@ def test_incremental_rebuilds_are_never_stale(built_site, tmp_path, data_copy):
 @pytest.mark.build
 def test_no_chapter_leaks_into_the_next_in_one_kernel(built_site, data_copy, tmp_path, monkeypatch):
     """One kernel running chapters one after another, as each of the build's kernels does
-    (execute._run_bucket: Kernel.run for each), runs first
+    (in_a_fresh_kernel: Kernel.run for each), runs first
     a risk chapter that ends by changing matplotlib settings, then every other chapter that draws:
     their figures are byte for byte the session build's (the kernel is reset between chapters)."""
     monkeypatch.setenv("ZZREVIEW_DATA_CHECKED", "1")
@@ -186,7 +196,7 @@ def test_no_chapter_leaks_into_the_next_in_one_kernel(built_site, data_copy, tmp
     order = ["book/review/risk", *sorted(DRAWING - {"book/review/risk"})]
     jobs = [(doc, nbformat.writes(risk if doc == "book/review/risk" else chapters[doc].notebook),
              str(chapters[doc].path.parent)) for doc in order]
-    runs = execute._run_bucket(jobs, 120)
+    runs = in_a_fresh_kernel(jobs)
     assert [(r.docname, r.error) for r in runs] == [(doc, None) for doc in order]
     drawn = tmp_path / "generated" / "figures"
     after = {fig_id for run in runs[1:] for fig_id in run.ledger["drawn"]}

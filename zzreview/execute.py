@@ -320,15 +320,6 @@ class Kernel:
         shutil.rmtree(self.sockets, ignore_errors=True)
 
 
-def _run_bucket(jobs: list[tuple[str, str, str]], timeout: int) -> list[Run]:
-    """Run notebooks (docname, json, cwd) in a kernel of their own; return what each run gave."""
-    kernel = Kernel(jobs[0][2])
-    try:
-        return kernel.run_all(jobs, [], timeout)
-    finally:
-        kernel.shutdown()
-
-
 # What a kernel costs before its first chapter (measured on a 2-core machine: start 0.6 s,
 # pandas and matplotlib 0.6 s); a second kernel is started only when it saves more than that.
 KERNEL_START_S = 1.2
