@@ -1,6 +1,10 @@
-"""Never stale, shown by difference: after rounds of edits of every kind, an incremental build
-gives the same bytes as a clean build of the same tree. (The suite's longest test, in a file of
-its own: pytest-xdist's loadfile gives it a worker of its own.)"""
+"""Never stale, shown by difference: an incremental build, taken through rounds of edits of every
+kind, ends as the same bytes as a clean build of the same tree. The rounds undo edits: the first
+build makes every edit at once (from the session's executed chapters), then each round puts one
+group back, so the last tree is the repository's own and the clean build to compare with is the
+session's. A round that missed a change leaves the edited output in place, and later rounds run
+other chapters, so the difference stays visible. (The suite's longest test, in a file of its own:
+pytest-xdist's loadfile gives it a worker of its own.)"""
 import re
 import shutil
 
@@ -12,7 +16,7 @@ from zzreview import execute
 
 
 def _swap_cells(path, a: str, b: str, columns=("value", "quote")):
-    """Swap two rows' cells: both rows still valid, both values changed."""
+    """Swap two rows' cells: both rows still valid, both values changed (again: swapped back)."""
     import csv
     import io
 
@@ -31,22 +35,40 @@ def _swap_cells(path, a: str, b: str, columns=("value", "quote")):
 RUN_ONLY = {execute.EXECUTION_RECORD}  # when and how long each notebook ran: the one file allowed to differ
 
 
+def _figure_numbers_agree(html, registry_ids: set) -> None:
+    """What each page prints as a figure's number is what that figure's sidecar (and so its
+    citations) says: one authority, also after a renumbering."""
+    site, checked = {"html": html}, set()
+    for page in (html / "book").rglob("*.html"):
+        for figure in soup_of(site, str(page.relative_to(html).with_suffix(""))).select("figure[id^=fig-]"):
+            if figure["id"] not in registry_ids:
+                continue  # the test's own drawing: no registry entry, no sidecar
+            printed = re.match(r"图 (\S+)", figure.find("figcaption").get_text(" ", strip=True)).group(1)
+            assert sidecar(site, figure["id"])["number"] == f"图 {printed}", (page.name, figure["id"])
+            checked.add(figure["id"])
+    assert "fig-risk-vehicles" in checked and checked == registry_ids
+
+
 @pytest.mark.build
 def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tree(built_site, tmp_path):
-    """A first build seeded from the session's (nothing executes), then two rounds of edits, each
-    followed by an incremental build: first the chart code (every drawing chapter runs), then a
-    value, a label, a figure's registry entry, the layout and the exclusions, and a figure asked
-    for with a keyword (chapters apart from one another, so a missed change in either round stays
-    visible); then, alone, a new figure that renumbers the pages after it; then a clean build of
-    the final tree. Both editions must be the same bytes, and every page
-    prints the figure numbers its figures' sidecars give."""
+    """From the session's executed chapters, every edit at once: the chart code (every drawing
+    chapter runs); a value, a label, a figure's registry entry, the layout and the exclusions, and
+    a figure asked for with a keyword; a new figure in the part's first chapter, which renumbers
+    the pages after it. Then, one round each: the chart code put back (the drawing chapters run);
+    the data and the rest put back (chapters apart from the chart round's, so a change missed in
+    either stays visible); the new figure taken out (prose: nothing runs; the chapters after it,
+    not re-read, and the figure index number as before). The book is then the session's clean
+    build of the same tree, byte for byte, and every page prints the figure numbers its figures'
+    sidecars give."""
     import os
     import subprocess
     import sys
 
-    from test_bad_input import _repo_copy, _tree_digest
+    from test_bad_input import _tree_digest
+    from workspace import repo_copy
+    from zzreview.__main__ import seed
 
-    copy = _repo_copy(tmp_path)
+    copy = repo_copy(tmp_path / "repo", history=True)  # the session's pages show the repository's history
     env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(copy)}
 
     def build(out, *extra):
@@ -55,57 +77,59 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
         assert proc.returncode == 0, proc.stderr[-3000:]
         return set(re.findall(r"executed (book/\S+) in", proc.stdout))
 
-    # the first build starts from the session's executed chapters (made in the repository, not in
-    # this copy: executed chapters name their drawings the same wherever a build is)
-    from zzreview.__main__ import seed
+    # each edit as (file, original, edited): made forwards at first, undone by its round
+    chart = [(copy / "zzreview" / "charts.py", '"bar": "#2f6f9f"', '"bar": "#2f6f90"')]
+    data = [
+        (copy / "data" / "metrics.csv", ",迷途儿童年龄,", ",迷途儿童的年龄,"),  # a label
+        (copy / "book" / "figures.yaml", "title: 平和县道路交通事故线上调解：接收与成功",
+         "title: 平和县交通事故线上调解：接收与成功"),  # a registry entry
+        (copy / "data" / "source" / "layout.yaml", 'paragraphs: ["404-415.1"]',
+         'paragraphs: ["404-412", "413-415.1"]'),  # the layout
+        (copy / "data" / "numeral_exclusions.csv", "报道所述年份（时间范围），不是数量。",
+         "报道所述的年份（时间范围），不是数量。"),  # the exclusions
+        # a figure asked for with a keyword and a space, which no regular expression over the code would see
+        (copy / "book" / "review" / "risk.md", 'zz.figure("fig-risk-vehicles")', 'zz.figure (fig_id="fig-risk-vehicles")'),
+    ]
+    swapped = ("risk-vehicles-checked", "risk-vehicles-turned-back")  # two values (and their quotes)
+    extra = [(copy / "book" / "review" / "forge.md", "## 图表\n",
+              "## 图表\n\n```{figure} extra.*\n:name: fig-extra-test\n\n示意图\n```\n")]
+    drawn = built_site["out"] / ".staging" / "_generated" / "figures"
+    extra_files = [copy / "book" / "review" / f"extra.{ext}" for ext in ("svg", "pdf")]  # one for each edition
 
     incremental = tmp_path / "incremental"
-    assert seed(incremental, built_site["out"], screen_only=False)
-    assert build(incremental) == set()
-    _replace(copy / "zzreview" / "charts.py", '"bar": "#2f6f9f"', '"bar": "#2f6f90"')
+    assert seed(incremental, built_site["out"], screen_only=False)  # executed in the repository, not this copy:
+    for path, original, edited in chart + data + extra:  # executed chapters name their drawings the same anywhere
+        _replace(path, original, edited)
+    _swap_cells(copy / "data" / "metrics.csv", *swapped)
+    for made in extra_files:
+        shutil.copyfile(drawn / f"fig-forge-ranks{made.suffix}", made)
+    every = {ch.docname for ch in execute.chapters()}
+    first = build(incremental)
+    assert DRAWING | {"book/news", "book/appendix/method"} <= first < every, sorted(every - first)
+    _figure_numbers_agree(incremental / "html", {f["id"] for f in REGISTRY})
+
+    for path, original, edited in chart:
+        _replace(path, edited, original)
     assert build(incremental) == DRAWING
-    _swap_cells(copy / "data" / "metrics.csv", "risk-vehicles-checked", "risk-vehicles-turned-back")  # values
-    _replace(copy / "data" / "metrics.csv", ",迷途儿童年龄,", ",迷途儿童的年龄,")  # a label
-    _replace(copy / "book" / "figures.yaml", "title: 平和县道路交通事故线上调解：接收与成功",
-             "title: 平和县交通事故线上调解：接收与成功")  # a registry entry
-    _replace(copy / "data" / "source" / "layout.yaml", 'paragraphs: ["404-415.1"]',
-             'paragraphs: ["404-412", "413-415.1"]')  # the layout
-    _replace(copy / "data" / "numeral_exclusions.csv", "报道所述年份（时间范围），不是数量。",
-             "报道所述的年份（时间范围），不是数量。")  # the exclusions
-    # a figure asked for with a keyword and a space, which no regular expression over the code would see
-    _replace(copy / "book" / "review" / "risk.md", 'zz.figure("fig-risk-vehicles")', 'zz.figure (fig_id="fig-risk-vehicles")')
-    second = build(incremental)
-    assert {"book/review/risk", "book/news", "book/traffic/mediation", "book/newyear/nanjing",
-            "book/appendix/method"} <= second
-    assert not second & {"book/review/forge", "book/review/reform", "book/traffic/jingbaoyi"}
 
-    # alone: a figure added to the part's first chapter (prose: nothing runs); the chapters after
-    # it (not re-read) and the figure index show new numbers
-    drawn = built_site["out"] / ".staging" / "_generated" / "figures"
-    for ext in ("svg", "pdf"):  # a drawing for each edition (Sphinx picks one for extra.*)
-        shutil.copyfile(drawn / f"fig-forge-ranks.{ext}", copy / "book" / "review" / f"extra.{ext}")
-    _replace(copy / "book" / "review" / "forge.md", "## 图表\n",
-             "## 图表\n\n```{figure} extra.*\n:name: fig-extra-test\n\n示意图\n```\n")
+    for path, original, edited in data:
+        _replace(path, edited, original)
+    _swap_cells(copy / "data" / "metrics.csv", *swapped)
+    put_back = build(incremental)
+    assert {"book/review/risk", "book/news", "book/traffic/mediation", "book/newyear/nanjing",
+            "book/appendix/method"} <= put_back
+    assert not put_back & {"book/review/forge", "book/review/reform", "book/traffic/jingbaoyi"}
+
+    for path, original, edited in extra:
+        _replace(path, edited, original)
+    for made in extra_files:
+        made.unlink()
     assert build(incremental) == set()
 
-    clean = tmp_path / "clean"
-    build(clean)
     for edition in ("html", "pdf"):
-        a, b = (incremental / edition).resolve(), (clean / edition).resolve()
+        a, b = (incremental / edition).resolve(), (built_site["out"] / edition).resolve()
         if _tree_digest(a, RUN_ONLY) != _tree_digest(b, RUN_ONLY):  # the execution record says how each ran
             differ = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file() and str(p.relative_to(a)) not in RUN_ONLY
                             and (not (b / p.relative_to(a)).is_file() or p.read_bytes() != (b / p.relative_to(a)).read_bytes()))
             missing = sorted(str(p.relative_to(b)) for p in b.rglob("*") if not (a / p.relative_to(b)).exists())
             pytest.fail(f"{edition}: incremental differs from clean in {differ[:10]}; only in clean: {missing[:10]}")
-
-    # figure numbers from one authority: what each page prints is what its figure's sidecar (and
-    # so its citations) says, after the renumbering and for the figure asked for with a keyword
-    site, checked = {"html": clean / "html"}, set()
-    for page in (clean / "html" / "book").rglob("*.html"):
-        for figure in soup_of(site, str(page.relative_to(clean / "html").with_suffix(""))).select("figure[id^=fig-]"):
-            if figure["id"] == "fig-extra-test":
-                continue  # the test's own drawing: no registry entry, no sidecar
-            printed = re.match(r"图 (\S+)", figure.find("figcaption").get_text(" ", strip=True)).group(1)
-            assert sidecar(site, figure["id"])["number"] == f"图 {printed}", (page.name, figure["id"])
-            checked.add(figure["id"])
-    assert "fig-risk-vehicles" in checked and len(checked) == len(REGISTRY)

@@ -480,6 +480,19 @@ ROOT_PAGE = """<!DOCTYPE html>
 """
 
 
+def _drop_unused_images(app, exception) -> None:
+    """Sphinx copies each image a page uses into _images but never removes one: a figure taken
+    out of a chapter would stay in the site of an incremental build, which a clean build lacks.
+    What no page of the environment uses any more goes."""
+    if exception or app.builder.format != "html":
+        return
+    used = {unique for _, unique in app.env.images.values()}
+    folder = Path(app.outdir) / app.builder.imagedir
+    for path in folder.iterdir() if folder.is_dir() else ():
+        if path.is_file() and path.name not in used:
+            path.unlink()
+
+
 def _root_page(app, exception):
     """The site root forwards to the front page. The stock redirect has no icon, so a browser
     asks for /favicon.ico (a 404) while it forwards; and it has no language or title."""
@@ -633,6 +646,7 @@ def setup(app):
     app.connect("builder-inited", _mystnb_css_early)
     app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _root_page)
+    app.connect("build-finished", _drop_unused_images)
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _name_toggles, priority=900)
     app.connect("html-page-context", _notebook_link, priority=901)
