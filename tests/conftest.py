@@ -102,42 +102,73 @@ def _build_into(out: Path, offline: bool, env_extra: dict | None = None, args: t
     return site
 
 
-@pytest.fixture(scope="session")
-def built_site(request, tmp_path_factory):
-    """The book, built once with the network cut when this user can cut it. Under pytest-xdist
-    (scripts/test.sh) the workers share it: the first to ask builds it, holding a lock in the
-    run's temporary folder; the others wait for it, then read it (no test writes into it)."""
+def _once_per_run(request, tmp_path_factory, name: str, make) -> dict:
+    """What make(folder) records (a dict of JSON values), with the folder ("out"): made once per
+    test run. Under pytest-xdist (scripts/test.sh) the workers share it: the first to ask makes
+    it, holding a lock in the run's temporary folder; the others wait for it, then read it."""
     import fcntl
 
-    offline = offline_prefix() is not None
     if not hasattr(request.config, "workerinput"):  # one process: nobody to share with
-        return _build_into(tmp_path_factory.mktemp("book"), offline=offline)
+        folder = tmp_path_factory.mktemp(name)
+        return {**make(folder), "out": folder}
     run_root = tmp_path_factory.getbasetemp().parent  # this run's, above each worker's own
-    record = run_root / "book.json"
-    with open(run_root / "book.lock", "w") as lock:
+    record = run_root / f"{name}.json"
+    with open(run_root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or its worker dies)
         if record.exists():
             made = json.loads(record.read_text(encoding="utf-8"))
             if "failed" in made:  # another worker's build failed: the same failure, not another build
-                pytest.fail(f"the session's book did not build (in another worker):\n{made['failed']}")
-            return _site(**{**made, "out": run_root / "book"})
-        (run_root / "book").mkdir(exist_ok=True)
+                pytest.fail(f"{name} did not build (in another worker):\n{made['failed']}")
+            return {**made, "out": run_root / name}
+        (run_root / name).mkdir(exist_ok=True)
         try:
-            site = _build_into(run_root / "book", offline=offline)
+            site = make(run_root / name)
         except AssertionError as failure:
             record.write_text(json.dumps({"failed": str(failure)[-6000:]}), encoding="utf-8")
             raise
-        record.write_text(json.dumps({k: site[k] for k in ("stdout", "stderr", "offline")}), encoding="utf-8")
-        return site
+        record.write_text(json.dumps(site), encoding="utf-8")
+        return {**site, "out": run_root / name}
 
 
 @pytest.fixture(scope="session")
-def second_build(tmp_path_factory, built_site):
-    """Another clean build of the same commit, for the determinism test: another folder, another
-    HOME, one worker instead of one per core (so chapters share kernels in another grouping)."""
-    home = tmp_path_factory.mktemp("home")
-    return _build_into(tmp_path_factory.mktemp("book2"), offline=False, env_extra={"HOME": str(home)},
-                       args=("--jobs", "1"))
+def built_site(request, tmp_path_factory):
+    """The book, built once with the network cut when this user can cut it (no test writes into
+    it). One kernel runs every chapter (--jobs 1): the README's `--fresh` build, which the
+    determinism test compares it with, shares them out among kernels as a build does by default."""
+    offline = offline_prefix() is not None
+
+    def make(out: Path) -> dict:
+        site = _build_into(out, offline=offline, args=("--jobs", "1"))
+        return {k: site[k] for k in ("stdout", "stderr", "offline")}
+
+    made = _once_per_run(request, tmp_path_factory, "book", make)
+    return _site(made["out"], made["stdout"], made["stderr"], made["offline"])
+
+
+FRESH_BUILD = ".venv/bin/python -m zzreview build --fresh"  # as the README gives it
+
+
+@pytest.fixture(scope="session")
+def fresh_build(request, tmp_path_factory):
+    """The README's `--fresh` build, run as written from the repository (into its _build, every
+    chapter executed again) with another HOME: the second clean build of the same commit that the
+    determinism test compares with the session's (another folder, another user's caches, the
+    network left on, the chapters shared out among kernels by default where the session's ran in
+    one). Its two editions are copied into the run's folder at once: later commands of the
+    README build into _build again."""
+    def make(out: Path) -> dict:
+        home = out / "home"
+        home.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZZREVIEW_DATA")}
+        proc = subprocess.run(["bash", "-c", FRESH_BUILD], cwd=REPO, capture_output=True, text=True,
+                              env={**env, "HOME": str(home)}, timeout=1800)
+        assert proc.returncode == 0, f"{FRESH_BUILD}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        for edition in ("html", "pdf"):
+            shutil.copytree((REPO / "_build" / edition).resolve(), out / edition)
+        return {"stdout": proc.stdout}
+
+    made = _once_per_run(request, tmp_path_factory, "fresh", make)
+    return {**made, "html": made["out"] / "html", "pdf": made["out"] / "pdf" / "zzreview-2021.pdf"}
 
 
 @pytest.fixture

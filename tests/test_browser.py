@@ -201,15 +201,16 @@ def _digests(root: Path) -> dict:
             for p in sorted(root.rglob("*")) if p.is_file() and str(p.relative_to(root)) != EXECUTION_RECORD}
 
 
-def test_two_clean_builds_are_identical(built_site, second_build):
-    first, second = _digests(built_site["html"]), _digests(second_build["html"])
+def test_two_clean_builds_are_identical(built_site, fresh_build):
+    """The session's build and the README's `--fresh` one (another folder and HOME): the same bytes."""
+    first, second = _digests(built_site["html"]), _digests(fresh_build["html"])
     assert first.keys() == second.keys()
     differ = [k for k in first if first[k] != second[k]]
     assert differ == [], f"differ between two builds: {differ}"
     assert any(k.endswith(".svg") for k in first) and any(k.endswith(".html") for k in first)
     assert "zzreview-2021.pdf" in first  # the PDF edition, same bytes too (SOURCE_DATE_EPOCH)
-    assert built_site["pdf"].read_bytes() == second_build["pdf"].read_bytes()
-    records = [json.loads((b["html"] / "executions.json").read_text(encoding="utf-8")) for b in (built_site, second_build)]
+    assert built_site["pdf"].read_bytes() == fresh_build["pdf"].read_bytes()
+    records = [json.loads((b["html"] / "executions.json").read_text(encoding="utf-8")) for b in (built_site, fresh_build)]
     for record in records:  # the one file left out above: a clean build ran every notebook, each succeeded
         assert {c["status"] for c in record["chapters"]} == {"ran"} and all(c["succeeded"] for c in record["chapters"])
     assert [c["notebook"] for c in records[0]["chapters"]] == [c["notebook"] for c in records[1]["chapters"]]
