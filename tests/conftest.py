@@ -1,5 +1,7 @@
 """Shared fixtures. The whole book is built once per test session, through the README's build
-script, into a temporary folder; the tests then look at what a reader would get."""
+script, into a temporary folder; the tests then look at what a reader would get. A second clean
+build, the README's `--fresh` one into the repository's _build, is also made once, for the tests
+that ask for it (the determinism test, and the test of that command)."""
 from __future__ import annotations
 
 import json
@@ -22,6 +24,8 @@ from zzreview import __main__ as _cli, cite as _cite  # noqa: E402
 
 os.environ.setdefault("ZZREVIEW_VERSION", _cite.book_version())
 os.environ.setdefault("SOURCE_DATE_EPOCH", _cli._source_date_epoch())
+SESSION_COMMIT = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()  # what a test's copy of the repository starts from
 
 
 def debian_packages() -> list[tuple[str, str, str]]:
@@ -95,8 +99,8 @@ def _site(out: Path, stdout: str, stderr: str, offline: bool) -> dict:
             "stdout": stdout, "stderr": stderr, "offline": offline}
 
 
-def _build_into(out: Path, offline: bool, env_extra: dict | None = None, args: tuple = ()) -> dict:
-    proc = run_build(out, env_extra, offline=offline, args=args)
+def _build_into(out: Path, offline: bool, args: tuple = ()) -> dict:
+    proc = run_build(out, offline=offline, args=args)
     site = _site(out, proc.stdout, proc.stderr, offline)
     assert proc.returncode == 0, f"build failed:\n{proc.stderr[-4000:]}\n{site['log'][-6000:]}"
     return site
@@ -123,8 +127,9 @@ def _once_per_run(request, tmp_path_factory, name: str, make) -> dict:
         (run_root / name).mkdir(exist_ok=True)
         try:
             site = make(run_root / name)
-        except AssertionError as failure:
-            record.write_text(json.dumps({"failed": str(failure)[-6000:]}), encoding="utf-8")
+        except Exception as failure:  # a failed assertion, a timeout, a copy that failed: said once, for all
+            record.write_text(json.dumps({"failed": f"{type(failure).__name__}: {str(failure)[-6000:]}"}),
+                              encoding="utf-8")
             raise
         record.write_text(json.dumps(site), encoding="utf-8")
         return {**site, "out": run_root / name}
@@ -148,23 +153,33 @@ def built_site(request, tmp_path_factory):
 FRESH_BUILD = ".venv/bin/python -m zzreview build --fresh"  # as the README gives it
 
 
+def readme_shell(command: str, env_extra: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """A command of the README, run as written from the repository's root (no test's data folder)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZZREVIEW_DATA")}
+    return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True,
+                          env={**env, **(env_extra or {})}, timeout=timeout)
+
+
 @pytest.fixture(scope="session")
 def fresh_build(request, tmp_path_factory):
     """The README's `--fresh` build, run as written from the repository (into its _build, every
     chapter executed again) with another HOME: the second clean build of the same commit that the
     determinism test compares with the session's (another folder, another user's caches, the
     network left on, the chapters shared out among kernels by default where the session's ran in
-    one). Its two editions are copied into the run's folder at once: later commands of the
-    README build into _build again."""
+    one). Its two editions are copied into the run's folder at once, holding _build's build lock:
+    later commands of the README build into _build again. (So a test that asks for it, run on
+    its own, also rebuilds the repository's _build from scratch, as the command does.)"""
+    import fcntl
+
     def make(out: Path) -> dict:
         home = out / "home"
-        home.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZZREVIEW_DATA")}
-        proc = subprocess.run(["bash", "-c", FRESH_BUILD], cwd=REPO, capture_output=True, text=True,
-                              env={**env, "HOME": str(home)}, timeout=1800)
+        home.mkdir(exist_ok=True)
+        proc = readme_shell(FRESH_BUILD, {"HOME": str(home)})
         assert proc.returncode == 0, f"{FRESH_BUILD}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-        for edition in ("html", "pdf"):
-            shutil.copytree((REPO / "_build" / edition).resolve(), out / edition)
+        with open(REPO / "_build" / ".build-lock", "a") as lock:  # no build publishes into _build meanwhile
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for edition in ("html", "pdf"):
+                shutil.copytree((REPO / "_build" / edition).resolve(), out / edition, dirs_exist_ok=True)
         return {"stdout": proc.stdout}
 
     made = _once_per_run(request, tmp_path_factory, "fresh", make)

@@ -132,3 +132,33 @@ def test_article_citations_name_the_people_of_each_byline():
             assert name in art.byline
         title = cite.article_title(art)
         assert "——" not in title and title.startswith(art.title)
+
+
+def test_a_pages_uncommitted_files_come_from_one_status_of_the_book(tmp_path, monkeypatch):
+    """history.uncommitted: of the files asked about, those changed, renamed or not yet tracked,
+    relative to the project's folder also when that folder is inside a larger repository."""
+    import subprocess
+
+    from zzreview import history, paths
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    project = tmp_path / "sub"  # the book inside a larger repository
+    (project / "data").mkdir(parents=True)
+    for name in ("a.csv", "b.csv", "old.csv", "same.csv"):
+        (project / "data" / name).write_text(name, encoding="utf-8")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first")
+    (project / "data" / "a.csv").write_text("changed", encoding="utf-8")
+    (project / "data" / "new.csv").write_text("new", encoding="utf-8")
+    git("mv", "sub/data/old.csv", "sub/data/renamed.csv")
+    monkeypatch.setattr(paths, "REPO", project)
+
+    asked = [f"data/{n}" for n in ("a.csv", "b.csv", "new.csv", "old.csv", "renamed.csv", "same.csv")]
+    assert history.uncommitted(asked) == {"data/a.csv", "data/new.csv", "data/old.csv", "data/renamed.csv"}
+    assert history.uncommitted(["data/b.csv"]) == frozenset()
+    assert history.head() is not None
+    monkeypatch.setattr(paths, "REPO", tmp_path / "nowhere")  # outside a repository: unknown, not "clean"
+    assert history.uncommitted(asked) is None and history.head() is None

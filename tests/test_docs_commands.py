@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from conftest import FRESH_BUILD, REPO
+from conftest import FRESH_BUILD, REPO, readme_shell
 from test_replication import fenced
 
 pytestmark = pytest.mark.build
@@ -34,9 +34,7 @@ def shown() -> list[str]:
 
 
 def _shell(command: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZZREVIEW_DATA")}
-    return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return readme_shell(command, timeout=timeout)
 
 
 def _ok(command: str) -> str:

@@ -46,10 +46,34 @@ def _version(commit: str) -> str:
     return (_git("describe", "--tags", "--always", commit) or commit[:7]).strip()
 
 
-def page_history(files: list[str]) -> dict | None:
+def head() -> str | None:
+    """The commit checked out (None outside a git repository)."""
+    out = _git("rev-parse", "HEAD")
+    return out.strip() if out else None
+
+
+def uncommitted(files: list[str]) -> frozenset[str] | None:
+    """Those of the files (relative to the repository) whose working copy differs from the commit
+    or is not tracked: one `git status` for all of them. None outside a git repository."""
+    prefix = _git("rev-parse", "--show-prefix")  # porcelain paths are the repository root's
+    out = _git("status", "--porcelain", "-z", "--untracked-files=all", "--", *files) if files else ""
+    if prefix is None or out is None:
+        return None
+    found, entries = set(), iter(out.split("\0"))
+    for entry in entries:
+        if not entry:
+            continue
+        found.add(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:  # a rename or copy: its source path follows
+            found.add(next(entries, ""))
+    prefix = prefix.strip()
+    return frozenset(f[len(prefix):] for f in found if f.startswith(prefix))
+
+
+def page_history(files: list[str], changed: bool) -> dict | None:
     """The last RECENT commits that changed any of the files, newest first, each with the book
-    version it made, and whether the working tree has changes to them not yet committed.
-    None outside a git repository."""
+    version it made; `changed`: whether the working tree has changes to them not yet committed
+    (uncommitted()). None outside a git repository."""
     log = _git("log", f"-n{RECENT}", "--format=%H%x1f%cs%x1f%s", "--", *files)
     if log is None:
         return None
@@ -57,5 +81,4 @@ def page_history(files: list[str]) -> dict | None:
     for line in filter(None, log.split("\n")):
         commit, date, subject = line.split("\x1f", 2)
         commits.append({"version": _version(commit), "date": date, "subject": subject})
-    status = _git("status", "--porcelain", "--", *files) or ""
-    return {"commits": commits, "uncommitted": bool(status.strip()), "files": files}
+    return {"commits": commits, "uncommitted": changed, "files": files}

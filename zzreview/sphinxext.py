@@ -483,7 +483,8 @@ ROOT_PAGE = """<!DOCTYPE html>
 def _drop_unused_images(app, exception) -> None:
     """Sphinx copies each image a page uses into _images but never removes one: a figure taken
     out of a chapter would stay in the site of an incremental build, which a clean build lacks.
-    What no page of the environment uses any more goes."""
+    What no page of the environment uses any more goes (so an extension that wrote its own files
+    into _images, as graphviz does, would need them listed here)."""
     if exception or app.builder.format != "html":
         return
     used = {unique for _, unique in app.env.images.values()}
@@ -531,6 +532,48 @@ def _chapter_reads() -> dict[str, list[str]]:
     return {doc: sorted(rec.get("reads", {})) for doc, rec in chapters.items()}
 
 
+def _history_states(app, env) -> dict[str, dict]:
+    """What each page's history box rests on besides the page itself: its files, the commit
+    checked out (the commits listed), and whether any of its files has changes not committed
+    (one `git status` for the whole book, made once per run)."""
+    from . import history
+
+    if not hasattr(app, "_zz_history"):
+        reads = _chapter_reads()
+        files = {doc: history.page_files(doc, reads.get(doc, [])) for doc in sorted(env.found_docs)}
+        changed = history.uncommitted(sorted({f for fs in files.values() for f in fs}))
+        commit = history.head()
+        app._zz_history = {doc: {"files": fs, "commit": commit,
+                                 "uncommitted": None if changed is None else bool(changed.intersection(fs))}
+                           for doc, fs in files.items()}
+    return app._zz_history
+
+
+def _history_path(app) -> Path:
+    return Path(app.outdir).parent / f"zz-{app.builder.name}-history.json"
+
+
+def _rewrite_history_changed(app, env):
+    """A page not re-read still shows the history of when it was written: when what its box rests
+    on changed since (a file it read now has uncommitted changes, or no longer; another commit),
+    it is written again. (A new version re-writes every page anyway; this is the rest.)"""
+    if app.builder.format != "html":
+        return []
+    written = _history_path(app)
+    try:
+        before = json.loads(written.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return sorted(env.found_docs)
+    now = _history_states(app, env)
+    return [doc for doc, state in now.items() if before.get(doc) != state]
+
+
+def _record_history(app, exception):
+    if not exception and app.builder.format == "html":
+        _history_path(app).write_text(json.dumps(_history_states(app, app.env), sort_keys=True, ensure_ascii=False),
+                                      encoding="utf-8")
+
+
 def _page_history(app, pagename, templatename, context, doctree):
     """At the foot of every page of the book: its last change and recent history (git)."""
     import html
@@ -539,10 +582,11 @@ def _page_history(app, pagename, templatename, context, doctree):
 
     if "body" not in context or doctree is None:
         return
-    if not hasattr(app, "_zz_reads"):
-        app._zz_reads = _chapter_reads()
-    files = history.page_files(pagename, app._zz_reads.get(pagename, []))
-    found = history.page_history(files)
+    state = _history_states(app, app.env).get(pagename)
+    if state is None:  # (a page Sphinx makes itself)
+        return
+    files = state["files"]
+    found = None if state["uncommitted"] is None else history.page_history(files, state["uncommitted"])
     if found is None:
         summary, items = "本页的改动记录：不详（构建时不在 git 仓库中）", ""
     else:
@@ -640,6 +684,8 @@ def setup(app):
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
     app.connect("build-finished", _record_numbering)
+    app.connect("env-get-updated", _rewrite_history_changed)
+    app.connect("build-finished", _record_history)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
     app.connect("doctree-resolved", _resolve_pending, priority=400)  # before latex.py shapes the PDF
