@@ -33,12 +33,8 @@ def shown() -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _shell(command: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return readme_shell(command, timeout=timeout)
-
-
 def _ok(command: str) -> str:
-    proc = _shell(command)
+    proc = readme_shell(command)
     assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout
 
@@ -207,7 +203,7 @@ def hand_run_and_intact(named):
     so and gives their last results); here only that they are there as named."""
     if named.startswith("sudo bash scripts/fresh-machine.sh"):
         _ok("bash -n scripts/fresh-machine.sh")
-        assert f"sudo bash scripts/fresh-machine.sh {named.split()[-1]}" in _shell(
+        assert f"sudo bash scripts/fresh-machine.sh {named.split()[-1]}" in readme_shell(
             "bash scripts/fresh-machine.sh").stderr  # its usage line names the suite
     elif named == "make bench":
         assert _dry_run("bench") == ["bash scripts/setup.sh && .venv/bin/python benchmarks/bench.py"]

@@ -74,8 +74,10 @@ def _numbering(env) -> str:
                       sort_keys=True, ensure_ascii=False)
 
 
-def _numbering_path(app) -> Path:
-    return Path(app.outdir).parent / f"zz-{app.builder.name}-numbering.json"
+def _record_path(app, what: str) -> Path:
+    """Where a builder's run records what its pages were written with (numbering, history), for
+    the next run to compare: beside its output, not in it."""
+    return Path(app.outdir).parent / f"zz-{app.builder.name}-{what}.json"
 
 
 def _rewrite_reread(app, env):
@@ -99,7 +101,7 @@ def _rewrite_renumbered(app, env):
     this run has no numbers before that."""
     if app.builder.format != "html":
         return []
-    written = _numbering_path(app)
+    written = _record_path(app, "numbering")
     if not written.exists() or written.read_text(encoding="utf-8") != _numbering(env):
         return sorted(env.found_docs)
     return []
@@ -107,7 +109,7 @@ def _rewrite_renumbered(app, env):
 
 def _record_numbering(app, exception):
     if not exception and app.builder.format == "html":
-        _numbering_path(app).write_text(_numbering(app.env), encoding="utf-8")
+        _record_path(app, "numbering").write_text(_numbering(app.env), encoding="utf-8")
 
 
 def _link(docname: str, target: str, text: str) -> nodes.reference:
@@ -549,17 +551,13 @@ def _history_states(app, env) -> dict[str, dict]:
     return app._zz_history
 
 
-def _history_path(app) -> Path:
-    return Path(app.outdir).parent / f"zz-{app.builder.name}-history.json"
-
-
 def _rewrite_history_changed(app, env):
     """A page not re-read still shows the history of when it was written: when what its box rests
     on changed since (a file it read now has uncommitted changes, or no longer; another commit),
     it is written again. (A new version re-writes every page anyway; this is the rest.)"""
     if app.builder.format != "html":
         return []
-    written = _history_path(app)
+    written = _record_path(app, "history")
     try:
         before = json.loads(written.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -570,8 +568,8 @@ def _rewrite_history_changed(app, env):
 
 def _record_history(app, exception):
     if not exception and app.builder.format == "html":
-        _history_path(app).write_text(json.dumps(_history_states(app, app.env), sort_keys=True, ensure_ascii=False),
-                                      encoding="utf-8")
+        states = json.dumps(_history_states(app, app.env), sort_keys=True, ensure_ascii=False)
+        _record_path(app, "history").write_text(states, encoding="utf-8")
 
 
 def _page_history(app, pagename, templatename, context, doctree):
