@@ -8,6 +8,7 @@ import html
 import json
 import os
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -38,13 +39,27 @@ class Markdown:
 
 
 def setup() -> None:
-    """First cell of every chapter: refuse to run on invalid data. (Charts are styled when the
-    first figure is drawn.)"""
+    """First cell of every chapter: refuse to run on invalid data, and note every book file the
+    chapter's own code opens (an audit hook), so the record of its reads is complete. (Charts are
+    styled when the first figure is drawn.)"""
     if os.environ.get("ZZREVIEW_DATA_CHECKED") != "1":  # the build checked it all just before
         from . import validate
 
-        # an analyst's rerun after editing the data (inputs found sound before are not checked again)
-        validate.check(chapters=False, remember_in=paths.generated_dir())
+        validate.check(chapters=False)  # an analyst's rerun after editing the data
+    if not getattr(sys, "_zz_reads_hooked", False):  # (audit hooks cannot be removed: once a kernel)
+        sys.addaudithook(lambda event, args: records.opened(*args) if event == "open" else None)
+        sys._zz_reads_hooked = True
+
+
+def record_reads():
+    """Last cell of every chapter (hidden): what it read, with the content each read stood for,
+    and what it drew. The output stays in the execution cache's record; the book's extension
+    compares it with the inputs before each build (chapters.py)."""
+    from IPython.display import display
+
+    from .chapters import READS_MIME, reads_record
+
+    display({READS_MIME: reads_record(), "text/plain": "（本章读取的数据记录）"}, raw=True)
 
 
 def _drawing():

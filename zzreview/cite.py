@@ -343,17 +343,12 @@ def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: s
     target.mkdir(parents=True, exist_ok=True)
     drawn = paths.generated_dir() / "figures"
     written = []
-    screen = paths.screen_only()  # the preview: what its pages read (SVG drawings, CSV, JSON), no bundle
     for fmt in RENDERINGS + ("csv",):
-        if screen and not fmt.endswith(("svg", "csv")):
-            continue
         shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
         written.append(target / f"{fig_id}.{fmt}")
     metadata = figure_metadata(fig_id, numbering, version, baseurl)
     (target / f"{fig_id}.json").write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     written.append(target / f"{fig_id}.json")
-    if screen:
-        return written
     members = {path.name: path.read_bytes() for path in written}
     members[f"{fig_id}.metric-rows.csv"] = _source_rows_csv(fig_id).encode("utf-8")
     members["README.md"] = figure_bundle_readme(fig_id, metadata).encode("utf-8")

@@ -141,9 +141,7 @@ def rows_csv(rows: list[dict]) -> str:
 
 
 def _formats() -> dict[str, tuple[str, ...]]:
-    """The formats of each rendering (the preview's builds draw only what their pages show)."""
-    if paths.screen_only():
-        return {"print": ("svg",), "narrow": ("svg",)}
+    """The formats of each rendering."""
     return {"print": FORMATS, "narrow": ("svg", "png")}
 
 

@@ -25,7 +25,7 @@ def _git(*args: str) -> str | None:
 
 def page_files(docname: str, reads: list[str]) -> list[str]:
     """The page's Markdown and the content files it read, relative to the repository."""
-    from .execute import files_of
+    from .chapters import files_of
 
     found = {paths.REPO / f"{docname}.md"}
     for key in reads:
@@ -82,3 +82,9 @@ def page_history(files: list[str], changed: bool) -> dict | None:
         commit, date, subject = line.split("\x1f", 2)
         commits.append({"version": _version(commit), "date": date, "subject": subject})
     return {"commits": commits, "uncommitted": changed, "files": files}
+
+
+def commit_epoch() -> str:
+    """The checked-out commit's time (seconds since 1970): builds are dated by the commit, not the
+    clock, so two builds of one commit are the same. "0" outside a repository."""
+    return (_git("log", "-1", "--format=%ct") or "").strip() or "0"

@@ -47,9 +47,9 @@ def figures_registry_path() -> Path:
 
 
 def generated_dir() -> Path:
-    """Chart files written while chapters execute; Sphinx copies them into the site. The build
-    points this into its own output folder (ZZREVIEW_GENERATED_DIR), so two builds never share
-    figure files; an analyst's interactive run writes under _build/generated."""
+    """Chart files written while chapters execute; Sphinx copies them into the site. The book's
+    extension points this beside the build's output (ZZREVIEW_GENERATED_DIR), so two builds never
+    share figure files; an analyst's interactive run writes under _build/generated."""
     return Path(os.environ.get("ZZREVIEW_GENERATED_DIR", default_out() / "generated")).resolve()
 
 
@@ -61,16 +61,6 @@ GENERATED_URI = "zz-generated:"
 def generated_uri(path: Path) -> str:
     """`path` (in generated_dir()) as an executed chapter names it."""
     return GENERATED_URI + path.resolve().relative_to(generated_dir()).as_posix()
-
-
-SCREEN_ONLY = "ZZREVIEW_SCREEN_ONLY"
-
-
-def screen_only() -> bool:
-    """The preview's builds make only what its pages show (pages, SVG drawings, the figure index's
-    thumbnails, each figure's CSV and JSON); the downloads only a build publishes (PNG and PDF
-    drawings, figure bundles, notebooks, the replication package) are left to the build."""
-    return os.environ.get(SCREEN_ONLY) == "1"
 
 
 def relpath(path: Path) -> str:

@@ -26,7 +26,7 @@ from .errors import DataError, Problem
 # Keys: "file:<name>" for a whole file; where a caller used only some records of a file, those
 # records instead: "metric:<id>", "metrics-of:<section>", "figure:<id>", "section:<id>",
 # "article:<id>", "register-of:<section>". Names are the book's (data files as "data/…"), so a
-# copy of data/ elsewhere (ZZREVIEW_DATA_DIR) is the same input. execute.py turns each key back
+# copy of data/ elsewhere (ZZREVIEW_DATA_DIR) is the same input. chapters.py turns each key back
 # into the content it stands for.
 _reads: set[str] = set()
 _drawn: list[str] = []

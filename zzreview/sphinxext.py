@@ -1,9 +1,10 @@
 """Sphinx extension of the book.
 
-- Re-read the chapters the pre-build executor ran (their Markdown may be unchanged, their data
-  not): it lists them in <build>/zz-executed.json.
+- Before anything is read, validate every input (builder-inited) and stop the build with one
+  line per problem; re-read the chapters whose recorded reads no longer hold (env-get-outdated,
+  chapters.py), so that myst-nb executes them again through jupyter-cache.
 - A drawing an executed chapter names zz-generated:figures/<id>.* becomes this build's file
-  (GeneratedFiles), so an execution cache serves any build folder (__main__.seed).
+  (GeneratedFiles), so an execution cache serves any build folder.
 - Citing and reuse: the `zz-cite` directive (under every figure: downloads and citation text),
   `zz-figure-index` (the 图表索引 page), `zz-book-citation` (front page); the downloads
   themselves (figures/, notebooks/, data/ in the site) are written when the build has succeeded.
@@ -21,8 +22,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import sys
+import time
 from pathlib import Path
 
 from docutils import nodes
@@ -30,40 +34,70 @@ from docutils.parsers.rst import Directive
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 
+from jupyter_cache import get_cache
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+from . import chapters, history, validate
 from .cite import ACCESS_DATE, href
 
+logger = logging.getLogger(__name__)
+PROBLEMS = "zz-problems.txt"  # beside the output: the last run's input problems, for scripts/build.sh
 TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
-EXECUTED_LIST = "zz-executed.json"
+EXECUTION_RECORD = "executions.json"  # in the site root: the one file two builds of a commit differ in
 DOWNLOADS = (("png", "PNG 图片（300 dpi）"), ("svg", "SVG 矢量图"), ("pdf", "PDF 矢量图"),
              ("narrow.png", "手机版 PNG"), ("narrow.svg", "手机版 SVG"), ("csv", "CSV 数据"), ("json", "JSON 元数据"),
              ("zip", "ZIP 全部（含原文出处、许可与引用说明）"))
 
 
-def executed_list_path(outdir) -> Path:
-    return Path(outdir).parent / EXECUTED_LIST
+def _build_environment(app, config):
+    """What the chapters' kernels inherit from this process (myst-nb starts them from it): where
+    drawings go (beside the build's output, so the cache and the drawings outlive a build
+    together), and one date for the whole build — the commit's, so two builds of one commit give
+    the same bytes (FORCE_SOURCE_DATE: TeX uses it too)."""
+    os.environ.setdefault("ZZREVIEW_GENERATED_DIR", str(Path(app.outdir).parent / "generated"))
+    os.environ.setdefault("SOURCE_DATE_EPOCH", history.commit_epoch())
+    os.environ.setdefault("FORCE_SOURCE_DATE", "1")
 
 
-def _executed(app, env) -> tuple[list[str], int]:
-    """The chapters executed since a build's Sphinx runs last all finished, and when that list
-    was written (the build empties it after its last Sphinx run)."""
-    path = executed_list_path(app.outdir)
-    if not path.exists():
-        return [], 0
-    return [d for d in json.loads(path.read_text(encoding="utf-8")) if d in env.found_docs], path.stat().st_mtime_ns
+def _validate(app):
+    """Every input is checked before any chapter executes; a problem stops the build with one line
+    each (file, row, column: reason (hint)), printed first and written beside the output for
+    the build script, which repeats them after jupyter-book's own report."""
+    app.env.zz_started = time.time()
+    found = validate.problems()
+    problems_file = Path(app.outdir).parent / PROBLEMS
+    if not found:
+        problems_file.unlink(missing_ok=True)
+        os.environ["ZZREVIEW_DATA_CHECKED"] = "1"  # the chapters' kernels need not check again
+        return
+    text = "\n".join(f"  - {p}" for p in found)
+    problems_file.write_text(text + "\n", encoding="utf-8")
+    print(f"\n构建已停止：输入数据有 {len(found)} 处问题，没有运行任何章节：\n{text}\n", file=sys.stderr, flush=True)
+    raise ExtensionError(f"输入数据有 {len(found)} 处问题（见上方各行）")
+
+
+def _stale_chapters(app, env, added, changed, removed):
+    """Chapters whose recorded reads no longer match the inputs (chapters.py): re-read, so that
+    myst-nb executes them again."""
+    stale = chapters.stale(get_cache(str(_cache_dir(app))))
+    for doc, why in stale.items():
+        logger.info(f"{doc}: 重新运行（{why}）")
+    return [d for d in stale if d in env.found_docs and d not in added and d not in changed]
+
+
+def _chapters_first(app, env, docnames):
+    """Chapters are read (and so executed) before the pages that show what they drew (the figure
+    index's thumbnails)."""
+    notebooks = {c.docname for c in chapters.chapters()}
+    docnames.sort(key=lambda d: d not in notebooks)
 
 
 def _read_at(env, doc: str) -> int:
     """When the environment last read a document (its doctree's time), 0 if never."""
     doctree = Path(env.doctreedir) / f"{doc}.doctree"
     return doctree.stat().st_mtime_ns if doctree.exists() else 0
-
-
-def _reread_executed(app, env, added, changed, removed):
-    """Re-read an executed chapter (its source did not change, its outputs did) unless the
-    other builder's run has read it since it ran: the environment is shared."""
-    docnames, listed_at = _executed(app, env)
-    return [d for d in docnames if d not in added and d not in changed and _read_at(env, d) <= listed_at]
 
 
 def _numbering(env) -> str:
@@ -380,12 +414,10 @@ class ReplicationDownload(Directive):
 
 
 class ExecutionRecord(Directive):
-    """The 执行记录 table: drawn in the browser from executions.json (execute.EXECUTION_RECORD),
-    which each build writes; the page itself stays the same from build to build."""
+    """The 执行记录 table: drawn in the browser from executions.json (EXECUTION_RECORD), which
+    each HTML build writes; the page itself stays the same from build to build."""
 
     def run(self):
-        from .execute import EXECUTION_RECORD
-
         env = self.state.document.settings.env
         src = href(env.docname, EXECUTION_RECORD)
         box = nodes.raw("", f'<div class="zz-executions" data-src="{src}"><p>执行记录由网页中的脚本读取 '
@@ -450,7 +482,7 @@ def _cache_dir(app) -> Path:
 def _write_downloads(app, exception):
     if exception or app.builder.format != "html":
         return
-    from . import cite, execute, figures
+    from . import cite, figures
 
     out = Path(app.outdir)
     version, base = app.config.zz_version, app.config.html_baseurl or ""
@@ -459,10 +491,11 @@ def _write_downloads(app, exception):
         cite.write_figure_downloads(item["id"], out / "figures", numbering, version, base)
     from . import paths, replication
 
-    if not paths.screen_only():  # (the preview leaves these to the build)
-        # each chapter as a notebook analysts can follow and rerun, and all of them in one package
-        notebooks = replication.write_notebooks(execute.chapters(), _cache_dir(app), out / "notebooks", numbering)
-        replication.write_package(out, numbering, version, notebooks, out / "notebooks", base)
+    # each chapter as a notebook analysts can follow and rerun, and all of them in one package
+    notebooks = replication.write_notebooks(chapters.chapters(), _cache_dir(app), out / "notebooks", numbering)
+    replication.write_package(out, numbering, version, notebooks, out / "notebooks", base)
+    record = chapters.execution_record(get_cache(str(_cache_dir(app))), app.env.zz_started)
+    (out / EXECUTION_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
 
     for name in ("datapackage.json", "metrics.csv", "numeral_exclusions.csv"):
         (out / "data").mkdir(exist_ok=True)
@@ -511,8 +544,7 @@ def _root_page(app, exception):
 def _notebook_link(app, pagename, templatename, context, doctree):
     """'Download this chapter as a notebook' on every chapter that is one."""
     if not hasattr(app, "_zz_notebooks"):  # the chapters that are notebooks, found once per build
-        from . import execute
-        app._zz_notebooks = {c.docname for c in execute.chapters()}
+        app._zz_notebooks = {c.docname for c in chapters.chapters()}
     if "body" not in context or pagename not in app._zz_notebooks:
         return
     from .replication import zip_name
@@ -523,17 +555,6 @@ def _notebook_link(app, pagename, templatename, context, doctree):
                        f'请用<a href="{package}" download>复现包</a>）</p>\n' + context["body"])
 
 
-def _chapter_reads() -> dict[str, list[str]]:
-    import os
-
-    state = os.environ.get("ZZREVIEW_BUILD_STATE")
-    try:
-        chapters = json.loads(Path(state).read_text(encoding="utf-8")).get("chapters", {}) if state else {}
-    except (OSError, ValueError):
-        chapters = {}
-    return {doc: sorted(rec.get("reads", {})) for doc, rec in chapters.items()}
-
-
 def _history_states(app, env) -> dict[str, dict]:
     """What each page's history box rests on besides the page itself: its files, the commit
     checked out (the commits listed), and whether any of its files has changes not committed
@@ -541,7 +562,7 @@ def _history_states(app, env) -> dict[str, dict]:
     from . import history
 
     if not hasattr(app, "_zz_history"):
-        reads = _chapter_reads()
+        reads = chapters.read_keys(get_cache(str(_cache_dir(app))))
         files = {doc: history.page_files(doc, reads.get(doc, [])) for doc in sorted(env.found_docs)}
         changed = history.uncommitted(sorted({f for fs in files.values() for f in fs}))
         commit = history.head()
@@ -629,26 +650,6 @@ def _name_toggles(app, pagename, templatename, context, doctree):
         context["generate_toctree_html"] = named
 
 
-def _search_index_as_if_clean() -> None:
-    """Sphinx's incremental search index keeps a word whose only page was re-read without it,
-    with no pages; a clean build has no such word. Drop such words, so that a rebuild writes
-    the same searchindex.js as a clean build of the same files."""
-    from sphinx.search import IndexBuilder
-
-    original = IndexBuilder.prune
-    if getattr(original, "zz_drops_empty_words", False):
-        return
-
-    def prune(self, docnames):
-        original(self, docnames)
-        for mapping in (self._mapping, self._title_mapping):
-            for word in [w for w, pages in mapping.items() if not pages]:
-                del mapping[word]
-
-    prune.zz_drops_empty_words = True
-    IndexBuilder.prune = prune
-
-
 def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """{zz-chart-forms}`list`: the chart forms a registry entry may name, from forms.FORMS (the
     复现指南 names them for a reader adding a figure). The role's text is not read: MyST needs one."""
@@ -665,7 +666,8 @@ def setup(app):
     from . import latex, screen
 
     latex.setup(app)
-    _search_index_as_if_clean()
+    app.connect("config-inited", _build_environment)
+    app.connect("builder-inited", _validate, priority=100)  # before anything else reads an input
     # "html": a new version is written into every page (footer, citations) but re-reads none
     app.add_config_value("zz_version", "", "html")
     app.connect("config-inited", _footer_version)
@@ -678,7 +680,8 @@ def setup(app):
     app.add_directive("zz-replication-download", ReplicationDownload)
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.add_role("zz-chart-forms", _chart_forms_role)
-    app.connect("env-get-outdated", _reread_executed)
+    app.connect("env-get-outdated", _stale_chapters)
+    app.connect("env-before-read-docs", _chapters_first)
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
     app.connect("build-finished", _record_numbering)

@@ -268,8 +268,8 @@ def _toc_problems(toc) -> list[Problem]:
 
 
 def _chapter_problems() -> list[Problem]:
-    """Every chapter of _toc.yml that is a notebook (execute.chapters) reads as one."""
-    from .execute import chapters
+    """Every chapter of _toc.yml that is a notebook (chapters.chapters) reads as one."""
+    from .chapters import chapters
 
     found = []
     for chapter in chapters():
@@ -283,7 +283,7 @@ def _chapter_problems() -> list[Problem]:
 @lru_cache(maxsize=64)
 def _unreadable(text: str, path: str) -> str | None:
     """Why a chapter's text is no notebook, or None; once per text (the preview asks on every save)."""
-    from .execute import read_notebook
+    from .chapters import read_notebook
 
     try:
         read_notebook(text, Path(path))

@@ -1,0 +1,201 @@
+"""The chapters that are notebooks, what each read when it last ran, and whether that still holds.
+
+myst-nb executes the chapters through jupyter-cache, which keys a record on the code cells and the
+kernel only: change a CSV or the chart module and it would serve old outputs. So every chapter
+ends with a hidden cell (`zz.record_reads()`) whose output, stored in the cache record with the
+others, says what the chapter actually read while it ran (records.py keeps that ledger: whole
+files, or single records where a call used only those, every file its own code opened, and the
+book's modules it loaded), with a digest of the content each read stood for, and which figures
+it drew. Before Sphinx reads anything (the extension's env-get-outdated), `stale()` compares those
+digests with the inputs as they are now; a chapter whose inputs changed, or whose drawn files are
+gone, loses its cache record (through jupyter-cache's API) and is re-read, so myst-nb executes it
+again. Everything else is served from the cache: a prose-only edit executes nothing.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from myst_nb.core.read import read_myst_markdown_notebook
+
+from . import meta, paths, records
+
+READS_MIME = "application/vnd.zzreview.reads+json"
+
+
+@dataclass
+class Chapter:
+    docname: str  # "book/review/risk"
+    path: Path
+
+    @property
+    def notebook(self):
+        return read_notebook(self.path.read_text(encoding="utf-8"), self.path)
+
+
+def read_notebook(text: str, path: Path):
+    """A chapter's Markdown as the notebook myst-nb reads (the one reader of chapter files); a
+    copy of its own (callers fill in outputs)."""
+    return copy.deepcopy(_parsed(text, str(path)))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, path: str):
+    return read_myst_markdown_notebook(text, path=Path(path))
+
+
+def chapters() -> list[Chapter]:
+    """Every page of the table of contents that is a notebook (has a kernelspec)."""
+    out = []
+    for f in meta.toc_files():
+        path = paths.REPO / f"{f}.md"
+        text = path.read_text(encoding="utf-8", errors="replace")  # (validation names a byte that is not UTF-8)
+        front = text.split("---", 2)[1] if text.startswith("---") else ""
+        if "kernelspec:" in front:
+            out.append(Chapter(f, path))
+    return out
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Inputs:
+    """The current content behind each ledger key (records.py), each computed once."""
+
+    def __init__(self):
+        self._digests: dict[str, str] = {}
+
+    def digest(self, key: str) -> str:
+        if key not in self._digests:
+            self._digests[key] = _sha(self._content(*key.split(":", 1)).encode())
+        return self._digests[key]
+
+    @staticmethod
+    def _content(kind: str, name: str) -> str:
+        from . import structure
+
+        if kind == "file":
+            path = records.path_of(name)
+            return _sha(path.read_bytes()) if path.is_file() else "missing"
+        if kind in ("metric", "metrics-of"):
+            return _json([r for _, r in records.metric_rows() if r["id" if kind == "metric" else "section"] == name])
+        if kind == "register-of":
+            return _json([r for _, r in records.register_rows() if r["section"] == name])
+        if kind == "figure":
+            return _json([f for f in records.figure_registry() if f.get("id") == name])
+        if kind in ("section", "article"):
+            pg = structure.page()
+            try:
+                sec = pg.section(name) if kind == "section" else None
+                art = pg.article(sec.article_id if sec else name)
+            except KeyError:
+                return "absent"
+            return _json([dataclasses.asdict(sec) if sec else None,
+                          {k: v for k, v in dataclasses.asdict(art).items() if k != "sections"}])
+        raise ValueError(f"章节的读取记录中有未知的类别：{kind}:{name}")
+
+
+def files_of(key: str) -> list[Path]:
+    """The files a recorded read rests on (a record of data/metrics.csv, a part of the layout)."""
+    from . import source
+
+    kind, _, name = key.partition(":")
+    if kind == "file":
+        return [records.path_of(name)]
+    return {"metric": [paths.metrics_path()], "metrics-of": [paths.metrics_path()],
+            "register-of": [paths.ambiguities_path()], "figure": [paths.figures_registry_path()],
+            "section": [paths.layout_path(), source.source_path()],
+            "article": [paths.layout_path(), source.source_path()]}[kind]
+
+
+def reads_record() -> dict:
+    """In a chapter's kernel, after its last cell: what it read (with digests) and drew."""
+    ledger = records.ledger()
+    inputs = Inputs()
+    return {"reads": {key: inputs.digest(key) for key in ledger["reads"]}, "drawn": ledger["drawn"]}
+
+
+def recorded(notebook) -> dict | None:
+    """The reads record an executed notebook carries, or None."""
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            if READS_MIME in out.get("data", {}):
+                return out["data"][READS_MIME]
+    return None
+
+
+def cached(cache, chapter: Chapter):
+    """The chapter's cache record for its code as it is now, or None."""
+    try:
+        return cache.match_cache_notebook(chapter.notebook)
+    except KeyError:
+        return None
+
+
+def why_stale(cache, chapter: Chapter, inputs: Inputs) -> str | None:
+    """Why the chapter's cached outputs no longer hold (None: they do, or there are none to
+    judge; a chapter without a record executes when Sphinx reads it anyway)."""
+    from . import figures
+
+    record = cached(cache, chapter)
+    if record is None:
+        return None
+    reads = recorded(cache.get_cache_bundle(record.pk).nb)
+    if reads is None:
+        return "没有读取记录"
+    changed = [key for key, digest in sorted(reads["reads"].items()) if inputs.digest(key) != digest]
+    if changed:
+        return "输入已改动：" + "、".join(changed[:3]) + (f" 等 {len(changed)} 项" if len(changed) > 3 else "")
+    missing = [f for f in reads.get("drawn", []) if not all(
+        (paths.generated_dir() / "figures" / name).exists() for name in figures.drawn_names(f))]
+    if missing:
+        return "图表文件缺失：" + "、".join(missing)
+    return None
+
+
+def stale(cache) -> dict[str, str]:
+    """docname → why, for each chapter whose cached outputs no longer hold; their stale records
+    are removed, so myst-nb executes them when Sphinx re-reads them."""
+    inputs = Inputs()
+    out = {}
+    for chapter in chapters():
+        why = why_stale(cache, chapter, inputs)
+        if why:
+            cache.remove_cache(cached(cache, chapter).pk)
+            out[chapter.docname] = why
+    return out
+
+
+def read_keys(cache) -> dict[str, list[str]]:
+    """docname → the keys of what its cached run read (for the pages' 更新记录)."""
+    out = {}
+    for chapter in chapters():
+        record = cached(cache, chapter)
+        reads = recorded(cache.get_cache_bundle(record.pk).nb) if record else None
+        out[chapter.docname] = sorted(reads["reads"]) if reads else []
+    return out
+
+
+def execution_record(cache, since: float) -> dict:
+    """Every chapter's execution as this build found it: run now (its record is newer than the
+    build's start) or taken from the cache, when it last ran, how long it took."""
+    rows = []
+    for chapter in chapters():
+        record = cached(cache, chapter)
+        created = record.created.timestamp() if record else None
+        rows.append({"notebook": chapter.docname,
+                     "status": "ran" if created is not None and created >= since else "cached",
+                     "ran_at": record.created.isoformat(timespec="seconds") if record else None,
+                     "seconds": round(record.data.get("execution_seconds") or 0, 2) if record else None,
+                     "succeeded": record is not None})
+    return {"chapters": rows}
