@@ -143,7 +143,7 @@ def built_site(request, tmp_path_factory):
     offline = offline_prefix() is not None
 
     def make(out: Path) -> dict:
-        site = _build_into(out, offline=offline, args=("--jobs", "1"))
+        site = _build_into(out, offline=offline, args=())
         return {k: site[k] for k in ("stdout", "stderr", "offline")}
 
     made = _once_per_run(request, tmp_path_factory, "book", make)

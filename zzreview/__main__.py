@@ -59,8 +59,8 @@ def one_build_at_a_time(out: Path):
         yield
 
 
-def _jupyter_book(builder: str, staging: Path, log) -> int:
-    """The stock command; its output goes to the terminal and to the build log."""
+def _jupyter_book(builder: str, staging: Path, log, quiet: bool) -> int:
+    """The stock command; its output goes to the build log, and to the terminal unless quiet."""
     cmd = [str(JUPYTER_BOOK), "build", str(paths.REPO), "--path-output", str(staging), "--builder", builder,
            "-W", "-n", "--keep-going"]
     # its own process group: a build that is stopped (Ctrl-C, kill) stops it and the kernels
@@ -70,8 +70,9 @@ def _jupyter_book(builder: str, staging: Path, log) -> int:
     try:
         for line in proc.stdout:
             log.write(line)
-            sys.stdout.buffer.write(line)
-            sys.stdout.flush()
+            if not quiet:
+                sys.stdout.buffer.write(line)
+                sys.stdout.flush()
         return proc.wait()
     finally:
         if proc.poll() is None:
@@ -83,10 +84,10 @@ def cmd_build(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a plain `kill` ends it through finally blocks
     out = Path(args.out).resolve()
     with one_build_at_a_time(out):
-        return _build(out, fresh=args.fresh)
+        return _build(out, fresh=args.fresh, quiet=args.quiet)
 
 
-def _build(out: Path, fresh: bool) -> int:
+def _build(out: Path, fresh: bool, quiet: bool) -> int:
     started = time.monotonic()
     staging = staging_dir(out)
     if fresh:
@@ -111,7 +112,7 @@ def _build(out: Path, fresh: bool) -> int:
 
     with open(out / "build.log", "wb") as log:
         for builder in ("html", "pdflatex"):
-            if _jupyter_book(builder, staging, log) != 0:
+            if _jupyter_book(builder, staging, log, quiet) != 0:
                 return failed(f"jupyter-book（{builder}）")
     try:
         pdf_file = pdf.checked(built / "latex")
@@ -154,6 +155,7 @@ def main(argv=None) -> int:
     build = sub.add_parser("build", help="检查数据，然后构建全书（HTML 与 PDF）")
     build.add_argument("--out", default=str(paths.default_out()), help="输出文件夹（默认 _build）")
     build.add_argument("--fresh", action="store_true", help="丢弃执行缓存，从头构建")
+    build.add_argument("--quiet", action="store_true", help="jupyter-book 的输出只写入 build.log")
     build.set_defaults(func=cmd_build)
     preview = sub.add_parser("preview", help="在 127.0.0.1 上预览，文件保存后自动重建")
     preview.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
