@@ -61,7 +61,7 @@ def test_the_preview_follows_edits_and_survives_bad_input(built_site, data_copy,
             metrics.write_text(edited + "bad,row\n", encoding="utf-8")
             banner = page.wait_for_selector("#zz-preview-error", timeout=120_000)
             message = banner.inner_text()
-            assert re.search(r"data/metrics\.csv, row \d+, column '\w+'", message), message
+            assert re.search(r"data/metrics\.csv，第 \d+ 行，\w+ 列：", message), message
             assert "劝返车辆（预览中）" in page.inner_text("main")  # the last good book, still served
             page.reload()  # the banner comes from the page's script asking the preview's status
             assert page.wait_for_selector("#zz-preview-error", timeout=10_000), \

@@ -18,8 +18,7 @@ from . import paths, pdf, records, validate
 
 
 def _report(problems) -> None:
-    print(f"构建已停止：输入数据有 {len(problems)} 处问题 / build stopped: "
-          f"{len(problems)} problem(s) in the input", file=sys.stderr)
+    print(f"构建已停止：输入数据有 {len(problems)} 处问题", file=sys.stderr)
     for p in problems:
         print(f"  - {p}", file=sys.stderr)
 
