@@ -19,3 +19,39 @@ def test_the_message_format():
     p = Problem("data/metrics.csv", "原因", row=5, column="value", hint="提示语")
     assert str(p) == "data/metrics.csv，第 5 行，value 列：原因（提示：提示语）"
     assert str(Problem("_toc.yml", "原因")) == "_toc.yml：原因"
+
+
+@pytest.mark.parametrize("frictionless", [True, False])
+@pytest.mark.parametrize("value", ["９８０３７０", "９８０３７０.０", "98０370"])
+def test_full_width_digits_in_a_value_are_one_problem(data_copy, value, frictionless):
+    path = data_copy / "metrics.csv"
+    text = path.read_text(encoding="utf-8")
+    assert ROW in text
+    path.write_text(text.replace(ROW, ROW.replace(",980370,", f",{value},", 1)), encoding="utf-8")
+    problems = validate.problems(frictionless=frictionless, chapters=False)
+    assert len(problems) == 1, [str(p) for p in problems]
+    p = problems[0]
+    assert p.file.endswith("metrics.csv") and p.column == "value" and p.row == _line_of(path, "med-payment,")
+    assert "全角" in p.reason and "半角" in (p.hint or ""), str(p)
+
+
+@pytest.mark.parametrize("frictionless", [True, False])
+def test_full_width_digits_in_an_exclusion_count_are_one_problem(data_copy, frictionless):
+    path = data_copy / "numeral_exclusions.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("漳州110,4,", "漳州110,４,", 1), encoding="utf-8")
+    problems = validate.problems(frictionless=frictionless, chapters=False)
+    assert len(problems) == 1, [str(p) for p in problems]
+    p = problems[0]
+    assert p.file.endswith("numeral_exclusions.csv") and p.column == "occurrences"
+    assert p.row == _line_of(path, "漳州110,") and "全角" in p.reason and "半角" in (p.hint or ""), str(p)
+
+
+def test_a_value_python_reads_but_pandas_does_not_is_refused(data_copy):
+    """float() and Decimal() read 1_000 and Arabic-Indic digits; the book's tables do not."""
+    path = data_copy / "metrics.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(ROW, ROW.replace(",980370,", ",980_370,", 1)), encoding="utf-8")
+    problems = validate.problems(frictionless=False, chapters=False)
+    assert [(p.column, p.row) for p in problems] == [("value", _line_of(path, "med-payment,"))], \
+        [str(p) for p in problems]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,6 +77,30 @@ def _frictionless_reason(err, column) -> str:
             "blank-row": "空行"}.get(err.type, f"{err.title}：{note}" if note else err.title)
 
 
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+PLAIN_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def number_form_problem(cell: str, integer: bool = False) -> tuple[str, str] | None:
+    """Why a numeric cell is not written as the book's tables read numbers (ASCII digits, an
+    optional '.'), as (reason, hint); None if it is, or is empty. Python's float() and the
+    schema check accept full-width digits (１２３), other scripts' digits and 1_000; pandas does
+    not, so such a value would pass here and break the book later."""
+    if not cell or (PLAIN_INTEGER if integer else PLAIN_NUMBER).fullmatch(cell):
+        return None
+    what = "整数" if integer else "数字"
+    suggestion = unicodedata.normalize("NFKC", cell).strip()
+    fixable = (PLAIN_INTEGER if integer else PLAIN_NUMBER).fullmatch(suggestion)
+    wide = [c for c in cell if unicodedata.east_asian_width(c) == "F"]
+    if wide:
+        return (f"{cell!r} 含全角字符（{''.join(dict.fromkeys(wide))}），不是可读的{what}",
+                f"请改用半角数字{'：' + suggestion if fixable else ''}")
+    if any(c.isdigit() and not "0" <= c <= "9" for c in cell):
+        return (f"{cell!r} 含非半角（0–9）的数字字符，不是可读的{what}",
+                f"请改用半角数字{'：' + suggestion if fixable else ''}")
+    return (f"{cell!r} 不是普通的{what}", PLAIN_NUMBER_HINT if not integer else "请写普通的半角整数，如 3")
+
+
 def _readable(read) -> tuple[object, list[Problem]]:
     """What a reader of records.py returns, or the problems that stopped it."""
     try:
@@ -110,7 +135,10 @@ def _package_problems() -> list[Problem]:
             if err.type in LABEL_ERRORS:
                 row = 1
             cell = getattr(err, "cell", None)
-            if cell not in (None, "", "None") and row != 1:
+            form = number_form_problem(cell) if err.type == "type-error" and isinstance(cell, str) else None
+            if form:
+                reason, hint = form
+            elif cell not in (None, "", "None") and row != 1:
                 reason += f"（单元格内容为 {cell!r}）"
             problems.append(Problem(rel, reason, row=row, column=column, hint=hint))
     for err in report.errors:
@@ -160,10 +188,11 @@ def _metric_row_problems(pg: structure.Page) -> list[Problem]:
                 bad("when", f"when 为 {row.get('when')!r}，但引文说的是 {q.when!r}",
                     f"请把 when 设为 {q.when}")
         else:
-            try:
-                value = float(row.get("value") or "nan")
-            except ValueError:
-                continue  # the schema check reports the type error
+            form = number_form_problem(row.get("value") or "")
+            if form:  # (a value frictionless cannot read is reported there too: once, by _one_per_cell)
+                bad("value", *form)
+                continue
+            value = float(row.get("value") or "nan")
             if value != q.value:
                 bad("value", f"value 为 {row.get('value')!r}，但引文 {quote!r} 说的是 {q.value:g}",
                     f"请把 value 设为 {q.value:g}，或改正引文")
@@ -197,10 +226,11 @@ def _exclusion_problems() -> list[Problem]:
     rel = paths.relpath(path)
     problems = []
     for line, row in records.csv_rows(path):
-        try:
-            want = int(row.get("occurrences") or 0)
-        except ValueError:
-            continue  # the schema check reports it
+        form = number_form_problem(row.get("occurrences") or "", integer=True)
+        if form:  # (reported by the schema check too, if it cannot read it: once, by _one_per_cell)
+            problems.append(Problem(rel, form[0], row=line, column="occurrences", hint=form[1]))
+            continue
+        want = int(row.get("occurrences") or 0)
         got = len(occurrences(row.get("phrase") or ""))
         if got != want:
             problems.append(Problem(rel, f"短语 {row.get('phrase')!r} 在原文中出现了 {got} 次，而不是 {want} 次",
