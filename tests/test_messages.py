@@ -55,3 +55,28 @@ def test_a_value_python_reads_but_pandas_does_not_is_refused(data_copy):
     problems = validate.problems(frictionless=False, chapters=False)
     assert [(p.column, p.row) for p in problems] == [("value", _line_of(path, "med-payment,"))], \
         [str(p) for p in problems]
+
+
+@pytest.fixture
+def book_copy(tmp_path, monkeypatch):
+    """The files the configuration check reads by name, and the chapters, in a folder of their own."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(REPO / name, root / name)
+    shutil.copytree(REPO / "book", root / "book")
+    monkeypatch.setattr(paths, "REPO", root)
+    return root
+
+
+def test_a_chapter_not_in_utf8_is_one_problem(book_copy):
+    chapter = book_copy / "book" / "review" / "risk.md"
+    data = chapter.read_bytes()
+    lines = data.split(b"\n")
+    lines[6] = b"\xff" + lines[6]  # the seventh line
+    chapter.write_bytes(b"\n".join(lines))
+    problems = validate.config_problems() + validate._chapter_problems()
+    assert len(problems) == 1, [str(p) for p in problems]
+    p = problems[0]
+    assert (p.file, p.row) == ("book/review/risk.md", 7), str(p)
+    assert "UTF-8" in p.reason and "0xff" in p.reason and p.hint, str(p)

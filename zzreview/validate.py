@@ -342,7 +342,16 @@ def _chapter_problems() -> list[Problem]:
     """Every chapter of _toc.yml that is a notebook (execute.chapters) reads as one."""
     from .execute import chapters
 
+    # first the bytes, for every page of the table of contents: execute.chapters reads each as
+    # UTF-8 text, and a bad byte would end there in a traceback instead of in this report
     found = []
+    for name in meta.toc_files():
+        path = paths.REPO / f"{name}.md"
+        bad = records.utf8_problem(path.read_bytes(), f"{name}.md")
+        if bad:
+            found.append(bad)
+    if found:
+        return found
     for chapter in chapters():
         error = _unreadable(chapter.path.read_text(encoding="utf-8"), str(chapter.path))
         if error:
