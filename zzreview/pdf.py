@@ -66,10 +66,10 @@ class Typesetting:
         text = self.tex_log.read_text(encoding="utf-8", errors="replace") if fresh else ""
         lost = sorted(set(LOST_CHAR.findall(text + output)))
         if lost:
-            raise TypesetError("the PDF's fonts lack glyphs:\n  " + "\n  ".join(lost))
+            raise TypesetError("PDF 的字体缺少以下字形：\n  " + "\n  ".join(lost))
         if code != 0:
             errors = list(dict.fromkeys(ERROR_LINE.findall(text) + ERROR_LINE.findall(output)))
-            raise TypesetError(f"xelatex failed (TeX log: {self.tex_log}):\n  " + "\n  ".join(errors[:10]))
+            raise TypesetError(f"xelatex 排版失败（TeX 日志：{self.tex_log}）：\n  " + "\n  ".join(errors[:10]))
         return self.latex_dir / f"{self.name}.pdf"
 
 
