@@ -235,8 +235,8 @@ def test_a_quote_outside_its_part_is_refused(data_copy):
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("med-succeeded,traffic-mediation,", "med-succeeded,review-forge,"), encoding="utf-8")
     problems = [str(p) for p in validate.problems()]
-    assert any("not in the text of section 'review-forge'" in p and "traffic-mediation" in p
-               and "column 'section'" in p for p in problems), problems
+    assert any("不在部分 'review-forge' 的文字中" in p and "traffic-mediation" in p
+               and "，section 列：" in p for p in problems), problems
 
 
 def test_a_register_quote_outside_its_part_is_refused(data_copy):
@@ -247,7 +247,7 @@ def test_a_register_quote_outside_its_part_is_refused(data_copy):
     other = "farm-school" if section != "farm-school" else "elderly"
     path.write_text(text.replace(first, first.replace(f",{section},", f",{other},", 1)), encoding="utf-8")
     problems = [str(p) for p in validate.problems()]
-    assert any("ambiguities.csv, row 2" in p and "not in the text of section" in p for p in problems), problems
+    assert any("ambiguities.csv，第 2 行" in p and "的文字中" in p for p in problems), problems
 
 
 # --- 13. Captions and titles state no values, in any numeral form -----------------------------

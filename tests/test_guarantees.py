@@ -150,7 +150,7 @@ def test_a_missing_glyph_fails_the_books_own_build(built_site, data_copy, tmp_pa
     proc = subprocess.run(build_cmd(out), cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)})
     assert proc.returncode != 0
-    assert "U+1F697" in proc.stderr and "figure fig-risk-" in proc.stderr, proc.stderr[-3000:]
+    assert "U+1F697" in proc.stderr and "图 fig-risk-" in proc.stderr, proc.stderr[-3000:]
     assert published_digest(out) == before
 
 

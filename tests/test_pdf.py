@@ -287,7 +287,7 @@ def test_a_failed_pdf_step_publishes_nothing(built_site, tmp_path):
     shutil.copytree(REPO / "data", data)
     proc = run_build(out, {"PATH": f"{stub}:{os.environ['PATH']}", "ZZREVIEW_DATA_DIR": str(data)})
     assert proc.returncode != 0
-    assert "xelatex failed" in proc.stderr and "Emergency stop" in proc.stderr and "untouched" in proc.stderr, \
+    assert "xelatex 排版失败" in proc.stderr and "Emergency stop" in proc.stderr and "untouched" in proc.stderr, \
         proc.stderr[-2000:]
     assert {name: _tree_digest(out / name) for name in ("html", "pdf")} == before
 

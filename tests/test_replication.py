@@ -219,14 +219,14 @@ def _break_a_value(metrics: Path) -> None:
 
 def test_bad_data_stops_a_notebook_with_the_builds_one_line_message(package, data_copy):
     """The same broken value: the build's check, a notebook of the package, and a chapter run
-    in the repository all print the same `file, row, column: reason` line, and no traceback."""
+    in the repository all print the same `文件，第 N 行，列名 列：原因（提示：……）` line, and no traceback."""
     import sys
 
     _break_a_value(data_copy / "metrics.csv")
     check = subprocess.run([sys.executable, "-m", "zzreview", "check"], cwd=REPO, capture_output=True, text=True,
                            env=os.environ)
     assert check.returncode == 2
-    line = next(x for x in check.stderr.splitlines() if "metrics.csv, row 4, column 'value'" in x)
+    line = next(x for x in check.stderr.splitlines() if "metrics.csv，第 4 行，value 列：" in x)
     problem = line.split("metrics.csv", 1)[1]  # the build names the copy's path; a notebook its own file
 
     folder = package["folder"]

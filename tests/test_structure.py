@@ -109,9 +109,9 @@ def test_undouble():
 
 @pytest.mark.parametrize("edit, expected", [
     (lambda t: t.replace('paragraphs: ["17-21", "23-33", "35-54"]', 'paragraphs: ["17-21", "35-54"]'),
-     "raw line 23 is never used"),
+     "原文第 23 行没有被使用"),
     (lambda t: t.replace('paragraphs: ["58-73", "74-89"]', 'paragraphs: ["58-73", "73-89"]'),
-     "raw line 73 is used 2 times"),
+     "原文第 73 行被使用了 2 次"),
 ])
 def test_layout_mistakes_are_caught(data_copy, edit, expected):
     path = data_copy / "source" / "layout.yaml"

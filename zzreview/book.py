@@ -276,9 +276,8 @@ def figure(fig_id: str, data_frame=None) -> FigureOutput:
             raise
         char = chr(int(glyph.group(1)))
         raise charts.MissingGlyphError(
-            f"figure {fig_id}: the chart's fonts have no glyph for U+{ord(char):04X} {char!r} "
-            f"({unicodedata.name(char, 'unnamed')}); it would print as a blank box. Remove the character "
-            "from the label or title, or install a font that has it") from None
+            f"图 {fig_id}：图表字体中没有字符 U+{ord(char):04X} {char!r}（{unicodedata.name(char, '无名称')}）"
+            "的字形，它会显示成空白方框。请从标签或标题中删去该字符，或安装含有它的字体") from None
     finally:
         plt.close(fig)  # a figure left open would be displayed a second time
         plt.close(narrow)
@@ -330,7 +329,7 @@ def total(ids: list[str], label: str, caveat: str | None = None) -> Derived:
     rows = [data.metric(i) for i in ids]
     units = {r["unit"] for r in rows}
     if len(units) != 1:
-        raise ValueError(f"cannot add figures of different units: {sorted(units)}")
+        raise ValueError(f"单位不同的数字不能相加：{'、'.join(sorted(units))}")
     result = sum((Interval.of_row(r) for r in rows[1:]), Interval.of_row(rows[0]))
     caveats = _bound_caveats(rows) + ([caveat] if caveat else [])
     return Derived(label, " + ".join(r["label"] for r in rows), rows, result, False, caveats, rows[0]["unit"])

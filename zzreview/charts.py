@@ -63,8 +63,8 @@ def setup() -> None:
     try:
         font_manager.findfont(font_manager.FontProperties(family=CJK_SANS), fallback_to_default=False)
     except ValueError as exc:
-        raise RuntimeError(f"font {CJK_SANS!r} not found; install Debian fonts-noto-cjk "
-                           "(the set-up script does)") from exc
+        raise RuntimeError(f"找不到字体 {CJK_SANS!r}；请安装 Debian 的 fonts-noto-cjk"
+                           "（安装脚本 scripts/setup.sh 会安装它）") from exc
     plt.rcParams.update(STYLE)
     # Matplotlib only warns about a missing glyph and ships a blank box; make it an error.
     warnings.filterwarnings("error", message=r"Glyph .* missing from", category=UserWarning)
@@ -220,9 +220,9 @@ def assert_inside(fig) -> None:
     width, height = fig.get_size_inches()
     slack = 0.01
     if drawn.x0 < -slack or drawn.y0 < -slack or drawn.x1 > width + slack or drawn.y1 > height + slack:
-        raise ClippedTextError(f"chart content extends outside the figure ({drawn.x0:.2f}…{drawn.x1:.2f} in "
-                               f"of 0…{width:.2f}, {drawn.y0:.2f}…{drawn.y1:.2f} of 0…{height:.2f}); "
-                               f"texts partly outside: {_texts_outside(fig, renderer)}; shorten or wrap them")
+        raise ClippedTextError(f"图表内容超出了画布（横向 {drawn.x0:.2f}…{drawn.x1:.2f} 英寸，画布 0…{width:.2f}；"
+                               f"纵向 {drawn.y0:.2f}…{drawn.y1:.2f}，画布 0…{height:.2f}）；"
+                               f"部分超出的文字：{_texts_outside(fig, renderer)}；请缩短或换行")
 
 
 def _texts_outside(fig, renderer) -> list[str]:

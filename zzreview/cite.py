@@ -74,7 +74,7 @@ class Numbering:
         try:
             return self._numbers[fig_id][1]
         except KeyError:
-            raise KeyError(f"figure {fig_id!r} is not on any page of the book (no chapter shows it)") from None
+            raise KeyError(f"图 {fig_id!r} 不在书的任何一页上（没有章节展示它）") from None
 
     def page(self, fig_id: str) -> str:
         return self._numbers[fig_id][0]

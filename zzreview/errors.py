@@ -1,5 +1,8 @@
 """One error type for bad input: it names the file, row and column, says why, and hints at a fix.
-The build prints these one per line and stops before any chapter executes."""
+The build prints these one per line and stops before any chapter executes.
+
+Every message is in Chinese, in one form: `文件，第 N 行，列名 列：原因（提示：……）`; the row and
+column parts appear only when known (column names are the files' own headers)."""
 from __future__ import annotations
 
 import re
@@ -24,12 +27,12 @@ class Problem:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += f"，第 {self.row} 行"
         if self.column:
-            where += f", column '{self.column}'"
-        text = f"{where}: {self.reason}"
+            where += f"，{self.column} 列"
+        text = f"{where}：{self.reason}"
         if self.hint:
-            text += f" (hint: {self.hint})"
+            text += f"（提示：{self.hint}）"
         return text
 
 
@@ -43,5 +46,5 @@ class DataError(Exception):
     def _render_traceback_(self) -> list[str]:
         """In a notebook (IPython), the problems as the build prints them, not a traceback:
         the reader's next step is in the data file, not in the package's code."""
-        return [f"数据有 {len(self.problems)} 处问题，本格已停止 / {len(self.problems)} problem(s) in the input:"] + \
+        return [f"输入数据有 {len(self.problems)} 处问题，本格已停止："] + \
             [f"  - {p}" for p in self.problems]

@@ -72,7 +72,7 @@ def restructure(app, doctree, docname) -> None:
         for chapter in part["chapters"]:
             book += chapters.pop(chapter["file"])
     if chapters:
-        raise RuntimeError(f"chapters not placed in the PDF: {sorted(chapters)}")
+        raise RuntimeError(f"这些章节没有排进 PDF：{'、'.join(sorted(chapters))}")
     doctree.children = []
     doctree += book
     _for_paper(doctree)

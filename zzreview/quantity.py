@@ -75,7 +75,7 @@ class Quantity:
 def _qualifier(groups: dict) -> str:
     words = [w for w in (groups.get("pre"), groups.get("q1"), groups.get("q2"), groups.get("post")) if w]
     if len(words) > 1:
-        raise ParseError(f"more than one qualifier: {words}")
+        raise ParseError(f"修饰词多于一个：{'、'.join(words)}")
     if not words:
         return "exact"
     return {"余": "more_than", "多": "more_than", "约": "approx", "许": "approx", "近": "nearly"}[words[0]]
@@ -87,7 +87,7 @@ def _number(text: str) -> float:
     try:
         return float(cn2an.cn2an(text, "smart"))
     except (ValueError, KeyError) as exc:
-        raise ParseError(f"cn2an cannot read {text!r}: {exc}") from exc
+        raise ParseError(f"无法读出数字 {text!r}（cn2an：{exc}）") from exc
 
 
 def _when(g: dict) -> str:
@@ -109,7 +109,7 @@ def _interpret(kind: str, m: re.Match, quote: str) -> Quantity:
         qualifier = _qualifier(g)
         if kind == "date" and "之际" in after:  # "on the occasion of": around that date, not on it
             if qualifier != "exact":
-                raise ParseError(f"more than one qualifier: {g.get('post')} and 之际")
+                raise ParseError(f"修饰词多于一个：{g.get('post')}、之际")
             qualifier = "approx"
         return Quantity(kind, None, qualifier, _when(g), m.group(0), after)
     if kind == "rank":
@@ -136,8 +136,8 @@ def parse(quote: str) -> Quantity:
     """The one quantity a quote states; a quote with none or several is an error."""
     found = find_all(quote)
     if len(found) != 1:
-        what = "no quantity" if not found else f"{len(found)} quantities ({', '.join(q.expression for q in found)})"
-        raise ParseError(f"{what} in {quote!r}; a quote must state exactly one")
+        what = "没有数量" if not found else f"有 {len(found)} 个数量（{'、'.join(q.expression for q in found)}）"
+        raise ParseError(f"引文 {quote!r} 中{what}；一条引文须恰好陈述一个数量")
     return found[0]
 
 

@@ -104,21 +104,31 @@ def _version(path: Path) -> tuple[str, int]:
     try:
         return str(path), path.stat().st_mtime_ns
     except OSError:
-        raise DataError([Problem(paths.relpath(path), "file is missing", hint="restore it from git")]) from None
+        raise DataError([Problem(paths.relpath(path), "文件不存在", hint="请从 git 恢复该文件")]) from None
+
+
+def utf8_problem(data: bytes, rel: str) -> Problem | None:
+    """Why a file's bytes are not UTF-8, naming the line of the first bad byte; None if they are.
+    A UTF-8 BOM is fine (Windows editors write one)."""
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return Problem(rel, f"不是有效的 UTF-8：偏移 {exc.start} 处的字节 {data[exc.start]:#04x} 无法解码",
+                       row=line, hint="请以 UTF-8 编码保存该文件")
+    return None
 
 
 @lru_cache(maxsize=32)
 def _text(path: str, mtime_ns: int) -> str:
     data = Path(path).read_bytes()
     rel = paths.relpath(Path(path))
-    try:
-        text = data.decode("utf-8-sig")  # a UTF-8 BOM is fine (Windows editors write one)
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise DataError([Problem(rel, f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})",
-                                 row=line, hint="save the file as UTF-8")]) from None
+    bad = utf8_problem(data, rel)
+    if bad:
+        raise DataError([bad])
+    text = data.decode("utf-8-sig")
     if not text.strip():
-        raise DataError([Problem(rel, "file is empty", hint="restore it from git")])
+        raise DataError([Problem(rel, "文件是空的", hint="请从 git 恢复该文件")])
     return text.replace("\r\n", "\n")
 
 
@@ -146,9 +156,9 @@ def _yaml(path: str, mtime_ns: int):
         return yaml.safe_load(_text(path, mtime_ns))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise DataError([Problem(paths.relpath(Path(path)), f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+        raise DataError([Problem(paths.relpath(Path(path)), f"不是有效的 YAML：{getattr(exc, 'problem', None) or exc}",
                                  row=mark.line + 1 if mark else None,
-                                 hint="fix the line, or restore the file from git")]) from None
+                                 hint="请改正该行，或从 git 恢复该文件")]) from None
 
 
 def yaml_file(path: Path):
@@ -160,8 +170,8 @@ def _json(path: str, mtime_ns: int):
     try:
         return json.loads(_text(path, mtime_ns))
     except json.JSONDecodeError as exc:
-        raise DataError([Problem(paths.relpath(Path(path)), f"not readable JSON: {exc}",
-                                 row=exc.lineno, hint="restore it from git")]) from None
+        raise DataError([Problem(paths.relpath(Path(path)), f"不是有效的 JSON：{exc.msg}（该行第 {exc.colno} 个字符）",
+                                 row=exc.lineno, hint="请从 git 恢复该文件")]) from None
 
 
 def json_file(path: Path):
@@ -193,4 +203,4 @@ def figure_entry(fig_id: str) -> dict:
     for item in registry:
         if item.get("id") == fig_id:
             return item
-    raise KeyError(f"no figure {fig_id!r} in {paths.relpath(paths.figures_registry_path())}")
+    raise KeyError(f"{paths.relpath(paths.figures_registry_path())} 中没有图 {fig_id!r}")

@@ -19,7 +19,8 @@ def source_resource() -> dict:
         if res.get("name") == SOURCE_RESOURCE:
             return res
     raise DataError([Problem(paths.relpath(paths.datapackage_path()),
-                             f"no resource named '{SOURCE_RESOURCE}'")])
+                             f"没有名为 {SOURCE_RESOURCE} 的资源（resources）",
+                             hint="请从 git 恢复该文件")])
 
 
 def source_path() -> Path:
@@ -38,18 +39,17 @@ def sha256_of(path: Path) -> str:
 def check_source() -> list[Problem]:
     path = source_path()
     if not path.is_file():
-        return [Problem(paths.relpath(path), "source text is missing",
-                        hint="restore it from git; it must stay exactly as received")]
+        return [Problem(paths.relpath(path), "原文文件不存在",
+                        hint="请从 git 恢复该文件；原文须与收到时完全一致")]
     actual, expected = sha256_of(path), expected_sha256()
     if actual != expected:
         return [Problem(paths.relpath(path),
-                        f"sha256 is {actual}, the data package records {expected}",
-                        hint="the source must stay exactly as received; restore it from git")]
-    try:
-        path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return [Problem(paths.relpath(path), f"not valid UTF-8: {exc}")]
-    return []
+                        f"sha256 为 {actual}，与数据包记录的 {expected} 不符",
+                        hint="原文须与收到时完全一致；请从 git 恢复该文件")]
+    from .records import utf8_problem
+
+    bad = utf8_problem(path.read_bytes(), paths.relpath(path))
+    return [bad] if bad else []
 
 
 @lru_cache(maxsize=4)

@@ -119,7 +119,7 @@ def undouble(text: str) -> str:
                 i += 2 * k
                 break
         else:
-            raise ValueError(f"not a doubled headline: {text!r} (at {text[i:]!r})")
+            raise ValueError(f"不是重复印刷的标题：{text!r}（在 {text[i:]!r} 处）")
     return "".join(out)
 
 
@@ -132,8 +132,8 @@ def _fragments(lines: list[str], cuts: dict[int, str], layout_file: str) -> dict
             marker = cuts[number]
             at = line.find(marker)
             if at <= 0 or not line[:at].strip():
-                raise DataError([Problem(layout_file, f"cut marker {marker!r} not inside line {number}",
-                                         column="cuts", hint=f"line {number} is {line!r}")])
+                raise DataError([Problem(layout_file, f"切分标记 {marker!r} 不在原文第 {number} 行之内",
+                                         column="cuts", hint=f"原文第 {number} 行是 {line!r}")])
             frags[f"{number}.1"] = Fragment(f"{number}.1", number, line[:at])
             frags[f"{number}.2"] = Fragment(f"{number}.2", number, line[at:])
         else:
@@ -149,17 +149,19 @@ def _expand(spec: str, frags: dict[str, Fragment], layout_file: str) -> list[Fra
     """'35-54' → the fragments of lines 35..54 in order (blank lines have none)."""
     m = _SPEC.match(str(spec).strip())
     if not m:
-        raise DataError([Problem(layout_file, f"bad line reference {spec!r}",
-                                 hint="use '17', '17-21', '143.1' or '256.2-259'")])
+        raise DataError([Problem(layout_file, f"行号引用 {spec!r} 写法有误",
+                                 hint="请写成 17、17-21、143.1 或 256.2-259 这样的形式")])
     start, end = m.group(1), m.group(2) or m.group(1)
     keys = list(frags)
     try:
         i, j = keys.index(start), keys.index(end)
     except ValueError:
-        raise DataError([Problem(layout_file, f"line reference {spec!r} names a blank or unknown "
-                                 "line, or a cut line without its part number")]) from None
+        raise DataError([Problem(layout_file, f"行号引用 {spec!r} 指向空行或不存在的行，"
+                                 "或是被切分的行却没有写分段号",
+                                 hint="被切分的行请写 143.1 或 143.2")]) from None
     if j < i:
-        raise DataError([Problem(layout_file, f"line range {spec!r} runs backwards")])
+        raise DataError([Problem(layout_file, f"行号范围 {spec!r} 起止颠倒",
+                                 hint="请把较小的行号写在前面")])
     return [frags[k] for k in keys[i:j + 1]]
 
 
@@ -254,10 +256,10 @@ def coverage_problems(pg: Page) -> list[Problem]:
     problems = []
     for ref, places in pg.usage.items():
         if len(places) != 1:
-            what = "never used" if not places else f"used {len(places)} times ({', '.join(places)})"
-            problems.append(Problem(layout_file, f"raw line {ref} is {what}",
-                                    hint=f"the line reads {pg.fragments[ref].text.strip()!r}"))
+            what = "没有被使用" if not places else f"被使用了 {len(places)} 次（{'、'.join(places)}）"
+            problems.append(Problem(layout_file, f"原文第 {ref} 行{what}",
+                                    hint=f"该行内容为 {pg.fragments[ref].text.strip()!r}；每行须恰好用一次"))
     ids = Counter(pg.section_ids())
-    problems += [Problem(layout_file, f"section id {sid!r} is used {n} times")
+    problems += [Problem(layout_file, f"部分 id {sid!r} 用了 {n} 次", hint="每个部分的 id 须唯一")
                  for sid, n in ids.items() if n > 1]
     return problems
