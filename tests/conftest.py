@@ -20,10 +20,10 @@ sys.path.insert(0, str(REPO))
 
 # One version and build date for every build of the session, fixed when it starts (a commit made
 # while the tests run must not make two builds differ).
-from zzreview import __main__ as _cli, cite as _cite  # noqa: E402
+from zzreview import cite as _cite, history as _history  # noqa: E402
 
 os.environ.setdefault("ZZREVIEW_VERSION", _cite.book_version())
-os.environ.setdefault("SOURCE_DATE_EPOCH", _cli._source_date_epoch())
+os.environ.setdefault("SOURCE_DATE_EPOCH", _history.commit_epoch())
 SESSION_COMMIT = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 check=True).stdout.strip()  # what a test's copy of the repository starts from
 

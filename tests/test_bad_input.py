@@ -199,7 +199,8 @@ def test_bad_input_stops_the_build_and_keeps_the_last_good_output(bad_input_runs
             text = next(b for p, b in original.items() if p.name == file).decode("utf-8", "replace")
             line = next(n for n, l in enumerate(text.split("\n"), 1) if l.startswith(line))
         assert f"，第 {line} 行" in message, message
-    assert not (out / ".staging").exists(), "a chapter was executed despite bad input"
+    assert not (out / ".staging" / "_build" / "generated").exists(), "a chapter was executed despite bad input"
+    assert "Executing notebook" not in (out / "build.log").read_text(encoding="utf-8")
     assert run["after"] == run["before"], "the published output changed"
 
 

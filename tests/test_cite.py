@@ -2,7 +2,6 @@
 import csv
 import io
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -12,7 +11,7 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from conftest import REPO
-from zzreview import cite, data, execute
+from zzreview import chapters, cite, data
 from zzreview.meta import book_title, text_width_in
 
 pytestmark = pytest.mark.build
@@ -145,36 +144,6 @@ def test_citation_cff_is_valid():
 
 
 def test_every_chapter_page_links_its_notebook(built_site):
-    for ch in execute.chapters():
+    for ch in chapters.chapters():
         link = soup_of(built_site, ch.docname).select_one(".zz-notebook a[href]")
         assert link and (built_site["html"] / ch.docname).parent.joinpath(link["href"]).resolve().is_file()
-
-
-def test_the_html_runs_downloads_load_no_chart_library(built_site, tmp_path):
-    """The HTML run (a fork of the Sphinx server) writes each readable notebook's data tables and
-    the figures' bundles from the data alone: neither the server's warm-ups nor those downloads
-    pull in matplotlib (~0.5 s of every build's CPU)."""
-    import subprocess
-    import sys
-
-    fid = REGISTRY[0]["id"]
-    script = ("import json, sys\n"
-              "import jupyter_book.cli.main\n"
-              "from zzreview import sphinxrun\n"
-              "sphinxrun._warm_up(sphinxrun.WARM_IMPORTS)\n"
-              "sphinxrun._warm_up(sphinxrun.HTML_IMPORTS)\n"
-              "from pathlib import Path\n"
-              "from zzreview import cite, figures, replication\n"
-              "numbering = cite.Numbering({i['id']: ('book/x', f'1.{n}') for n, i in enumerate(figures.registry(), 1)})\n"
-              f"written = cite.write_figure_downloads({fid!r}, Path({str(tmp_path)!r}), numbering, 'v0')\n"
-              f"replication._data_outputs({fid!r})\n"
-              "print(json.dumps([[p.name for p in written],\n"
-              "                  sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'zzreview'))]))\n")
-    drawn = built_site["out"] / ".staging" / "_generated"  # the session's drawings, only read
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, "ZZREVIEW_GENERATED_DIR": str(drawn)})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    written, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert f"{fid}.zip" in written and f"{fid}.csv" in written, written
-    assert not [m for m in loaded if m.startswith("matplotlib")], loaded
-    assert "zzreview.book" not in loaded and "zzreview.charts" not in loaded, loaded

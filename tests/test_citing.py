@@ -63,7 +63,8 @@ def test_without_scripts_the_static_citation_stays(browser, site):  # noqa: F811
 
 
 def test_the_execution_record_lists_every_notebook(browser, site):  # noqa: F811
-    from zzreview.execute import EXECUTION_RECORD, chapters
+    from zzreview.chapters import chapters
+    from zzreview.sphinxext import EXECUTION_RECORD
 
     record = json.loads((site["root"] / EXECUTION_RECORD).read_text(encoding="utf-8"))
     assert [c["notebook"] for c in record["chapters"]] == [c.docname for c in chapters()]

@@ -5,6 +5,7 @@ group back, so the last tree is the repository's own and the clean build to comp
 session's. A round that missed a change leaves the edited output in place, and the rounds after
 it run other chapters and write fewer pages, so the difference stays visible. (The suite's
 longest test, in a file of its own: pytest-xdist's loadfile gives it a worker of its own.)"""
+import json
 import re
 import shutil
 
@@ -12,7 +13,7 @@ import pytest
 
 from test_cache import DRAWING, _replace
 from test_cite import REGISTRY, sidecar, soup_of
-from zzreview import execute
+from zzreview.sphinxext import EXECUTION_RECORD
 
 
 def _swap_cells(path, a: str, b: str, columns=("value", "quote")):
@@ -32,7 +33,7 @@ def _swap_cells(path, a: str, b: str, columns=("value", "quote")):
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-RUN_ONLY = {execute.EXECUTION_RECORD}  # when and how long each notebook ran: the one file allowed to differ
+RUN_ONLY = {EXECUTION_RECORD}  # when and how long each notebook ran: the one file allowed to differ
 
 
 def _figure_numbers_agree(html, registry_ids: set) -> None:
@@ -69,7 +70,6 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     from test_bad_input import _tree_digest
     from conftest import SESSION_COMMIT
     from workspace import repo_copy
-    from zzreview.__main__ import seed
 
     copy = repo_copy(tmp_path / "repo", history=SESSION_COMMIT)  # its pages show the history the session's do
     env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(copy)}
@@ -78,7 +78,8 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
         proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet", *extra],
                               cwd=copy, capture_output=True, text=True, env=env, timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        return set(re.findall(r"executed (book/\S+) in", proc.stdout))
+        record = json.loads((out / "html" / "executions.json").read_text(encoding="utf-8"))
+        return {c["notebook"] for c in record["chapters"] if c["status"] == "ran"}
 
     # each edit as (file, original, edited): made forwards at first, undone by its round
     chart = [(copy / "zzreview" / "charts.py", '"bar": "#2f6f9f"', '"bar": "#2f6f90"')]
@@ -96,12 +97,14 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     swapped = ("risk-vehicles-checked", "risk-vehicles-turned-back")  # two values (and their quotes)
     extra = [(copy / "book" / "review" / "forge.md", "## 图表\n",
               "## 图表\n\n```{figure} extra.*\n:name: fig-extra-test\n\n示意图\n```\n")]
-    drawn = built_site["out"] / ".staging" / "_generated" / "figures"
+    session = built_site["out"] / ".staging" / "_build"
+    drawn = session / "generated" / "figures"
     extra_files = [copy / "book" / "review" / f"extra.{ext}" for ext in ("svg", "pdf")]  # one for each edition
 
     incremental = tmp_path / "incremental"
-    assert seed(incremental, built_site["out"], screen_only=False)  # executed in the repository, not this copy:
-    for path, original, edited in chart + data + extra:  # executed chapters name their drawings the same anywhere
+    for part in (".jupyter_cache", "generated"):  # the session's executed chapters: cached outputs name
+        shutil.copytree(session / part, incremental / ".staging" / "_build" / part)  # drawings the same anywhere
+    for path, original, edited in chart + data + extra:
         _replace(path, original, edited)
     _swap_cells(copy / "data" / "metrics.csv", *swapped)
     for made in extra_files:
@@ -114,7 +117,7 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     for made in extra_files:
         made.unlink()
     # and a drawing gone from the build's folder (cleaned by hand): the chapter that drew it runs
-    (incremental / ".staging" / "_generated" / "figures" / "fig-jby-service.svg").unlink()
+    (incremental / ".staging" / "_build" / "generated" / "figures" / "fig-jby-service.svg").unlink()
     assert build(incremental) == {"book/traffic/jingbaoyi"}
 
     for path, original, edited in chart:

@@ -73,3 +73,30 @@ def test_a_download_zip_is_rewritten_exactly_when_what_it_holds_changed(tmp_path
     monkeypatch.setattr(replication, "ZIP_FORMAT", replication.ZIP_FORMAT + 1)
     write_zip(tmp_path / "fig.zip", renamed, "fig")
     assert os.stat(first).st_ino != inode
+
+
+def test_a_publish_stopped_before_its_swap_leaves_the_published_book(tmp_path, monkeypatch):
+    """A build killed while it publishes: up to the one rename that swaps `current`, readers see
+    the old pair of editions; the next publish removes what the stopped one left."""
+    staging, out = tmp_path / "staging", tmp_path / "out"
+    for edition, text in (("html", "旧"), ("pdf", "%PDF-old")):
+        (staging / edition).mkdir(parents=True)
+        (staging / edition / "page").write_text(text, encoding="utf-8")
+    editions = {"html": staging / "html", "pdf": staging / "pdf"}
+    publish.publish(editions, out, "old")
+    (staging / "html" / "page").write_text("新", encoding="utf-8")
+
+    def stopped(*_):
+        raise KeyboardInterrupt  # the build dies here
+    monkeypatch.setattr(publish, "_link", stopped)
+    try:
+        publish.publish(editions, out, "new")
+    except KeyboardInterrupt:
+        pass
+    assert (out / "html" / "page").read_text(encoding="utf-8") == "旧"
+    assert (out / "pdf" / "page").read_text(encoding="utf-8") == "%PDF-old"
+    monkeypatch.undo()
+    publish.cleanup(out)
+    assert [p.name for p in (out / publish.PUBLISHED).iterdir()] == ["old"]
+    publish.publish(editions, out, "newer")
+    assert (out / "html" / "page").read_text(encoding="utf-8") == "新"

@@ -88,7 +88,7 @@ def test_the_package_holds_what_its_readme_lists_and_nothing_from_outside(packag
                  "book/figures.yaml", "zzreview/book.py", "CITATION.cff"):
         assert (folder / name).is_file(), name
     assert (folder / "requirements.txt").read_bytes() == (REPO / replication.NOTEBOOK_REQUIREMENTS).read_bytes()
-    from zzreview.execute import chapters
+    from zzreview.chapters import chapters
 
     shipped = sorted(package["shipped"])  # every chapter, as the site offers it one by one
     assert shipped == sorted(f"notebooks/{c.docname}.ipynb" for c in chapters())

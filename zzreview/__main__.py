@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import paths, pdf, publish, validate
-from .sphinxext import PROBLEMS
+from .sphinxext import PROBLEMS, WARNINGS
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 # jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
@@ -83,6 +83,11 @@ def _jupyter_book(builder: str, staging: Path, log, quiet: bool) -> int:
 def cmd_build(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a plain `kill` ends it through finally blocks
     out = Path(args.out).resolve()
+    bad_config = validate.config_problems()  # what jupyter-book itself reads before Sphinx starts
+    if bad_config:
+        _report(bad_config)
+        print(f"没有运行任何章节；上一次成功构建的 {out} 未受影响", file=sys.stderr)
+        return 2
     with one_build_at_a_time(out):
         return _build(out, fresh=args.fresh, quiet=args.quiet)
 
@@ -102,14 +107,18 @@ def _build(out: Path, fresh: bool, quiet: bool) -> int:
         return 1
 
     def failed(what: str) -> int:
-        problems = built / PROBLEMS
+        problems, warnings = built / PROBLEMS, built / WARNINGS
         if problems.exists():  # the extension's one-line reports, repeated after jupyter-book's box
             print(f"\n构建已停止：输入数据有问题，没有运行任何章节：\n{problems.read_text(encoding='utf-8')}",
+                  file=sys.stderr, end="")
+        elif warnings.exists() and warnings.read_text(encoding="utf-8").strip():
+            print(f"\n构建中的警告与错误（-W：警告也使构建失败）：\n\n{warnings.read_text(encoding='utf-8')}",
                   file=sys.stderr, end="")
         print(f"\n构建失败（{time.monotonic() - started:.0f} 秒）：{what}（日志：{out / 'build.log'}）；"
               f"上一次成功构建的 {out / 'html'} 与 {out / 'pdf'} 未受影响", file=sys.stderr)
         return 2 if problems.exists() else 1
 
+    (built / PROBLEMS).unlink(missing_ok=True)  # (the extension writes them anew in each run)
     with open(out / "build.log", "wb") as log:
         for builder in ("html", "pdflatex"):
             if _jupyter_book(builder, staging, log, quiet) != 0:

@@ -263,13 +263,9 @@ def figure(fig_id: str, data_frame=None) -> FigureOutput:
     charts, figures = _drawing()
     given = _rows_of(data_frame) if data_frame is not None else None
     rows = figures.drawn_rows(fig_id, given)
-    key = figures.drawing_key(fig_id, rows)  # once: it reads the book's code and finds the fonts
-    files = figures.drawn_before(fig_id, key)
-    if files is not None:
-        return FigureOutput(fig_id, files, rows, _edited(given) if given is not None else [])
     fig, narrow = figures.draw(fig_id, rows=rows), figures.draw(fig_id, charts.NARROW_IN, rows=rows)
     try:
-        files = figures.save(fig, fig_id, narrow, rows, key)
+        files = figures.save(fig, fig_id, narrow, rows)
     except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
         glyph = re.search(r"Glyph (\d+) ", str(exc))
         if not glyph:

@@ -142,6 +142,11 @@ def cached(cache, chapter: Chapter):
         return None
 
 
+def changed_reads(reads: dict, inputs: Inputs) -> list[str]:
+    """The keys of a run's recorded reads whose content is not what it read."""
+    return [key for key, digest in sorted(reads["reads"].items()) if inputs.digest(key) != digest]
+
+
 def why_stale(cache, chapter: Chapter, inputs: Inputs) -> str | None:
     """Why the chapter's cached outputs no longer hold (None: they do, or there are none to
     judge; a chapter without a record executes when Sphinx reads it anyway)."""
@@ -153,7 +158,7 @@ def why_stale(cache, chapter: Chapter, inputs: Inputs) -> str | None:
     reads = recorded(cache.get_cache_bundle(record.pk).nb)
     if reads is None:
         return "没有读取记录"
-    changed = [key for key, digest in sorted(reads["reads"].items()) if inputs.digest(key) != digest]
+    changed = changed_reads(reads, inputs)
     if changed:
         return "输入已改动：" + "、".join(changed[:3]) + (f" 等 {len(changed)} 项" if len(changed) > 3 else "")
     missing = [f for f in reads.get("drawn", []) if not all(

@@ -9,13 +9,10 @@ for a figure (the notebook output) is in book.py.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
 import os
-import sys
-from pathlib import Path
 
 from . import data, meta, paths, records  # charts (matplotlib) only where a figure is drawn
 from .bounds import Interval, interval_text, remainder
@@ -147,32 +144,7 @@ def _formats() -> dict[str, tuple[str, ...]]:
 
 def drawn_names(fig_id: str) -> list[str]:
     """The drawings save() leaves for fig_id in this kind of build, with its CSV (named by _files)."""
-    return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("thumb", "sizes", "key"))
-
-
-def drawing_key(fig_id: str, rows: list[dict]) -> str:
-    """Everything a figure's files are made from: its rows, registry entry, source line and
-    widths (read as a drawing reads them, so a reused drawing leaves the chapter the same record of
-    reads as a fresh one), the formats, the style in force, the libraries that write the files,
-    the fonts found, and the book's code loaded (the executor counts those modules already)."""
-    import matplotlib
-    import numpy
-    import PIL
-    from matplotlib import font_manager
-
-    from . import charts
-
-    parts = {"rows": rows, "entry": entry(fig_id), "source": source_line(rows),
-             "widths": [meta.text_width_in(), charts.NARROW_IN], "formats": _formats(),
-             "style": repr(sorted(matplotlib.rcParams.items())),
-             "libraries": [matplotlib.__version__, PIL.__version__, numpy.__version__]}
-    with records.narrowed():
-        parts["code"] = {m.__file__: Path(m.__file__).read_bytes().hex() for name, m in sorted(sys.modules.items())
-                         if name.split(".")[0] == "zzreview" and getattr(m, "__file__", None)}
-        fonts = sorted({font_manager.findfont(font_manager.FontProperties(family=family))
-                        for family in matplotlib.rcParams["font.sans-serif"]})
-        parts["fonts"] = [(f, os.stat(f).st_size) for f in fonts]
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("thumb", "sizes"))
 
 
 def _files(fig_id: str) -> dict:
@@ -181,35 +153,21 @@ def _files(fig_id: str) -> dict:
     for name, formats in _formats().items():
         suffix = "" if name == "print" else ".narrow"
         files.update({f"{fmt}{suffix}": out / f"{fig_id}{suffix}.{fmt}" for fmt in formats})
-    for kind, ext in (("thumb", "thumb.webp"), ("sizes", "sizes.json"), ("csv", "csv"), ("key", "key")):
+    for kind, ext in (("thumb", "thumb.webp"), ("sizes", "sizes.json"), ("csv", "csv")):
         files[kind] = out / f"{fig_id}.{ext}"
     return files
 
 
-def drawn_before(fig_id: str, key: str) -> dict | None:
-    """The files of the drawing with this drawing_key if this output folder has them already (a
-    chapter re-run because one of its other figures or tables changed draws only what changed)."""
-    files = _files(fig_id)
-    if not all(path.exists() for path in files.values()):
-        return None
-    if files["key"].read_text(encoding="utf-8") != key:
-        return None
-    records.note_drawn(fig_id)
-    return files
-
-
-def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None, key: str | None = None) -> dict:
+def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     """Write the print rendering in every format (and a light thumbnail for the figure index),
     the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
     was made from, recorded as it was made), and a record of the smallest type each rendering
-    drew (what the browser test scales to CSS pixels). With its drawing_key, the whole drawing
-    (both renderings) may be reused by a later run (drawn_before)."""
+    drew (what the browser test scales to CSS pixels)."""
     from . import charts
 
     out = output_dir()
     files, sizes = {}, {}
     rows = rows if rows is not None else drawn_rows(fig_id)
-    (out / f"{fig_id}.key").unlink(missing_ok=True)  # until the end: these files are not yet that drawing
     for name, figure in (("print", fig), ("narrow", narrow)):
         formats = _formats()[name]
         if figure is None:
@@ -228,8 +186,5 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None, key: str
     tmp = files["csv"].with_suffix(".tmp.csv")
     tmp.write_text(rows_csv(rows), encoding="utf-8")
     os.replace(tmp, files["csv"])
-    if key is not None and narrow is not None:  # last: the files are now that drawing
-        files["key"] = out / f"{fig_id}.key"
-        files["key"].write_text(key, encoding="utf-8")
     records.note_drawn(fig_id)  # the executor re-runs the chapter if these files go missing
     return files

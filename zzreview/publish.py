@@ -11,21 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 PUBLISHED = ".published"
 CURRENT = "current"
 EDITIONS = ("html", "pdf")
-
-
-def fault_point(name: str) -> None:
-    """A place where the tests stop a build (ZZREVIEW_FAULT_PAUSE=name:seconds makes it wait
-    there, so a test can kill it at that very step)."""
-    pause = os.environ.get("ZZREVIEW_FAULT_PAUSE", "")
-    if pause.partition(":")[0] == name:
-        print(f"== paused at {name}", flush=True)
-        time.sleep(float(pause.partition(":")[2] or 5))
 
 
 def publish(editions: dict[str, Path], out: Path, name: str) -> None:
@@ -41,7 +31,6 @@ def publish(editions: dict[str, Path], out: Path, name: str) -> None:
         shutil.copytree(folder, partial / edition,
                         copy_function=_copy_or_link(folder, previous / edition if previous else None))
     os.rename(partial, fresh)
-    fault_point("publish")
     _link(out / CURRENT, f"{PUBLISHED}/{name}")  # the one atomic step
     for edition in EDITIONS:
         _adopt(out / edition, f"{CURRENT}/{edition}")

@@ -22,6 +22,7 @@ import zlib
 from pathlib import Path
 
 from . import meta, paths
+from .chapters import READS_MIME
 
 NOTEBOOK_REQUIREMENTS = "requirements-notebooks.txt"  # the lock the package installs (scripts/lock.sh)
 README_TEMPLATE = Path(__file__).with_name("replication-README.md")
@@ -98,6 +99,10 @@ def _plain_markdown(text: str, numbering) -> str:
     return ROLE.sub(role, CONTAINER.sub("", text))
 
 
+def recorded_reads(cell) -> bool:
+    return any(READS_MIME in (out.get("data") or {}) for out in cell.get("outputs", []))
+
+
 def readable_notebook(chapter, cache_dir: Path, numbering):
     """The chapter as executed by the build, with a data cell before each figure it draws."""
     import nbformat
@@ -106,6 +111,8 @@ def readable_notebook(chapter, cache_dir: Path, numbering):
     _, nb = get_cache(str(cache_dir)).merge_match_into_notebook(chapter.notebook)
     cells = [intro_cell(chapter.docname)]
     for cell in nb.cells:  # the merged notebook is this function's own copy: changed in place
+        if recorded_reads(cell):
+            continue  # the build's record of what the chapter read: of no use to a reader
         if cell.cell_type == "markdown":
             cell.source = _plain_markdown(cell.source, numbering)
         drawn = []

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import json
+import logging as logging_std
 import os
 import re
 import shutil
@@ -38,11 +39,12 @@ from jupyter_cache import get_cache
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
-from . import chapters, history, validate
+from . import chapters, errors, history, validate
 from .cite import ACCESS_DATE, href
 
 logger = logging.getLogger(__name__)
 PROBLEMS = "zz-problems.txt"  # beside the output: the last run's input problems, for scripts/build.sh
+WARNINGS = "zz-warnings.txt"  # beside the output: the last run's warnings and errors, for scripts/build.sh
 TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
 EXECUTION_RECORD = "executions.json"  # in the site root: the one file two builds of a commit differ in
@@ -59,6 +61,33 @@ def _build_environment(app, config):
     os.environ.setdefault("ZZREVIEW_GENERATED_DIR", str(Path(app.outdir).parent / "generated"))
     os.environ.setdefault("SOURCE_DATE_EPOCH", history.commit_epoch())
     os.environ.setdefault("FORCE_SOURCE_DATE", "1")
+
+
+class _WarningsFile(logging_std.Handler):
+    """Every warning and error Sphinx, myst-nb or this extension logs in a run, one per entry,
+    in a file beside the output: the build script prints them when a build fails with its output
+    kept in the log only (--quiet)."""
+
+    def __init__(self, path: Path):
+        super().__init__(logging_std.WARNING)
+        path.write_text("", encoding="utf-8")
+        self.path = path
+
+    def emit(self, record):
+        where = getattr(record, "location", None)
+        text = f"{where}: {record.getMessage()}" if isinstance(where, str) else record.getMessage()
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(errors.without_colours(text) + "\n\n")
+
+
+def _record_warnings(app):
+    logging_std.getLogger("sphinx").addHandler(_WarningsFile(Path(app.outdir).parent / WARNINGS))
+
+
+def _stop_recording_warnings(app, exception):
+    sphinx_logger = logging_std.getLogger("sphinx")
+    for handler in [h for h in sphinx_logger.handlers if isinstance(h, _WarningsFile)]:
+        sphinx_logger.removeHandler(handler)
 
 
 def _validate(app):
@@ -667,6 +696,8 @@ def setup(app):
 
     latex.setup(app)
     app.connect("config-inited", _build_environment)
+    app.connect("builder-inited", _record_warnings, priority=99)
+    app.connect("build-finished", _stop_recording_warnings, priority=999)
     app.connect("builder-inited", _validate, priority=100)  # before anything else reads an input
     # "html": a new version is written into every page (footer, citations) but re-reads none
     app.add_config_value("zz_version", "", "html")
