@@ -6,8 +6,9 @@ test:
 	bash scripts/test.sh
 check:
 	bash scripts/setup.sh && .venv/bin/python -m zzreview check
-preview:  # serve the book on 127.0.0.1:8000 and rebuild it as files change
-	bash scripts/setup.sh && .venv/bin/python -m zzreview preview
+PORT ?= 8000
+preview:  # sphinx-autobuild: serve the book on 127.0.0.1:$(PORT) and rebuild it as files change
+	bash scripts/setup.sh && .venv/bin/python -m zzreview preview --port $(PORT)
 
 bench:
 	bash scripts/setup.sh && .venv/bin/python benchmarks/bench.py

@@ -151,6 +151,9 @@ def built_site(request, tmp_path_factory):
 
 
 FRESH_BUILD = ".venv/bin/python -m zzreview build --fresh"  # as the README gives it
+# a chapter run in the repository with the standard tools, as the 复现指南 gives it
+RUN_CHAPTER = ("mkdir -p _build/run\n.venv/bin/jupytext --to ipynb --output _build/run/risk.ipynb book/review/risk.md\n"
+               ".venv/bin/jupyter execute --inplace _build/run/risk.ipynb")
 
 
 def readme_shell(command: str, env_extra: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:

@@ -16,12 +16,18 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import paths, pdf, publish, validate
+from . import meta, paths, pdf, publish, validate
 from .sphinxext import PROBLEMS, WARNINGS
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-# jieba (Chinese search) still imports pkg_resources; its deprecation notice is not about the book
-QUIET_WARNINGS = {"PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
+
+
+def _child_environment() -> dict:
+    """What jupyter-book (and the kernels it starts) run with: this checkout's package first, and
+    no notice from jieba (Chinese search), which still imports pkg_resources."""
+    path = os.pathsep.join(p for p in (str(paths.REPO), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path,
+            "PYTHONWARNINGS": "ignore:pkg_resources is deprecated as an API:UserWarning"}
 
 
 def _report(problems) -> None:
@@ -56,17 +62,18 @@ def one_build_at_a_time(out: Path):
         except BlockingIOError:
             print(f"另一个构建正在写入 {out}，等它结束……", file=sys.stderr, flush=True)
             fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        yield lock
 
 
-def _jupyter_book(builder: str, staging: Path, log, quiet: bool) -> int:
-    """The stock command; its output goes to the build log, and to the terminal unless quiet."""
+def _jupyter_book(builder: str, staging: Path, log, quiet: bool, lock) -> int:
+    """The stock command; its output goes to the build log, and to the terminal unless quiet. It
+    runs in a process group of its own, which a stopped build (Ctrl-C, kill) stops with the
+    kernels and TeX runs it started; and it holds the build folder's lock too, so that even a
+    build killed outright (its children left running) keeps the next one waiting until they end."""
     cmd = [str(JUPYTER_BOOK), "build", str(paths.REPO), "--path-output", str(staging), "--builder", builder,
            "-W", "-n", "--keep-going"]
-    # its own process group: a build that is stopped (Ctrl-C, kill) stops it and the kernels
-    # and TeX runs it started, so nothing writes into the staging folder after the build ends
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, **QUIET_WARNINGS}, start_new_session=True)
+                            env=_child_environment(), start_new_session=True, pass_fds=(lock.fileno(),))
     try:
         for line in proc.stdout:
             log.write(line)
@@ -88,11 +95,11 @@ def cmd_build(args) -> int:
         _report(bad_config)
         print(f"没有运行任何章节；上一次成功构建的 {out} 未受影响", file=sys.stderr)
         return 2
-    with one_build_at_a_time(out):
-        return _build(out, fresh=args.fresh, quiet=args.quiet)
+    with one_build_at_a_time(out) as lock:
+        return _build(out, lock, fresh=args.fresh, quiet=args.quiet)
 
 
-def _build(out: Path, fresh: bool, quiet: bool) -> int:
+def _build(out: Path, lock, fresh: bool, quiet: bool) -> int:
     started = time.monotonic()
     staging = staging_dir(out)
     if fresh:
@@ -119,10 +126,27 @@ def _build(out: Path, fresh: bool, quiet: bool) -> int:
         return 2 if problems.exists() else 1
 
     (built / PROBLEMS).unlink(missing_ok=True)  # (the extension writes them anew in each run)
+    unfinished = staging / "typesetting"  # there while latexmk runs: a killed run leaves it behind
+    if unfinished.exists():  # latexmk would repeat that run's error without running TeX again
+        for state in (built / "latex").glob("*.fdb_latexmk"):
+            state.unlink()
     with open(out / "build.log", "wb") as log:
         for builder in ("html", "pdflatex"):
-            if _jupyter_book(builder, staging, log, quiet) != 0:
-                return failed(f"jupyter-book（{builder}）")
+            if builder == "pdflatex":
+                unfinished.touch()
+            if _jupyter_book(builder, staging, log, quiet, lock) != 0:
+                break
+        else:
+            builder = None
+    if builder == "pdflatex":  # TeX's own errors (from latexmk's output and TeX's log)
+        text = (out / "build.log").read_text(encoding="utf-8", errors="replace")
+        tex_log = built / "latex" / f"{meta.pdf_name()}.log"
+        text += tex_log.read_text(encoding="utf-8", errors="replace") if tex_log.exists() else ""
+        if pdf.tex_errors(text):
+            print("xelatex 排版失败：\n  " + "\n  ".join(pdf.tex_errors(text)), file=sys.stderr)
+    if builder:
+        return failed(f"jupyter-book（{builder}）")
+    unfinished.unlink()
     try:
         pdf_file = pdf.checked(built / "latex")
     except pdf.TypesetError as err:
@@ -149,12 +173,11 @@ def cmd_preview(args) -> int:
     out = Path(args.out).resolve()
     cmd = [Path(sys.executable).with_name("sphinx-autobuild"), str(paths.REPO), str(out / "html"),
            "-d", str(out / ".doctrees"), "--host", "127.0.0.1", "--port", str(args.port),
-           "--watch", str(paths.data_dir()), "--watch", str(paths.REPO / "zzreview"),
+           "--watch", str(paths.data_dir()),  # (in the repository unless ZZREVIEW_DATA_DIR points elsewhere)
            *(arg for pattern in PREVIEW_IGNORED for arg in ("--ignore", pattern)),
            "-D", f"nb_execution_cache_path={out / '.jupyter_cache'}"]
-    os.environ.setdefault("ZZREVIEW_GENERATED_DIR", str(out / "generated"))
-    os.environ.update(QUIET_WARNINGS)
-    os.execv(cmd[0], [str(c) for c in cmd])
+    os.execve(cmd[0], [str(c) for c in cmd],
+              {"ZZREVIEW_GENERATED_DIR": str(out / "generated"), **_child_environment()})
 
 
 def main(argv=None) -> int:

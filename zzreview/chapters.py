@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from myst_nb.core.read import read_myst_markdown_notebook
 
-from . import meta, paths, records
+from . import figures, meta, paths, records
 
 READS_MIME = "application/vnd.zzreview.reads+json"
 
@@ -118,11 +119,20 @@ def files_of(key: str) -> list[Path]:
             "article": [paths.layout_path(), source.source_path()]}[kind]
 
 
+def _drawn_files(fig_ids: list[str]) -> dict[str, str]:
+    """The files the figures' drawings left in this build's folder, with their digests ("missing"
+    for one that is gone): another run may have drawn over them since."""
+    folder = paths.generated_dir() / "figures"
+    return {name: _sha((folder / name).read_bytes()) if (folder / name).is_file() else "missing"
+            for fig_id in fig_ids for name in figures.drawn_names(fig_id)}
+
+
 def reads_record() -> dict:
-    """In a chapter's kernel, after its last cell: what it read (with digests) and drew."""
+    """In a chapter's kernel, after its last cell: what it read and drew, with digests."""
     ledger = records.ledger()
     inputs = Inputs()
-    return {"reads": {key: inputs.digest(key) for key in ledger["reads"]}, "drawn": ledger["drawn"]}
+    return {"reads": {key: inputs.digest(key) for key in ledger["reads"]}, "figures": ledger["drawn"],
+            "files": _drawn_files(ledger["drawn"])}
 
 
 def recorded(notebook) -> dict | None:
@@ -150,8 +160,6 @@ def changed_reads(reads: dict, inputs: Inputs) -> list[str]:
 def why_stale(cache, chapter: Chapter, inputs: Inputs) -> str | None:
     """Why the chapter's cached outputs no longer hold (None: they do, or there are none to
     judge; a chapter without a record executes when Sphinx reads it anyway)."""
-    from . import figures
-
     record = cached(cache, chapter)
     if record is None:
         return None
@@ -161,10 +169,10 @@ def why_stale(cache, chapter: Chapter, inputs: Inputs) -> str | None:
     changed = changed_reads(reads, inputs)
     if changed:
         return "输入已改动：" + "、".join(changed[:3]) + (f" 等 {len(changed)} 项" if len(changed) > 3 else "")
-    missing = [f for f in reads.get("drawn", []) if not all(
-        (paths.generated_dir() / "figures" / name).exists() for name in figures.drawn_names(f))]
-    if missing:
-        return "图表文件缺失：" + "、".join(missing)
+    drawn = _drawn_files(reads["figures"])
+    other = [name for name, digest in sorted(reads["files"].items()) if drawn.get(name) != digest]
+    if other:
+        return "图表文件缺失或已被改写：" + "、".join(other[:3]) + (f" 等 {len(other)} 个" if len(other) > 3 else "")
     return None
 
 
@@ -193,14 +201,26 @@ def read_keys(cache) -> dict[str, list[str]]:
 
 def execution_record(cache, since: float) -> dict:
     """Every chapter's execution as this build found it: run now (its record is newer than the
-    build's start) or taken from the cache, when it last ran, how long it took."""
+    build's start) or taken from the cache, when it last ran (UTC), how long it took."""
     rows = []
     for chapter in chapters():
         record = cached(cache, chapter)
-        created = record.created.timestamp() if record else None
+        created = record.created.replace(tzinfo=dt.timezone.utc) if record else None  # (stored as naive UTC)
         rows.append({"notebook": chapter.docname,
-                     "status": "ran" if created is not None and created >= since else "cached",
-                     "ran_at": record.created.isoformat(timespec="seconds") if record else None,
+                     "status": "ran" if created is not None and created.timestamp() >= since else "cached",
+                     "ran_at": created.isoformat(timespec="seconds") if created else None,
                      "seconds": round(record.data.get("execution_seconds") or 0, 2) if record else None,
                      "succeeded": record is not None})
-    return {"chapters": rows}
+    return {"built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "chapters": rows}
+
+
+def stderr_written(cache, docname: str) -> str:
+    """The first line the chapter's cached run wrote to stderr in any cell, shown or removed from
+    the page (myst-nb checks only the cells it renders), or ""."""
+    chapter = next((c for c in chapters() if c.docname == docname), None)
+    record = cached(cache, chapter) if chapter else None
+    for cell in cache.get_cache_bundle(record.pk).nb.cells if record else []:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr" and out.get("text", "").strip():
+                return out["text"].strip().splitlines()[0]
+    return ""

@@ -31,9 +31,13 @@ def checked(latex_dir: Path) -> Path:
         raise TypesetError("PDF 的字体缺少字形：\n  " + "\n  ".join(lost))
     pdf = latex_dir / f"{name}.pdf"
     if not pdf.exists():
-        errors = list(dict.fromkeys(ERROR_LINE.findall(text)))
-        raise TypesetError(f"xelatex 没有生成 PDF（TeX 日志：{log}）：\n  " + "\n  ".join(errors[:10]))
+        raise TypesetError(f"xelatex 没有生成 PDF（TeX 日志：{log}）：\n  " + "\n  ".join(tex_errors(text)))
     return pdf
+
+
+def tex_errors(text: str) -> list[str]:
+    """TeX's error lines in a log (plain, or file:line: style), the first ten."""
+    return list(dict.fromkeys(ERROR_LINE.findall(text)))[:10]
 
 
 def tools_missing() -> list[str]:

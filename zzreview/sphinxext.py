@@ -21,6 +21,7 @@
 """
 from __future__ import annotations
 
+import html
 import json
 import logging as logging_std
 import os
@@ -80,7 +81,7 @@ class _WarningsFile(logging_std.Handler):
             f.write(errors.without_colours(text) + "\n\n")
 
 
-def _record_warnings(app):
+def _record_warnings(app, config):
     logging_std.getLogger("sphinx").addHandler(_WarningsFile(Path(app.outdir).parent / WARNINGS))
 
 
@@ -90,11 +91,11 @@ def _stop_recording_warnings(app, exception):
         sphinx_logger.removeHandler(handler)
 
 
-def _validate(app):
-    """Every input is checked before any chapter executes; a problem stops the build with one line
-    each (file, row, column: reason (hint)), printed first and written beside the output for
-    the build script, which repeats them after jupyter-book's own report."""
-    app.env.zz_started = time.time()
+def _validate(app, config):
+    """Every input is checked before anything reads one (the footer reads the data package) and
+    before any chapter executes; a problem stops the build with one line each (file, row,
+    column: reason (hint)), printed first and written beside the output for the build script,
+    which repeats them after jupyter-book's own report."""
     found = validate.problems()
     problems_file = Path(app.outdir).parent / PROBLEMS
     if not found:
@@ -107,6 +108,26 @@ def _validate(app):
     raise ExtensionError(f"输入数据有 {len(found)} 处问题（见上方各行）")
 
 
+def _started(app):
+    app.env.zz_started = time.time()  # chapters whose cache record is newer ran in this build
+
+
+def _chapters_read(app, env, docnames):
+    env.zz_read = list(docnames)
+
+
+def _stderr_is_an_error(app, env):
+    """execute.stderr_output: error in _config.yml holds for every cell of a chapter that ran."""
+    if app.config.nb_output_stderr != "error":
+        return
+    cache = get_cache(str(_cache_dir(app)))
+    for doc in getattr(env, "zz_read", []):
+        written = chapters.stderr_written(cache, doc)
+        if written:
+            logger.warning(f"一个单元格写入了 stderr（_config.yml 的 execute.stderr_output: error）：{written}",
+                           location=doc)
+
+
 def _stale_chapters(app, env, added, changed, removed):
     """Chapters whose recorded reads no longer match the inputs (chapters.py): re-read, so that
     myst-nb executes them again."""
@@ -114,13 +135,6 @@ def _stale_chapters(app, env, added, changed, removed):
     for doc, why in stale.items():
         logger.info(f"{doc}: 重新运行（{why}）")
     return [d for d in stale if d in env.found_docs and d not in added and d not in changed]
-
-
-def _chapters_first(app, env, docnames):
-    """Chapters are read (and so executed) before the pages that show what they drew (the figure
-    index's thumbnails)."""
-    notebooks = {c.docname for c in chapters.chapters()}
-    docnames.sort(key=lambda d: d not in notebooks)
 
 
 def _read_at(env, doc: str) -> int:
@@ -282,8 +296,9 @@ class CiteFigure(Directive):
 
 
 class FigureIndex(Directive):
-    """Every figure: thumbnail, number and title, chapter, downloads, citation. The thumbnails
-    are placed now (Sphinx copies only images it saw while reading); the rest waits for numbers."""
+    """Every figure: thumbnail, number and title, chapter, downloads, citation. It waits for the
+    numbers; the thumbnails are downloads like the others (figures/<id>.thumb.webp, written when
+    the build has succeeded), so this page does not wait for the chapters that draw them."""
 
     def run(self):
         from . import figures, paths
@@ -295,10 +310,6 @@ class FigureIndex(Directive):
             fid = item["id"]
             section = nodes.section(ids=[f"index-{fid}"])
             section += zz_pending(kind="index-title", fig_id=fid)
-            thumb = nodes.reference("", "", internal=True, classes=["zz-thumb"])
-            thumb += nodes.image(uri=_relative_to_doc(env, paths.generated_dir() / "figures" / f"{fid}.thumb.webp"),
-                                 alt="", width="320px")
-            section += nodes.paragraph("", "", thumb)
             section += zz_pending(kind="index-body", fig_id=fid)
             on_screen += section
         return [_only("html", on_screen), _only("latex", zz_pending(kind="index-paper"))]
@@ -328,15 +339,17 @@ def _resolve_pending(app, doctree, docname):
             box.insert(2, _permalink(fid, numbering, base, docname))
             node.replace_self(box)
         elif kind == "index-title":
-            section = node.parent
-            node.replace_self(nodes.title("", f"图 {numbering.number(fid)} {item['title']}"))
-            thumb = next(iter(section.findall(nodes.reference)))
-            thumb["refuri"] = href(docname, f"{numbering.page(fid)}.html#{fid}")
-            next(iter(thumb.findall(nodes.image)))["alt"] = f"图 {numbering.number(fid)} 的缩略图：{item['title']}"
+            thumb = nodes.reference("", "", refuri=href(docname, f"{numbering.page(fid)}.html#{fid}"),
+                                    internal=True, classes=["zz-thumb"])
+            alt = html.escape(f"图 {numbering.number(fid)} 的缩略图：{item['title']}")
+            thumb += nodes.raw("", f'<img src="{href(docname, f"figures/{fid}.thumb.webp")}" alt="{alt}" '
+                                   'width="320" loading="lazy">', format="html")
+            node.replace_self([nodes.title("", f"图 {numbering.number(fid)} {item['title']}"),
+                               nodes.paragraph("", "", thumb)])
         elif kind == "index-body":
             where = nodes.paragraph("", "所在章节：")
-            target = f"{numbering.page(fid)}.html#{fid}"
-            where += _link(docname, target, target)
+            page = numbering.page(fid)
+            where += _link(docname, f"{page}.html#{fid}", app.env.titles[page].astext())
             node.replace_self([where, _downloads(docname, fid),
                                _citation_block("引用本图", _figure_texts(fid, numbering, version, base), docname,
                                                _relative_links(fid, numbering, base))])
@@ -504,8 +517,8 @@ def _ancestors(node):
 
 
 def _cache_dir(app) -> Path:
-    """Where the executor stored the executed chapters (jupyter-book sets myst-nb's path)."""
-    return Path(app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
+    """Where myst-nb keeps the executed chapters (jupyter-book sets the path; myst-nb's default)."""
+    return Path(app.config.nb_execution_cache_path or ".jupyter_cache")
 
 
 def _write_downloads(app, exception):
@@ -696,9 +709,12 @@ def setup(app):
 
     latex.setup(app)
     app.connect("config-inited", _build_environment)
-    app.connect("builder-inited", _record_warnings, priority=99)
+    app.connect("config-inited", _record_warnings, priority=99)
     app.connect("build-finished", _stop_recording_warnings, priority=999)
-    app.connect("builder-inited", _validate, priority=100)  # before anything else reads an input
+    app.connect("config-inited", _validate, priority=100)  # before anything else reads an input
+    app.connect("builder-inited", _started)
+    app.connect("env-before-read-docs", _chapters_read)
+    app.connect("env-updated", _stderr_is_an_error)
     # "html": a new version is written into every page (footer, citations) but re-reads none
     app.add_config_value("zz_version", "", "html")
     app.connect("config-inited", _footer_version)
@@ -712,7 +728,6 @@ def setup(app):
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.add_role("zz-chart-forms", _chart_forms_role)
     app.connect("env-get-outdated", _stale_chapters)
-    app.connect("env-before-read-docs", _chapters_first)
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
     app.connect("build-finished", _record_numbering)
