@@ -22,10 +22,10 @@ done
 
 # --- Python: the floor is pyproject.toml's requires-python (">=X.Y.Z"), its one statement ----------
 floor=$(sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
-[ -n "$floor" ] || die "pyproject.toml has no requires-python = \">=X.Y.Z\" line"
+[ -n "$floor" ] || die "pyproject.toml 中没有 requires-python = \">=X.Y.Z\" 这一行"
 PYTHON=${PYTHON:-python3}
-command -v "$PYTHON" >/dev/null || die "no '$PYTHON' on this machine: install Python $floor or newer (Debian: apt-get install python3 python3-venv), or set PYTHON=/path/to/python3"
-"$PYTHON" - "$floor" <<'PY' || die "Python $floor or newer is needed; '$PYTHON' is $("$PYTHON" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo unknown) (set PYTHON=/path/to/python3.x to choose another)"
+command -v "$PYTHON" >/dev/null || die "本机没有 '$PYTHON'：请安装 Python $floor 或更新版本（Debian：apt-get install python3 python3-venv），或设置 PYTHON=/path/to/python3"
+"$PYTHON" - "$floor" <<'PY' || die "需要 Python $floor 或更新版本，'$PYTHON' 是 $("$PYTHON" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo 不详)（可设置 PYTHON=/path/to/python3.x 换用另一个）"
 import sys
 sys.exit(sys.version_info[:3] < tuple(int(x) for x in sys.argv[1].split(".")))
 PY
@@ -57,29 +57,29 @@ if command -v dpkg-query >/dev/null; then
     missing+=("python3-venv")
   fi
 elif [ "${ZZREVIEW_SKIP_APT:-0}" != 1 ]; then
-  die "this is not a Debian or Ubuntu machine (no dpkg/apt-get): install the equivalents of ${wanted[*]} (see scripts/debian-packages.txt), then rerun with ZZREVIEW_SKIP_APT=1"
+  die "这不是 Debian 或 Ubuntu（没有 dpkg/apt-get）：请自行安装与 ${wanted[*]} 相当的软件包（见 scripts/debian-packages.txt），再以 ZZREVIEW_SKIP_APT=1 重新运行"
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || die "Debian packages ${missing[*]} are missing and there is no apt-get: install them with your package manager (reasons in scripts/debian-packages.txt)"
+  command -v apt-get >/dev/null || die "缺少 Debian 软件包 ${missing[*]}，本机又没有 apt-get：请用本机的包管理器安装（用途见 scripts/debian-packages.txt）"
   SUDO=()
   if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "Debian packages ${missing[*]} are missing; you are not root and sudo is not installed: as root, run apt-get install --no-install-recommends ${missing[*]}"
+    command -v sudo >/dev/null || die "缺少 Debian 软件包 ${missing[*]}；当前用户不是 root，也没有安装 sudo：请以 root 运行 apt-get install --no-install-recommends ${missing[*]}"
     SUDO=(sudo)
   fi
   started=$(now)
-  echo "setup: installing Debian packages: ${missing[*]}" >&2
-  "${SUDO[@]}" apt-get update -qq >&2 || die "apt-get update failed: no network to the Debian package archive, or apt is locked; check the network (or the proxy) and rerun"
+  echo "setup: 正在安装 Debian 软件包：${missing[*]}" >&2
+  "${SUDO[@]}" apt-get update -qq >&2 || die "apt-get update 失败：连不上 Debian 软件包仓库，或 apt 被占用；请检查网络（或代理）后重新运行"
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
-    || die "apt-get could not install ${missing[*]} (see its message above); fix that and rerun"
-  echo "setup: Debian packages (${#missing[@]}) installed in $(( $(now) - started )) s" >&2
+    || die "apt-get 无法安装 ${missing[*]}（见上方 apt-get 的信息）；解决后重新运行"
+  echo "setup: 已安装 ${#missing[@]} 个 Debian 软件包，用时 $(( $(now) - started )) 秒" >&2
 fi
 
 # --- Python packages into .venv -----------------------------------------------------------------
 # .venv/.installing exists from the start of an install until it succeeded: if it is still there,
 # an earlier run was interrupted and the environment cannot be trusted, so it is made anew.
 if [ -e .venv ] && ! venv_ok; then
-  echo "setup: .venv is incomplete (an interrupted install, or made by another Python): making it anew" >&2
+  echo "setup: .venv 不完整（上次安装被打断，或由另一个 Python 创建）：重新创建" >&2
   rm -rf .venv
 fi
 stamp=.venv/.installed-requirements
@@ -87,18 +87,18 @@ want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   started=$(now)
   if [ ! -x .venv/bin/python ]; then
-    echo "setup: creating .venv with $("$PYTHON" -c 'import sys; print(sys.executable)')" >&2
-    "$PYTHON" -m venv .venv || { rm -rf .venv; die "could not create .venv with $PYTHON (Debian: apt-get install python3-venv)"; }
+    echo "setup: 用 $("$PYTHON" -c 'import sys; print(sys.executable)') 创建 .venv" >&2
+    "$PYTHON" -m venv .venv || { rm -rf .venv; die "无法用 $PYTHON 创建 .venv（Debian：apt-get install python3-venv）"; }
   fi
   touch .venv/.installing
-  echo "setup: installing Python packages into .venv" >&2
+  echo "setup: 正在向 .venv 安装 Python 包" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt >&2 \
-    || die "pip could not install requirements.txt (no network to PyPI, or a package is not available for this Python; see pip's message above); rerun when fixed: the next run starts the environment anew"
+    || die "pip 无法安装 requirements.txt（连不上 PyPI，或某个包没有适合这个 Python 的版本；见上方 pip 的信息）；解决后重新运行，下次会重新创建环境"
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . >&2 \
-    || die "pip could not install the zzreview package itself (see above)"
+    || die "pip 无法安装 zzreview 程序包本身（见上方信息）"
   echo "$want" > "$stamp"
   rm -f .venv/.installing
-  echo "setup: Python packages installed in $(( $(now) - started )) s" >&2
+  echo "setup: Python 包安装完毕，用时 $(( $(now) - started )) 秒" >&2
 fi
 
 # --- Checkers the tests run, from the npm registry (pinned in tools/package-lock.json) ----------
@@ -108,8 +108,8 @@ if [ $with_tests = 1 ]; then
   if [ "$(cat tools/node_modules/.installed-lock 2>/dev/null)" != "$want_tools" ]; then
     started=$(now)
     (cd tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2) \
-      || die "npm could not install the test tools of tools/package.json (no network to the npm registry?); rerun when fixed"
+      || die "npm 无法安装 tools/package.json 中的测试工具（连不上 npm 仓库？）；解决后重新运行"
     echo "$want_tools" > tools/node_modules/.installed-lock
-    echo "setup: npm test tools installed in $(( $(now) - started )) s" >&2
+    echo "setup: npm 测试工具安装完毕，用时 $(( $(now) - started )) 秒" >&2
   fi
 fi

@@ -14,7 +14,7 @@ workers=$(nproc 2>/dev/null || echo 1)
 .venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
-  echo "test.sh: pytest collected no tests; that counts as a failure" >&2
+  echo "test.sh: pytest 没有收集到任何测试，这算作失败" >&2
   exit 1
 fi
 exit $rc

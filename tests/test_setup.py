@@ -67,8 +67,8 @@ def test_every_installed_distribution_admits_the_oldest_supported_python():
 
 def test_the_floor_is_stated_once_and_the_readme_and_lock_agree():
     version = floor()
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert f"Python {version} or newer" in readme
+    assert f"Python {version} 或更新版本" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"Python {version} or newer" in (REPO / "README.en.md").read_text(encoding="utf-8")
     assert f"for Python {version}" in (REPO / "requirements.txt").read_text(encoding="utf-8").split("\n", 1)[0]
     for script in ("setup.sh", "lock.sh"):  # they read pyproject.toml, they do not restate it
         text = (REPO / "scripts" / script).read_text(encoding="utf-8")
@@ -131,20 +131,20 @@ def test_python_too_old(project_copy):
     pyproject.write_text(re.sub(r'requires-python = ">=[\d.]+"', 'requires-python = ">=9.0.0"',
                                 pyproject.read_text(encoding="utf-8")), encoding="utf-8")
     line = one_error_line(run_setup(project_copy, {}))
-    assert "Python 9.0.0 or newer is needed" in line and "PYTHON=" in line
+    assert "需要 Python 9.0.0 或更新版本" in line and "PYTHON=" in line
     assert not (project_copy / ".venv").exists()
 
 
 def test_no_apt_get(project_copy, tmp_path):
     proc = run_setup(project_copy, {"PATH": path_without(tmp_path, {"apt-get", "dpkg-query", "dpkg"})})
     line = one_error_line(proc)
-    assert "not a Debian or Ubuntu machine" in line and "scripts/debian-packages.txt" in line
+    assert "这不是 Debian 或 Ubuntu" in line and "scripts/debian-packages.txt" in line
 
 
 def test_not_root_and_no_sudo(project_copy, tmp_path):
     proc = run_setup(project_copy, {"PATH": path_without(tmp_path, {"sudo"}, fake_uid=1000)}, "zz-no-such-package")
     line = one_error_line(proc)
-    assert "zz-no-such-package" in line and "not root and sudo is not installed" in line
+    assert "zz-no-such-package" in line and "不是 root，也没有安装 sudo" in line
     assert not (project_copy / ".venv").exists(), "nothing is half-installed"
 
 
@@ -158,9 +158,9 @@ def test_no_network_to_pypi_and_an_interrupted_venv_is_redone(project_copy):
     unreachable = {"PIP_CONFIG_FILE": "/dev/null", "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
                    "PIP_FIND_LINKS": "", "PIP_RETRIES": "0", "PIP_TIMEOUT": "2"}
     proc = run_setup(project_copy, unreachable)
-    assert ".venv is incomplete" in proc.stderr
+    assert ".venv 不完整" in proc.stderr
     line = one_error_line(proc)
-    assert "pip could not install requirements.txt" in line and "no network to PyPI" in line
+    assert "pip 无法安装 requirements.txt" in line and "连不上 PyPI" in line
     assert not (venv / "stale-file").exists(), "the interrupted environment was kept"
     assert (venv / ".installing").exists(), "the next run must know this install did not finish"
 
@@ -175,7 +175,7 @@ def test_the_readmes_way_out_on_another_system_and_another_python(project_copy, 
            "PIP_FIND_LINKS": "", "PIP_RETRIES": "0", "PIP_TIMEOUT": "2"}
     proc = run_setup(project_copy, env)
     line = one_error_line(proc)
-    assert "pip could not install requirements.txt" in line, "the Debian step was not skipped"
-    assert f"creating .venv with {other_python}" in proc.stderr, proc.stderr
+    assert "pip 无法安装 requirements.txt" in line, "the Debian step was not skipped"
+    assert f"用 {other_python} 创建 .venv" in proc.stderr, proc.stderr
     cfg = (project_copy / ".venv" / "pyvenv.cfg").read_text(encoding="utf-8")
     assert f"home = {other_python.parent}" in cfg, cfg
