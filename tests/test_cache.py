@@ -56,9 +56,9 @@ def executed(out) -> set[str]:
 
 def test_every_chapter_ran_and_every_figure_was_drawn_by_one(recorded):
     assert set(recorded) == {ch.docname for ch in chapters.chapters()}
-    drawn = [f for record in recorded.values() for f in record["drawn"]]
+    drawn = [f for record in recorded.values() for f in record["figures"]]
     assert sorted(drawn) == sorted(f["id"] for f in records.figure_registry())
-    assert {doc for doc, record in recorded.items() if record["drawn"]} == DRAWING
+    assert {doc for doc, record in recorded.items() if record["figures"]} == DRAWING
 
 
 def test_the_same_data_in_another_folder_is_the_same_input(recorded, data_copy):
@@ -127,7 +127,8 @@ def test_reads_no_regular_expression_could_see_are_recorded(data_copy, tmp_path,
     assert {"metric:risk-vehicles-turned-back", "figure:fig-med-funnel", "file:data/numeral_exclusions.csv",
             "file:zzreview/charts.py"} <= reads, reads
     assert "file:data/metrics.csv" not in reads  # one metric read: one record, not the file
-    assert record["drawn"] == ["fig-med-funnel"]
+    assert record["figures"] == ["fig-med-funnel"]
+    assert "fig-med-funnel.svg" in record["files"] and "fig-med-funnel.csv" in record["files"]
     assert chapters.changed_reads(record, chapters.Inputs()) == []
 
     _replace(data_copy / "metrics.csv", ",劝返车辆,", ",劝返车辆乙,")

@@ -164,7 +164,7 @@ def test_editing_a_value_in_the_data_cell_redraws_the_chart_with_it(package):
     cell["source"] = "\n".join(lines)
     edited = folder / "edited.ipynb"
     edited.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
-    proc = subprocess.run([".venv/bin/python", "-m", "zzreview", "run", "edited.ipynb"], cwd=folder,
+    proc = subprocess.run([".venv/bin/jupyter", "execute", "--inplace", "edited.ipynb"], cwd=folder,
                           env=outside_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO(

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import meta, paths, pdf, publish, validate
-from .sphinxext import PROBLEMS, WARNINGS
+from .paths import PROBLEMS, WARNINGS
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
@@ -174,8 +174,7 @@ def cmd_preview(args) -> int:
     cmd = [Path(sys.executable).with_name("sphinx-autobuild"), str(paths.REPO), str(out / "html"),
            "-d", str(out / ".doctrees"), "--host", "127.0.0.1", "--port", str(args.port),
            "--watch", str(paths.data_dir()),  # (in the repository unless ZZREVIEW_DATA_DIR points elsewhere)
-           *(arg for pattern in PREVIEW_IGNORED for arg in ("--ignore", pattern)),
-           "-D", f"nb_execution_cache_path={out / '.jupyter_cache'}"]
+           *(arg for pattern in PREVIEW_IGNORED for arg in ("--ignore", pattern))]
     os.execve(cmd[0], [str(c) for c in cmd],
               {"ZZREVIEW_GENERATED_DIR": str(out / "generated"), **_child_environment()})
 

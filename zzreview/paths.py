@@ -63,6 +63,11 @@ def generated_uri(path: Path) -> str:
     return GENERATED_URI + path.resolve().relative_to(generated_dir()).as_posix()
 
 
+# Beside a build's output (Sphinx's outdir's parent), what the extension found, for the build script
+PROBLEMS = "zz-problems.txt"  # the last run's input problems, one line each
+WARNINGS = "zz-warnings.txt"  # the last run's warnings and errors
+
+
 def relpath(path: Path) -> str:
     """A path as users see it in messages: relative to the repository when inside it."""
     try:

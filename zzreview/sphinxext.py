@@ -40,12 +40,11 @@ from jupyter_cache import get_cache
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
-from . import chapters, errors, history, validate
+from . import chapters, errors, history, paths, validate
 from .cite import ACCESS_DATE, href
 
 logger = logging.getLogger(__name__)
-PROBLEMS = "zz-problems.txt"  # beside the output: the last run's input problems, for scripts/build.sh
-WARNINGS = "zz-warnings.txt"  # beside the output: the last run's warnings and errors, for scripts/build.sh
+PROBLEMS, WARNINGS = paths.PROBLEMS, paths.WARNINGS
 TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
 EXECUTION_RECORD = "executions.json"  # in the site root: the one file two builds of a commit differ in
@@ -75,8 +74,9 @@ class _WarningsFile(logging_std.Handler):
         self.path = path
 
     def emit(self, record):
-        where = getattr(record, "location", None)
-        text = f"{where}: {record.getMessage()}" if isinstance(where, str) else record.getMessage()
+        # (Sphinx's own handler, which comes first, has usually put the location in the message)
+        text, where = record.getMessage(), getattr(record, "location", None)
+        text = f"{where}: {text}" if isinstance(where, str) and where not in text else text
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(errors.without_colours(text) + "\n\n")
 
@@ -517,8 +517,8 @@ def _ancestors(node):
 
 
 def _cache_dir(app) -> Path:
-    """Where myst-nb keeps the executed chapters (jupyter-book sets the path; myst-nb's default)."""
-    return Path(app.config.nb_execution_cache_path or ".jupyter_cache")
+    """Where myst-nb keeps the executed chapters (its configuration, resolved when it set up)."""
+    return Path(app.env.mystnb_config.execution_cache_path)
 
 
 def _write_downloads(app, exception):
