@@ -8,7 +8,7 @@ clean      clean build (HTML and PDF) into an empty folder (no cache)
 no-change  the same build again
 prose      after appending a sentence to one chapter
 data       after changing one value (a label) in data/metrics.csv (on a copy of data/)
-style      after changing the chart style module (zzreview/charts.py; restored afterwards)
+style      after changing the chart style module (zzreview/drawing/charts.py; restored afterwards)
 pdf        the PDF's share of a clean build (Sphinx LaTeX writer + latexmk/xelatex), from its phases,
            and how much of it the build waits for (xelatex runs beside Sphinx's HTML run)
 tests      the test suite (scripts/test.sh)

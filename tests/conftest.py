@@ -20,7 +20,8 @@ sys.path.insert(0, str(REPO))
 
 # One version and build date for every build of the session, fixed when it starts (a commit made
 # while the tests run must not make two builds differ).
-from zzreview import cite as _cite, history as _history  # noqa: E402
+from zzreview.downloads import cite as _cite  # noqa: E402
+from zzreview.site import history as _history
 
 os.environ.setdefault("ZZREVIEW_VERSION", _cite.book_version())
 os.environ.setdefault("SOURCE_DATE_EPOCH", _history.commit_epoch())

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from zzreview import validate
+from zzreview.dataset import validate
 
 HEADER = "id,section,label,value,unit,qualifier,kind,when,quote,note"
 ROW = "med-payment,traffic-mediation,调解支付金额,980370,元,exact,money,,980370元,"

@@ -195,7 +195,7 @@ def test_build_runs_with_the_network_cut(built_site):
 
 def _digests(root: Path) -> dict:
     """Every file of a site but the execution record (when and how long each notebook ran)."""
-    from zzreview.sphinxext import EXECUTION_RECORD
+    from zzreview.site.sphinxext import EXECUTION_RECORD
 
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file() and str(p.relative_to(root)) != EXECUTION_RECORD}

@@ -130,7 +130,7 @@ def test_lower_bounds_are_marked_on_the_page(built_site):
 
 
 def test_charts_fail_on_a_missing_glyph():
-    from zzreview import charts
+    from zzreview.drawing import charts
     import matplotlib.pyplot as plt
 
     charts.setup()
@@ -143,7 +143,7 @@ def test_charts_fail_on_a_missing_glyph():
 
 def test_charts_fail_when_a_label_would_be_clipped():
     """A label too long for the chart's margin stops the build instead of shipping cut off."""
-    from zzreview import charts
+    from zzreview.drawing import charts
     import matplotlib.pyplot as plt
 
     charts.setup()
@@ -208,8 +208,8 @@ def test_no_line_break_between_chinese_characters_reaches_a_page(built_site):
 
 def test_the_guide_names_every_chart_form_a_figure_may_use(built_site):
     """The 复现指南's step for adding a figure lists the forms a registry entry may name: those
-    of zzreview/forms.py (which charts.DRAW must draw), not a copy typed into the page."""
-    from zzreview.forms import FORMS
+    of zzreview/drawing/forms.py (which charts.DRAW must draw), not a copy typed into the page."""
+    from zzreview.drawing.forms import FORMS
 
     guide = page(built_site, "book/appendix/reproduce")
     step = next(li for li in guide.select("li") if "figures.yaml" in li.get_text())

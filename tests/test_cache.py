@@ -10,7 +10,8 @@ from jupyter_cache import get_cache
 from nbclient import NotebookClient
 
 from conftest import run_build
-from zzreview import chapters, records
+from zzreview.site import chapters
+from zzreview import records
 
 DRAWING = {"book/review/forge", "book/review/risk", "book/review/reform", "book/traffic/jingbaoyi",
            "book/traffic/mediation", "book/newyear/nanjing"}
@@ -98,7 +99,7 @@ def _code_changed(monkeypatch, module: str) -> None:
 
 
 def test_the_chart_module_re_executes_every_chapter_that_draws(recorded, monkeypatch):
-    _code_changed(monkeypatch, "zzreview/charts.py")
+    _code_changed(monkeypatch, "zzreview/drawing/charts.py")
     assert stale(recorded) == DRAWING
 
 
@@ -125,7 +126,7 @@ def test_reads_no_regular_expression_could_see_are_recorded(data_copy, tmp_path,
     record = chapters.recorded(nb)
     reads = set(record["reads"])
     assert {"metric:risk-vehicles-turned-back", "figure:fig-med-funnel", "file:data/numeral_exclusions.csv",
-            "file:zzreview/charts.py"} <= reads, reads
+            "file:zzreview/drawing/charts.py"} <= reads, reads
     assert "file:data/metrics.csv" not in reads  # one metric read: one record, not the file
     assert record["figures"] == ["fig-med-funnel"]
     assert "fig-med-funnel.svg" in record["files"] and "fig-med-funnel.csv" in record["files"]

@@ -11,7 +11,9 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from conftest import REPO
-from zzreview import chapters, cite, data
+from zzreview.site import chapters
+from zzreview.downloads import cite
+from zzreview.dataset import data
 from zzreview.meta import book_title, text_width_in
 
 pytestmark = pytest.mark.build

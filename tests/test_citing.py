@@ -13,7 +13,8 @@ import zipfile
 import pytest
 
 from test_browser import browser, open_page, site  # noqa: F401 (fixtures)
-from zzreview import cite, figures
+from zzreview.downloads import cite
+from zzreview.drawing import figures
 
 pytestmark = pytest.mark.build
 STYLES = ("GB/T 7714-2015", "APA", "BibTeX", cite.ARTICLE_STYLE)
@@ -63,8 +64,8 @@ def test_without_scripts_the_static_citation_stays(browser, site):  # noqa: F811
 
 
 def test_the_execution_record_lists_every_notebook(browser, site):  # noqa: F811
-    from zzreview.chapters import chapters
-    from zzreview.sphinxext import EXECUTION_RECORD
+    from zzreview.site.chapters import chapters
+    from zzreview.site.sphinxext import EXECUTION_RECORD
 
     record = json.loads((site["root"] / EXECUTION_RECORD).read_text(encoding="utf-8"))
     assert [c["notebook"] for c in record["chapters"]] == [c.docname for c in chapters()]
@@ -123,7 +124,7 @@ def test_a_partial_breakdowns_bundle_names_the_computed_remainder(site):  # noqa
 def test_article_citations_name_the_people_of_each_byline():
     """GB/T 7714 lists authors separated by commas, without what they did (文/图, 摄影报道);
     every byline of the page, checked against the page's own printed text."""
-    from zzreview.structure import page
+    from zzreview.newspaper.structure import page
 
     for art in page().articles:
         authors = cite.byline_authors(art.byline)
@@ -140,7 +141,8 @@ def test_a_pages_uncommitted_files_come_from_one_status_of_the_book(tmp_path, mo
     relative to the project's folder also when that folder is inside a larger repository."""
     import subprocess
 
-    from zzreview import history, paths
+    from zzreview.site import history
+    from zzreview import paths
 
     def git(*args):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

@@ -13,7 +13,7 @@ import pytest
 
 from test_cache import DRAWING, _replace
 from test_cite import REGISTRY, sidecar, soup_of
-from zzreview.sphinxext import EXECUTION_RECORD
+from zzreview.site.sphinxext import EXECUTION_RECORD
 
 
 def _swap_cells(path, a: str, b: str, columns=("value", "quote")):
@@ -95,7 +95,7 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
         return {c["notebook"] for c in record["chapters"] if c["status"] == "ran"}
 
     # each edit as (file, original, edited): made forwards at first, undone by its round
-    chart = [(copy / "zzreview" / "charts.py", '"bar": "#2f6f9f"', '"bar": "#2f6f90"')]
+    chart = [(copy / "zzreview" / "drawing" / "charts.py", '"bar": "#2f6f9f"', '"bar": "#2f6f90"')]
     data = [
         (copy / "data" / "metrics.csv", ",迷途儿童年龄,", ",迷途儿童的年龄,"),  # a label
         (copy / "book" / "figures.yaml", "title: 平和县道路交通事故线上调解：接收与成功",

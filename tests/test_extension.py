@@ -8,9 +8,9 @@ from sphinx.errors import ExtensionError
 from sphinx.testing.util import SphinxTestApp
 from sphinx.util import logging
 
-from zzreview import sphinxext
+from zzreview.site import sphinxext
 
-CONF = 'extensions = ["myst_nb", "zzreview.sphinxext"]\nlanguage = "zh_CN"\nnb_execution_mode = "off"\n'
+CONF = 'extensions = ["myst_nb", "zzreview.site.sphinxext"]\nlanguage = "zh_CN"\nnb_execution_mode = "off"\n'
 
 
 @pytest.fixture

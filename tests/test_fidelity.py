@@ -10,8 +10,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import REPO
-from zzreview import bounds, book, charts, cite, figures, inventory, meta, quantity, structure, validate
-from zzreview.bounds import Interval
+from zzreview.dataset import bounds, quantity, validate
+from zzreview import book, meta
+from zzreview.drawing import charts, figures
+from zzreview.downloads import cite
+from zzreview.newspaper import inventory, structure
+from zzreview.dataset.bounds import Interval
 
 from test_metrics import EXCLUSIONS, FLAT, METRICS, rows  # the data read independently of the package
 

@@ -5,7 +5,8 @@ import shutil
 import pytest
 
 from conftest import REPO
-from zzreview import paths, validate
+from zzreview import paths
+from zzreview.dataset import validate
 from zzreview.errors import Problem
 
 ROW = "med-payment,traffic-mediation,调解支付金额,980370,元,exact,money,,980370元,"

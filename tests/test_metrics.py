@@ -5,7 +5,8 @@ import re
 import pytest
 
 from conftest import REPO
-from zzreview import quantity, structure, validate
+from zzreview.dataset import quantity, validate
+from zzreview.newspaper import structure
 
 RAW = (REPO / "data" / "source" / "000_29b51da462fdfb9d.txt").read_text(encoding="utf-8")
 FLAT = re.sub(r"\s+", "", RAW)

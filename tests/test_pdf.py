@@ -259,7 +259,7 @@ def test_pages_render_and_are_kept_for_a_person_to_look_at(pdf):
 def test_a_glyph_missing_from_the_fonts_fails_typesetting(built_site, tmp_path):
     """The book's own LaTeX with one character no installed font has: typesetting stops and
     names it (no blank box ships)."""
-    from zzreview import pdf as pdfmod
+    from zzreview.paper import pdf as pdfmod
 
     latex = tmp_path / "latex"
     shutil.copytree(built_site["out"] / ".staging" / "_build" / "latex", latex)

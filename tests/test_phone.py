@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO
 from test_browser import ARTIFACTS, browser, open_page, site  # noqa: F401 (fixtures)
 from browsing import FIRST_VIEW_KB, SECOND_VIEW_KB, WEIGHED_WIDTH, first_view_weigher, second_views  # the budget: the benchmark prints it too
-from zzreview.screen import NARROW_MAX_PX
+from zzreview.site.screen import NARROW_MAX_PX
 
 pytestmark = pytest.mark.build
 

@@ -3,7 +3,7 @@ import cn2an
 import pytest
 from hypothesis import given, strategies as st
 
-from zzreview.quantity import ParseError, parse
+from zzreview.dataset.quantity import ParseError, parse
 
 EXAMPLES = [
     # phrase, value, qualifier, when

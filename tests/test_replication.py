@@ -24,7 +24,8 @@ import pytest
 
 from conftest import REPO, RUN_CHAPTER, readme_shell
 
-from zzreview import figures, replication
+from zzreview.drawing import figures
+from zzreview.downloads import replication
 
 pytestmark = pytest.mark.build
 
@@ -88,7 +89,7 @@ def test_the_package_holds_what_its_readme_lists_and_nothing_from_outside(packag
                  "book/figures.yaml", "zzreview/book.py", "CITATION.cff"):
         assert (folder / name).is_file(), name
     assert (folder / "requirements.txt").read_bytes() == (REPO / replication.NOTEBOOK_REQUIREMENTS).read_bytes()
-    from zzreview.chapters import chapters
+    from zzreview.site.chapters import chapters
 
     shipped = sorted(package["shipped"])  # every chapter, as the site offers it one by one
     assert shipped == sorted(f"notebooks/{c.docname}.ipynb" for c in chapters())

@@ -4,7 +4,8 @@ import json
 import pytest
 
 from conftest import REPO
-from zzreview import source, validate
+from zzreview.newspaper import source
+from zzreview.dataset import validate
 
 SOURCE = REPO / "data" / "source" / "000_29b51da462fdfb9d.txt"
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from zzreview import structure
+from zzreview.newspaper import structure
 
 RAW = (REPO / "data" / "source" / "000_29b51da462fdfb9d.txt").read_text(encoding="utf-8")
 

@@ -16,8 +16,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import meta, paths, pdf, publish, validate
-from .paths import PROBLEMS, WARNINGS
+from zzreview import meta, paths, publish
+from zzreview.dataset import validate
+from zzreview.paper import pdf
+from zzreview.paths import PROBLEMS, WARNINGS
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 

@@ -13,11 +13,15 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
 
-from . import data, meta, paths, records, structure
-from .forms import FORMS
-from .bounds import Interval, interval_text, remainder
-from .quantity import QUALIFIERS, RULES, bounds_text
+from zzreview import meta, paths, records
+from zzreview.dataset import data, validate
+from zzreview.dataset.bounds import Interval, interval_text, remainder
+from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text
+from zzreview.drawing.forms import FORMS
+from zzreview.newspaper import structure
 
 QUALIFIER_ZH = {"exact": "确数", "more_than": "下限（余/多）", "approx": "约数（约/许/之际）", "nearly": "上限（近）"}
 
@@ -43,7 +47,6 @@ def setup() -> None:
     chapter's own code opens (an audit hook), so the record of its reads is complete. (Charts are
     styled when the first figure is drawn.)"""
     if os.environ.get("ZZREVIEW_DATA_CHECKED") != "1":  # the build checked it all just before
-        from . import validate
 
         validate.check(chapters=False)  # an analyst's rerun after editing the data
     if not getattr(sys, "_zz_reads_hooked", False):  # (audit hooks cannot be removed: once a kernel)
@@ -55,9 +58,7 @@ def record_reads():
     """Last cell of every chapter (hidden): what it read, with the content each read stood for,
     and what it drew. The output stays in the execution cache's record; the book's extension
     compares it with the inputs before each build (chapters.py)."""
-    from IPython.display import display
-
-    from .chapters import READS_MIME, reads_record
+    from zzreview.site.chapters import READS_MIME, reads_record  # (myst-nb: the replication package has none)
 
     display({READS_MIME: reads_record(), "text/plain": "（本章读取的数据记录）"}, raw=True)
 
@@ -65,7 +66,7 @@ def record_reads():
 def _drawing():
     """The chart modules, styled. Loaded only by chapters that draw: the executor counts the
     package modules a chapter loaded among its inputs, so a chart change re-runs just those."""
-    from . import charts, figures
+    from zzreview.drawing import charts, figures  # matplotlib: only in chapters that draw
 
     charts.setup()
     return charts, figures
@@ -242,7 +243,6 @@ def _rows_of(df) -> dict[str, dict]:
 
 
 def _missing(value) -> bool:
-    import pandas as pd
 
     return value is None or (not isinstance(value, (list, tuple)) and bool(pd.isna(value)))
 
@@ -280,7 +280,7 @@ def figure(fig_id: str, data_frame=None) -> FigureOutput:
     return FigureOutput(fig_id, files, rows, _edited(given) if given is not None else [])
 
 
-# --- Derived figures: interval arithmetic, so a bound stays a bound (zzreview/bounds.py) ------
+# --- Derived figures: interval arithmetic, so a bound stays a bound (zzreview/dataset/bounds.py) ------
 
 @dataclass
 class Derived:

@@ -9,8 +9,9 @@ one of them asks here. Light on purpose (json and yaml only): Sphinx and the bui
 from __future__ import annotations
 
 import re
+import tomllib
 
-from . import paths, records
+from zzreview import paths, records
 
 UNKNOWN = "unknown"
 # x_source fields that can be unknown, as a reader names them
@@ -60,8 +61,6 @@ def book_author() -> str:
 
 def python_floor() -> str:
     """The oldest Python the book runs on: pyproject.toml's requires-python (">=X.Y.Z")."""
-    import tomllib
-
     spec = tomllib.loads((paths.REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
     return spec.removeprefix(">=")
 

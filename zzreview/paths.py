@@ -3,6 +3,7 @@ so chapters and notebooks run from anywhere. ZZREVIEW_DATA_DIR points the whole 
 another copy of data/ (tests use it to feed malformed input)."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def toc_path() -> Path:
 
 
 INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements*.txt", "pyproject.toml", "CITATION.cff", "book/**/*",
-               "zzreview/*.py", "zzreview/*.md")
+               "zzreview/**/*.py", "zzreview/**/*.md")
 
 
 def input_files() -> list[Path]:
@@ -104,8 +105,6 @@ def input_files() -> list[Path]:
 
 def inputs_digest() -> str:
     """The content of every input, hashed: equal digests, equal inputs."""
-    import hashlib
-
     digest = hashlib.sha256()
     for path in input_files():
         digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -14,13 +14,15 @@ import csv
 import io
 import json
 import os
+import sys
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from . import paths
-from .errors import DataError, Problem
+import yaml
 
+from zzreview import paths
+from zzreview.errors import DataError, Problem
 
 # --- the ledger of what was read ----------------------------------------------------------------
 # Keys: "file:<name>" for a whole file; where a caller used only some records of a file, those
@@ -92,8 +94,6 @@ def opened(path, mode, flags=0) -> None:
 
 def ledger() -> dict:
     """What this process read and drew, and the book's modules it loaded."""
-    import sys
-
     modules = sorted(name_of(Path(m.__file__)) for n, m in list(sys.modules.items())
                      if n.split(".")[0] == "zzreview" and getattr(m, "__file__", None))
     return {"reads": sorted(_reads | {f"file:{m}" for m in modules}), "drawn": _drawn}
@@ -150,7 +150,6 @@ def csv_rows(path: Path) -> list[tuple[int, dict]]:
 
 @lru_cache(maxsize=16)
 def _yaml(path: str, mtime_ns: int):
-    import yaml
 
     try:
         return yaml.safe_load(_text(path, mtime_ns))

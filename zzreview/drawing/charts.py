@@ -22,9 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.text  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
-from . import meta  # noqa: E402
-from .forms import FORMS  # noqa: E402
-from .quantity import bounds_text  # noqa: E402
+from zzreview import meta  # noqa: E402
+from zzreview.dataset.quantity import bounds_text  # noqa: E402
+from zzreview.drawing.forms import FORMS  # noqa: E402
 
 CJK_SANS = "Noto Sans CJK SC"
 PALETTE = {"ink": "#1f2933", "muted": "#616e7c", "bar": "#2f6f9f", "bound": "#c2410c",

@@ -14,10 +14,15 @@ import datetime as dt
 import io
 import json
 import os
+import posixpath
 import re
+import shutil
 import subprocess
 
-from . import meta, paths
+from zzreview import meta, paths, records
+from zzreview.downloads.zips import write_zip
+from zzreview.drawing import figures
+from zzreview.newspaper.structure import page
 
 
 def book_version() -> str:
@@ -89,8 +94,6 @@ class Numbering:
 def href(docname: str, target: str) -> str:
     """The address of a file at the site root (with its #fragment) relative to a page. Sphinx's
     relative_uri drops the fragment, so a link to a figure would land at the top of its page."""
-    import posixpath
-
     path, _, fragment = target.partition("#")
     rel = posixpath.relpath(path, posixpath.dirname(f"{docname}.html") or ".")
     return rel + (f"#{fragment}" if fragment else "")
@@ -123,7 +126,6 @@ def _bibtex(key: str, kind: str, fields: dict, rel: str, baseurl: str | None) ->
 
 
 def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: str | None = "") -> dict[str, str]:
-    from . import figures
 
     item = figures.entry(fig_id)
     label = f"图 {numbering.number(fig_id)} {item['title']}"
@@ -166,9 +168,6 @@ def article_title(art) -> str:
 def article_citations(fig_id: str) -> list[str]:
     """The newspaper articles a figure's numbers come from, cited as GB/T 7714 newspaper
     articles [N]; what the page does not say (paper, date, page) is written as unknown."""
-    from . import figures
-    from .structure import page
-
     pg = page()
     sections = dict.fromkeys(r["section"] for r in figures.drawn_rows(fig_id))
     articles = dict.fromkeys(pg.section(s).article_id for s in sections)
@@ -203,7 +202,6 @@ def figure_csv(fig_id: str) -> str:
 
 
 def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> dict:
-    from . import figures
 
     item = figures.entry(fig_id)
     rows = figures.drawn_rows(fig_id)
@@ -236,9 +234,6 @@ def renderings(fig_id: str) -> dict:
 def quote_places(fig_id: str) -> list[dict]:
     """Each number of the figure with its verbatim quote and where it stands in the source:
     the article, the part of it, the paragraph."""
-    from . import figures
-    from .structure import page
-
     pg = page()
     out = []
     for r in figures.drawn_rows(fig_id):
@@ -254,8 +249,6 @@ def quote_places(fig_id: str) -> list[dict]:
 
 def _source_rows_csv(fig_id: str) -> str:
     """The figure's rows of data/metrics.csv as they are in the file (every column)."""
-    from . import figures, records
-
     wanted = set(figures.metric_ids(fig_id))
     rows = [row for _, row in records.metric_rows() if row["id"] in wanted]
     buf = io.StringIO()
@@ -317,8 +310,6 @@ GB/T 7714-2015。作者取自原文署名（去掉“文/图”“摄影报道�
 
 def figure_bundle_readme(fig_id: str, meta_: dict) -> str:
     """The bundle's README, from the figure's metadata (figure_metadata)."""
-    from . import figures
-
     item = figures.entry(fig_id)
     texts = meta_["citation"]
     quotes = "\n".join(f"| {q['label']} | 「{q['quote']}」 | 《{q['article']}》 · {q['part']} · {q['paragraph']} |"
@@ -336,10 +327,6 @@ def figure_bundle_readme(fig_id: str, meta_: dict) -> str:
 def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: str, baseurl: str = "") -> list:
     """PNG, SVG, PDF (as drawn; PNG and SVG also for a phone), CSV (the data drawn), JSON (the
     metadata), and all of them in one ZIP with the figure's rows of the data and a README."""
-    import shutil
-
-    from .replication import write_zip
-
     target.mkdir(parents=True, exist_ok=True)
     drawn = paths.generated_dir() / "figures"
     written = []

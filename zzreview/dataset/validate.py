@@ -14,12 +14,15 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from . import meta, paths, source, structure
-from .errors import DataError, Problem
-from . import records
-from .inventory import occurrences, stated_numbers, uncovered
-from .source import squash
-from .quantity import ParseError, parse
+from frictionless import FrictionlessException, Package
+
+from zzreview import meta, paths, records
+from zzreview.dataset.quantity import ParseError, parse
+from zzreview.drawing.forms import FORMS
+from zzreview.errors import DataError, Problem
+from zzreview.newspaper import source, structure
+from zzreview.newspaper.inventory import occurrences, stated_numbers, uncovered
+from zzreview.newspaper.source import squash
 
 PLAIN_NUMBER_HINT = "请写普通的半角数字，如 1012000，不写“万”，也不加千位分隔符"
 HEADER_HINT = "请恢复列名；各列见 data/datapackage.json"
@@ -110,7 +113,6 @@ def _readable(read) -> tuple[object, list[Problem]]:
 
 
 def _package_problems() -> list[Problem]:
-    from frictionless import FrictionlessException, Package  # slow import: only when validating
 
     dp = paths.datapackage_path()
     rel_dp = paths.relpath(dp)
@@ -340,7 +342,7 @@ def _toc_problems(toc) -> list[Problem]:
 
 def _chapter_problems() -> list[Problem]:
     """Every chapter of _toc.yml that is a notebook (chapters.chapters) reads as one."""
-    from .chapters import chapters
+    from zzreview.site.chapters import chapters  # myst-nb: not in the replication package (no chapters)
 
     # first the bytes, for every page of the table of contents: execute.chapters reads each as
     # UTF-8 text, and a bad byte would end there in a traceback instead of in this report
@@ -363,7 +365,7 @@ def _chapter_problems() -> list[Problem]:
 @lru_cache(maxsize=64)
 def _unreadable(text: str, path: str) -> str | None:
     """Why a chapter's text is no notebook, or None; once per text (the preview asks on every save)."""
-    from .chapters import read_notebook
+    from zzreview.site.chapters import read_notebook  # (as above)
 
     try:
         read_notebook(text, Path(path))
@@ -387,8 +389,6 @@ def _without_names(text: str, names: list[str]) -> str:
 def registry_problems() -> list[Problem]:
     """book/figures.yaml: ids, sections, forms (forms.FORMS), metrics, and no value stated in a
     title, caption or note, in any numeral form."""
-    from .forms import FORMS
-
     pg = structure.page()
     rel = paths.relpath(paths.figures_registry_path())
     metric_rows = {r["id"]: r for _, r in records.metric_rows()}

@@ -6,14 +6,15 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from . import paths
-from .errors import DataError, Problem
+from zzreview import paths
+from zzreview.errors import DataError, Problem
+from zzreview.meta import datapackage
+from zzreview.records import utf8_problem
 
 SOURCE_RESOURCE = "source-page"
 
 
 def source_resource() -> dict:
-    from .meta import datapackage  # records.py reads it; a broken file raises DataError there
 
     for res in datapackage().get("resources", []):
         if res.get("name") == SOURCE_RESOURCE:
@@ -46,7 +47,6 @@ def check_source() -> list[Problem]:
         return [Problem(paths.relpath(path),
                         f"sha256 为 {actual}，与数据包记录的 {expected} 不符",
                         hint="原文须与收到时完全一致；请从 git 恢复该文件")]
-    from .records import utf8_problem
 
     bad = utf8_problem(path.read_bytes(), paths.relpath(path))
     return [bad] if bad else []

@@ -12,23 +12,25 @@ builds of one commit give the same bytes.
 """
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import os
 import re
 import string
-import zipfile
-import zlib
 from pathlib import Path
 
-from . import meta, paths
-from .chapters import READS_MIME
+import nbformat
+from jupyter_cache import get_cache
+
+from zzreview import meta, paths, records
+from zzreview.downloads import cite
+from zzreview.downloads.zips import write_zip
+from zzreview.drawing import figures
+from zzreview.drawing.figures import figure_data, metric_ids
+from zzreview.site.chapters import READS_MIME
 
 NOTEBOOK_REQUIREMENTS = "requirements-notebooks.txt"  # the lock the package installs (scripts/lock.sh)
 README_TEMPLATE = Path(__file__).with_name("replication-README.md")
 # what the package holds from the repository, besides data/ (paths.data_dir()), the notebooks and its README
-REPOSITORY_FILES = ("_config.yml", "_toc.yml", "pyproject.toml", "CITATION.cff", "book/**/*", "zzreview/*.py",
-                    "zzreview/replication-README.md")
+REPOSITORY_FILES = ("_config.yml", "_toc.yml", "pyproject.toml", "CITATION.cff", "book/**/*", "zzreview/**/*.py",
+                    "zzreview/downloads/replication-README.md")
 FIGURE_OUTPUTS = ("svg", "pdf", "png", "csv")  # the files of a figure its README lists (figures.save writes more)
 MAIN_PACKAGES = ("pandas", "matplotlib", "cn2an", "frictionless", "nbclient", "ipykernel")  # named in its README
 
@@ -47,7 +49,6 @@ def _figure_drawn(output) -> str | None:
 
 
 def data_cell_source(fig_id: str) -> str:
-    from .figures import metric_ids
 
     first = metric_ids(fig_id)[0]
     return (f"# 本图画的数字：data/metrics.csv 中的这几行（pandas DataFrame，按指标编号索引）。\n"
@@ -59,17 +60,12 @@ def data_cell_source(fig_id: str) -> str:
 
 def _data_outputs(fig_id: str) -> list:
     """What running the data cell shows: the DataFrame, as IPython displays one."""
-    import nbformat
-
-    from .figures import figure_data
-
     df = figure_data(fig_id)
     return [nbformat.v4.new_output("execute_result", data={"text/plain": repr(df), "text/html": df._repr_html_()},
                                    execution_count=None)]
 
 
 def intro_cell(docname: str):
-    import nbformat
 
     return nbformat.v4.new_markdown_cell(
         f"> 本笔记本是《{meta.book_title()}》的一章（`{docname}`），带着构建时的运行结果。"
@@ -105,9 +101,6 @@ def recorded_reads(cell) -> bool:
 
 def readable_notebook(chapter, cache_dir: Path, numbering):
     """The chapter as executed by the build, with a data cell before each figure it draws."""
-    import nbformat
-    from jupyter_cache import get_cache
-
     _, nb = get_cache(str(cache_dir)).merge_match_into_notebook(chapter.notebook)
     cells = [intro_cell(chapter.docname)]
     for cell in nb.cells:  # the merged notebook is this function's own copy: changed in place
@@ -146,7 +139,6 @@ def readable_notebook(chapter, cache_dir: Path, numbering):
 
 
 def write_notebooks(chapters, cache_dir: Path, target: Path, numbering) -> dict[str, Path]:
-    import nbformat
 
     written = {}
     for ch in chapters:
@@ -172,8 +164,6 @@ def _repository_files() -> dict[str, Path]:
 
 def exhibits_table(numbering) -> str:
     """Each figure: its number, id, title, the notebook that draws it and the files it writes."""
-    from . import figures
-
     rows = ["| 图 | 编号 | 标题 | 笔记本 | 输出文件（`_build/generated/figures/`） |", "|---|---|---|---|---|"]
     for item in sorted(figures.registry(), key=lambda i: numbering.key(i["id"])):
         fid = item["id"]
@@ -184,7 +174,6 @@ def exhibits_table(numbering) -> str:
 
 
 def readme(numbering, version: str, notebooks: dict[str, Path], baseurl: str = "") -> str:
-    from . import cite
 
     facts = meta.source_facts()
     unknown = "原文中没有，不详"
@@ -206,59 +195,13 @@ def readme(numbering, version: str, notebooks: dict[str, Path], baseurl: str = "
         code_licence=_code_licence())
 
 
-def _zip_time() -> tuple:
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 315532800)  # 1980-01-01: ZIP's first date
-    return dt.datetime.fromtimestamp(max(epoch, 315532800), dt.timezone.utc).timetuple()[:6]
-
-
-ZIP_FORMAT = 1  # raise it when write_zip writes differently: kept ZIPs are then written afresh
-
-
-def write_zip(target: Path, members: dict[str, bytes], root: str) -> Path:
-    """A ZIP that two builds write byte for byte the same: sorted names, one date, fixed modes.
-    Its comment is a digest of what it holds, so a build whose members did not change keeps the
-    ZIP it has (deflating at level 9 is about half of the downloads' time; one value changes few ZIPs)."""
-    when = _zip_time()
-    # how it is written belongs to what it is: this function's format, and the zlib that deflates
-    digest = hashlib.sha256(repr((ZIP_FORMAT, zlib.ZLIB_RUNTIME_VERSION, root, when)).encode())
-    for name in sorted(members):
-        digest.update(b"%d:%s\0%d:" % (len(name.encode()), name.encode(), len(members[name])))
-        digest.update(members[name])
-    comment = f"zzreview members sha256:{digest.hexdigest()}".encode()
-    if _comment(target) == comment:
-        return target
-    tmp = target.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w") as zf:
-        zf.comment = comment
-        for name in sorted(members):
-            info = zipfile.ZipInfo(f"{root}/{name}", date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3  # Unix, whatever builds it
-            zf.writestr(info, members[name], compresslevel=9)
-    os.replace(tmp, target)
-    return target
-
-
-def _comment(path: Path) -> bytes | None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return zf.comment
-    except (OSError, zipfile.BadZipFile):
-        return None
-
-
 def _all_article_citations() -> list[str]:
     """Every article the figures draw from, once, in reading order."""
-    from . import cite, figures
-
     return list(dict.fromkeys(c for item in figures.registry() for c in cite.article_citations(item["id"])))
 
 
 def _code_licence() -> str:
     """What CITATION.cff says of the whole work; the code has no licence of its own."""
-    from . import records
-
     return (records.yaml_file(paths.REPO / "CITATION.cff") or {}).get("license") or "不详"
 
 

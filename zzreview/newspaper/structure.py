@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-
-from . import paths, source
-from .errors import DataError, Problem
+from zzreview import paths, records
+from zzreview.errors import DataError, Problem
+from zzreview.newspaper import source
+from zzreview.records import yaml_file
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,6 @@ def _body_text(parts: list[str], keep_spaces: list[str]) -> str:
 
 
 def load_layout() -> dict:
-    from .records import yaml_file
 
     return yaml_file(paths.layout_path())
 
@@ -242,8 +242,6 @@ def _cached_page(key: tuple) -> Page:
 
 def page() -> Page:
     """The structured page (cached while the source and layout files are unchanged)."""
-    from . import records
-
     files = (paths.layout_path(), source.source_path())
     for path in files:
         records.note_file(path)  # the page may be served from the cache above the readers

@@ -1,12 +1,13 @@
 """The PDF edition, part 2: check what TeX made of the LaTeX that Sphinx wrote (shaped by
-zzreview/latex.py): fail on any glyph the fonts lack."""
+zzreview/paper/latex.py): fail on any glyph the fonts lack."""
 from __future__ import annotations
 
 import re
 import shutil
 from pathlib import Path
 
-from . import meta
+from zzreview import meta
+
 TOOLS = ("latexmk", "xelatex", "xdvipdfmx")
 
 

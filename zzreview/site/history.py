@@ -10,7 +10,8 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from . import paths
+from zzreview import paths
+from zzreview.site.chapters import files_of
 
 RECENT = 5
 
@@ -25,8 +26,6 @@ def _git(*args: str) -> str | None:
 
 def page_files(docname: str, reads: list[str]) -> list[str]:
     """The page's Markdown and the content files it read, relative to the repository."""
-    from .chapters import files_of
-
     found = {paths.REPO / f"{docname}.md"}
     for key in reads:
         found.update(files_of(key))

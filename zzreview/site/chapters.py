@@ -24,7 +24,9 @@ from pathlib import Path
 
 from myst_nb.core.read import read_myst_markdown_notebook
 
-from . import figures, meta, paths, records
+from zzreview import meta, paths, records
+from zzreview.drawing import figures
+from zzreview.newspaper import source, structure
 
 READS_MIME = "application/vnd.zzreview.reads+json"
 
@@ -83,7 +85,6 @@ class Inputs:
 
     @staticmethod
     def _content(kind: str, name: str) -> str:
-        from . import structure
 
         if kind == "file":
             path = records.path_of(name)
@@ -108,8 +109,6 @@ class Inputs:
 
 def files_of(key: str) -> list[Path]:
     """The files a recorded read rests on (a record of data/metrics.csv, a part of the layout)."""
-    from . import source
-
     kind, _, name = key.partition(":")
     if kind == "file":
         return [records.path_of(name)]

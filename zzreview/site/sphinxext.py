@@ -15,13 +15,16 @@
   otherwise differ).
 - One doctree serves both editions: directives give `only` html/latex variants (on paper, a
   figure's id and citation line instead of downloads; the 图表索引 with LaTeX's own numbers and
-  pages). zzreview/latex.py shapes the PDF's document; the site root page forwards with an icon.
+  pages). zzreview/paper/latex.py shapes the PDF's document; the site root page forwards with an icon.
 - Chinese accessible names where the theme and myst-nb leave none or English ones (axe reports
   a <summary> without a name as a serious violation).
 """
 from __future__ import annotations
 
+import csv
+import hashlib
 import html
+import io
 import json
 import logging as logging_std
 import os
@@ -33,15 +36,24 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from sphinx import addnodes
-from sphinx.transforms import SphinxTransform
-
 from jupyter_cache import get_cache
+from myst_nb.sphinx_ext import add_global_html_resources
+from sphinx import addnodes
 from sphinx.errors import ExtensionError
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from . import chapters, errors, history, paths, validate
-from .cite import ACCESS_DATE, href
+from zzreview import errors, meta, paths
+from zzreview.dataset import validate
+from zzreview.dataset.quantity import bounds_text
+from zzreview.downloads import cite, replication
+from zzreview.downloads.cite import ACCESS_DATE, href
+from zzreview.downloads.replication import zip_name
+from zzreview.drawing import figures
+from zzreview.drawing.forms import FORMS
+from zzreview.meta import book_title, pdf_name
+from zzreview.paper import latex
+from zzreview.site import chapters, history, screen
 
 logger = logging.getLogger(__name__)
 PROBLEMS, WARNINGS = paths.PROBLEMS, paths.WARNINGS
@@ -224,7 +236,6 @@ def _citation_block(title: str, texts: dict, docname: str, links: dict | None = 
 
 
 def _citation_html(style: str, text: str, docname: str, links: dict) -> str:
-    import html
 
     shown = html.escape(text)
     for printed, target in links.items():  # an address the build could only give relative to the site
@@ -239,12 +250,6 @@ def _citation_html(style: str, text: str, docname: str, links: dict) -> str:
 def _data_block(fig_id: str) -> nodes.Node:
     """Under a chart on screen: what it draws, as a table — read from the figure's CSV download
     itself, so the two cannot differ — with each quote of the source."""
-    import csv
-    import io
-
-    from . import cite
-    from .quantity import bounds_text
-
     rows = list(csv.DictReader(io.StringIO(cite.figure_csv(fig_id))))
     table = nodes.table(classes=["zz-chart-data"])
     group = nodes.tgroup(cols=4)
@@ -289,7 +294,6 @@ class CiteFigure(Directive):
     required_arguments = 1
 
     def run(self):
-        from . import paths
 
         self.state.document.settings.env.note_dependency(str(paths.figures_registry_path()))
         return [zz_pending(kind="cite", fig_id=self.arguments[0])]
@@ -301,7 +305,6 @@ class FigureIndex(Directive):
     the build has succeeded), so this page does not wait for the chapters that draw them."""
 
     def run(self):
-        from . import figures, paths
 
         env = self.state.document.settings.env
         env.note_dependency(str(paths.figures_registry_path()))
@@ -317,8 +320,6 @@ class FigureIndex(Directive):
 
 def _resolve_pending(app, doctree, docname):
     """Fill in everything that prints a figure number, from the numbers Sphinx computed."""
-    from . import cite, figures
-
     pending = list(doctree.findall(zz_pending))
     if not pending:
         return
@@ -368,13 +369,10 @@ def _resolve_pending(app, doctree, docname):
 
 def _url_span(docname: str, printed: str, target: str) -> str:
     """An address printed relative to the site; book/_static/zzreview.js puts in the absolute one."""
-    import html
-
     return f'<span class="zz-url" data-href="{html.escape(href(docname, target))}">{html.escape(printed)}</span>'
 
 
 def _permalink(fid: str, numbering, base: str, docname: str) -> nodes.Node:
-    import html
 
     link = numbering.permalink(fid, base)
     shown = html.escape(link) if base else _url_span(docname, link, link)
@@ -383,8 +381,6 @@ def _permalink(fid: str, numbering, base: str, docname: str) -> nodes.Node:
 
 def _figure_texts(fid: str, numbering, version: str, base: str) -> dict:
     """The figure's citations, then the newspaper articles its numbers come from."""
-    from . import cite
-
     texts = dict(cite.figure_citations(fid, numbering, version, base))
     texts[cite.ARTICLE_STYLE] = "\n".join(cite.article_citations(fid))
     return texts
@@ -409,7 +405,6 @@ def _pdf_index_entry(fig_id: str, title: str, numbering) -> nodes.paragraph:
 
 
 def _relative_to_doc(env, path: Path) -> str:
-    import os
 
     doc_dir = Path(env.doc2path(env.docname)).parent
     return os.path.relpath(path, doc_dir).replace(os.sep, "/")
@@ -422,7 +417,6 @@ class GeneratedFiles(SphinxTransform):
     default_priority = 200
 
     def apply(self):
-        from . import paths
 
         for image in self.document.findall(nodes.image):
             if image["uri"].startswith(paths.GENERATED_URI):
@@ -433,7 +427,6 @@ class PdfDownload(Directive):
     """On the front page: the PDF edition, which the build writes into the site root."""
 
     def run(self):
-        from .meta import pdf_name
 
         NAME = pdf_name()
         env = self.state.document.settings.env
@@ -443,10 +436,9 @@ class PdfDownload(Directive):
 
 
 class ReplicationDownload(Directive):
-    """The replication package (zzreview/replication.py writes it into the site root)."""
+    """The replication package (zzreview/downloads/replication.py writes it into the site root)."""
 
     def run(self):
-        from .replication import zip_name
 
         env = self.state.document.settings.env
         para = nodes.paragraph("", "复现包（笔记本、数据、程序包、锁定的依赖和说明，一个 ZIP）：", classes=["zz-replication"])
@@ -524,14 +516,12 @@ def _cache_dir(app) -> Path:
 def _write_downloads(app, exception):
     if exception or app.builder.format != "html":
         return
-    from . import cite, figures
 
     out = Path(app.outdir)
     version, base = app.config.zz_version, app.config.html_baseurl or ""
     numbering = cite.Numbering.from_env(app.env)
     for item in figures.registry():
         cite.write_figure_downloads(item["id"], out / "figures", numbering, version, base)
-    from . import paths, replication
 
     # each chapter as a notebook analysts can follow and rerun, and all of them in one package
     notebooks = replication.write_notebooks(chapters.chapters(), _cache_dir(app), out / "notebooks", numbering)
@@ -576,7 +566,6 @@ def _root_page(app, exception):
     asks for /favicon.ico (a 404) while it forwards; and it has no language or title."""
     if exception or app.builder.format != "html" or app.config.root_doc == "index":
         return
-    from .meta import book_title
 
     icon = Path(app.config.html_favicon or "favicon.ico").name
     (Path(app.outdir) / "index.html").write_text(
@@ -589,7 +578,6 @@ def _notebook_link(app, pagename, templatename, context, doctree):
         app._zz_notebooks = {c.docname for c in chapters.chapters()}
     if "body" not in context or pagename not in app._zz_notebooks:
         return
-    from .replication import zip_name
 
     notebook, package = href(pagename, f"notebooks/{pagename}.ipynb"), href(pagename, zip_name())
     context["body"] = (f'<p class="zz-notebook">下载本章笔记本：<a href="{notebook}" download>'
@@ -601,8 +589,6 @@ def _history_states(app, env) -> dict[str, dict]:
     """What each page's history box rests on besides the page itself: its files, the commit
     checked out (the commits listed), and whether any of its files has changes not committed
     (one `git status` for the whole book, made once per run)."""
-    from . import history
-
     if not hasattr(app, "_zz_history"):
         reads = chapters.read_keys(get_cache(str(_cache_dir(app))))
         files = {doc: history.page_files(doc, reads.get(doc, [])) for doc in sorted(env.found_docs)}
@@ -637,10 +623,6 @@ def _record_history(app, exception):
 
 def _page_history(app, pagename, templatename, context, doctree):
     """At the foot of every page of the book: its last change and recent history (git)."""
-    import html
-
-    from . import history
-
     if "body" not in context or doctree is None:
         return
     state = _history_states(app, app.env).get(pagename)
@@ -663,7 +645,6 @@ def _page_history(app, pagename, templatename, context, doctree):
 
 
 def _footer_version(app, config):
-    from . import cite, meta
 
     config.zz_version = config.zz_version or cite.book_version()
     opts = dict(config.html_theme_options or {})
@@ -675,7 +656,6 @@ def _footer_version(app, config):
 def _mystnb_css_early(app):
     if app.builder.format != "html":
         return
-    from myst_nb.sphinx_ext import add_global_html_resources
 
     (Path(app.outdir) / "_static").mkdir(parents=True, exist_ok=True)
     add_global_html_resources(app, None)
@@ -695,8 +675,6 @@ def _name_toggles(app, pagename, templatename, context, doctree):
 def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """{zz-chart-forms}`list`: the chart forms a registry entry may name, from forms.FORMS (the
     复现指南 names them for a reader adding a figure). The role's text is not read: MyST needs one."""
-    from .forms import FORMS
-
     out = []
     for i, form in enumerate(FORMS):
         out += [nodes.Text("、")] if i else []
@@ -705,7 +683,6 @@ def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, conten
 
 
 def setup(app):
-    from . import latex, screen
 
     latex.setup(app)
     app.connect("config-inited", _build_environment)
@@ -754,10 +731,8 @@ def _package_version() -> int:
     """The package's code as a number: Sphinx re-reads every page when an extension's env_version
     changes, so a change to this extension (or to what it calls) never leaves pages as the old
     code wrote them."""
-    import hashlib
-
     digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for path in sorted([*here.glob("*.py"), *here.glob("*.md")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).parents[1]
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.md")]):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return int(digest.hexdigest()[:12], 16)

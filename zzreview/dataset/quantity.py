@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .source import squash
+import cn2an
+
+from zzreview.newspaper.source import squash
 
 CN_DIGITS = "零〇一二两三四五六七八九十百千"
 CN_NUMBER = rf"[{CN_DIGITS}]+(?:[万亿][{CN_DIGITS}]+)*"  # 一万零一; a trailing 万 is matched apart
@@ -82,7 +84,6 @@ def _qualifier(groups: dict) -> str:
 
 
 def _number(text: str) -> float:
-    import cn2an  # slow to import (0.4 s); only the parser needs it
 
     try:
         return float(cn2an.cn2an(text, "smart"))

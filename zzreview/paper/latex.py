@@ -1,4 +1,4 @@
-"""The PDF edition, part 1: shape Sphinx's LaTeX document (zzreview/pdf.py typesets it).
+"""The PDF edition, part 1: shape Sphinx's LaTeX document (zzreview/paper/pdf.py typesets it).
 
 - `setup(app)` (from the book's Sphinx extension) shapes the one big LaTeX document as a book:
   导读 unnumbered in front, a 正文 part with the numbered chapters (so a figure is 图 1.3 in the
@@ -18,8 +18,8 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.texescape import escape as tex
 
-from . import cite, meta, paths
-
+from zzreview import meta, paths
+from zzreview.downloads import cite
 
 # xeCJK drops a typed space between two Chinese characters, but such a space means something:
 # it separates a headline's halves, two names in a byline, a slogan's halves. On paper it becomes

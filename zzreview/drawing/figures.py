@@ -14,8 +14,10 @@ import json
 import math
 import os
 
-from . import data, meta, paths, records  # charts (matplotlib) only where a figure is drawn
-from .bounds import Interval, interval_text, remainder
+from zzreview import meta, paths, records
+from zzreview.dataset import data  # charts (matplotlib) only where a figure is drawn
+from zzreview.dataset.bounds import Interval, interval_text, remainder
+from zzreview.newspaper.structure import page
 
 FORMATS = ("svg", "pdf", "png")
 
@@ -77,8 +79,6 @@ def figure_data(fig_id: str):
 
 def source_line(rows: list[dict]) -> str:
     """The chart's source statement: the articles its rows come from (meta.source_line)."""
-    from .structure import page
-
     with records.narrowed(*(f"section:{r['section']}" for r in rows)):
         pg = page()
     titles = []
@@ -91,7 +91,7 @@ def source_line(rows: list[dict]) -> str:
 def draw(fig_id: str, width_in: float | None = None, rows: list[dict] | None = None):
     """The matplotlib Figure for a registry entry, drawn from the current data (or from `rows`,
     drawn_rows of an analyst's edited copy)."""
-    from . import charts
+    from zzreview.drawing import charts  # matplotlib: only where a figure is drawn
 
     item = entry(fig_id)
     rows = rows if rows is not None else drawn_rows(fig_id)
@@ -163,7 +163,7 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
     the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
     was made from, recorded as it was made), and a record of the smallest type each rendering
     drew (what the browser test scales to CSS pixels)."""
-    from . import charts
+    from zzreview.drawing import charts  # matplotlib: only where a figure is drawn
 
     out = output_dir()
     files, sizes = {}, {}

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from . import paths, records
+import pandas as pd
 
-if TYPE_CHECKING:
-    import pandas as pd  # imported where used: the build asks figures (which imports this) for file names
+from zzreview import paths, records
 
 METRIC_DTYPES = {"id": "string", "section": "string", "label": "string", "value": "Float64",
                  "unit": "string", "qualifier": "string", "kind": "string", "when": "string",
@@ -17,7 +15,6 @@ EXCLUSION_DTYPES = {"phrase": "string", "occurrences": "Int64", "category": "str
 
 
 def _table(rows: list[tuple[int, dict]], dtypes: dict | str) -> pd.DataFrame:
-    import pandas as pd
 
     df = pd.DataFrame([row for _, row in rows])
     numeric = [c for c, t in (dtypes.items() if isinstance(dtypes, dict) else []) if t in ("Float64", "Int64")]
@@ -28,7 +25,6 @@ def _table(rows: list[tuple[int, dict]], dtypes: dict | str) -> pd.DataFrame:
 
 @lru_cache(maxsize=2)
 def _metrics(version: tuple) -> pd.DataFrame:  # built once per version of the file
-    import pandas as pd
 
     df = _table(records.metric_rows(), METRIC_DTYPES)
     df["when"] = df["when"].replace("", pd.NA)
@@ -44,8 +40,6 @@ def metrics() -> pd.DataFrame:
 
 def metric(metric_id: str) -> dict:
     """One metric as a plain dict (value as float or None)."""
-    import pandas as pd
-
     with records.narrowed(f"metric:{metric_id}"):
         row = metrics().loc[metric_id].to_dict()
     row["value"] = None if pd.isna(row["value"]) else float(row["value"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .quantity import CN_DIGITS, CN_NUMBER, MEASURE_WORDS
-from .source import squash, squashed_source
+from zzreview.dataset.quantity import CN_DIGITS, CN_NUMBER, MEASURE_WORDS
+from zzreview.newspaper.source import squash, squashed_source
 
 ARABIC = re.compile(r"\d+(?:\.\d+)?")
 # A Chinese numeral states a quantity when a measure word follows it, or an order after 第.

@@ -1,0 +1,1 @@
+"""What readers take away: figure bundles and citations, notebooks and the replication package."""
