@@ -40,28 +40,6 @@ def test_a_numeral_neither_used_nor_excluded_is_reported(data_copy, phrase, nume
     assert any(f"原文中的数字 '{numeral}'" in p for p in problems), problems
 
 
-def test_a_remembered_pass_is_forgotten_when_any_input_changes(data_copy, tmp_path, monkeypatch):
-    """Validation remembers inputs it passed (notebooks run side by side, builds of the same data):
-    the same bytes are not checked again, but one changed byte is, and a failure is never kept."""
-    memory = tmp_path / "memory"
-    assert validate.problems(chapters=False, remember_in=memory) == []
-    checked = []
-    real = validate._problems
-    monkeypatch.setattr(validate, "_problems", lambda *a: checked.append(a) or real(*a))
-    assert validate.problems(chapters=False, remember_in=memory) == []
-    assert checked == [], "inputs passed before were checked again"
-
-    metrics = data_copy / "metrics.csv"
-    good = metrics.read_text(encoding="utf-8")
-    metrics.write_text(good.replace(",980370,", ",98O370,", 1), encoding="utf-8")  # a letter O
-    for _ in range(2):  # and not remembered as a pass
-        assert any("metrics.csv" in p.file for p in validate.problems(chapters=False, remember_in=memory))
-    assert len(checked) == 2
-    metrics.write_text(good, encoding="utf-8")
-    assert validate.problems(chapters=False, remember_in=memory) == []
-    assert len(checked) == 2, "the inputs passed before (the same bytes again) were checked again"
-
-
 def test_figure_registry_problems_are_reported(tmp_path, monkeypatch):
     from zzreview import paths
 

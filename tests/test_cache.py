@@ -114,7 +114,7 @@ def test_reads_no_regular_expression_could_see_are_recorded(data_copy, tmp_path,
     and a change to any of it makes the chapter stale."""
     monkeypatch.setenv("ZZREVIEW_DATA_CHECKED", "1")
     monkeypatch.setenv("ZZREVIEW_GENERATED_DIR", str(tmp_path / "generated"))
-    code = ("import pandas as pd\nimport zzreview.book as book\nfrom zzreview import data as d\nbook.setup()\n"
+    code = ("import pandas as pd\nimport zzreview.book as book\nfrom zzreview.dataset import data as d\nbook.setup()\n"
             "ids = ['risk-vehicles-' + part for part in ('turned-back',)]\n"
             "values = [d.metric(i)['value'] for i in ids]\n"
             "fig = book.figure('-'.join(['fig', 'med', 'funnel']))\n"

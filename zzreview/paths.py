@@ -3,7 +3,6 @@ so chapters and notebooks run from anywhere. ZZREVIEW_DATA_DIR points the whole 
 another copy of data/ (tests use it to feed malformed input)."""
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -83,29 +82,3 @@ def config_path() -> Path:
 
 def toc_path() -> Path:
     return REPO / "_toc.yml"
-
-
-INPUT_GLOBS = ("_config.yml", "_toc.yml", "requirements*.txt", "pyproject.toml", "CITATION.cff", "book/**/*",
-               "zzreview/**/*.py", "zzreview/**/*.md")
-
-
-def input_files() -> list[Path]:
-    """Every file a build reads: the configuration, the chapters and the figure registry, the
-    package's code and the replication package's README, the pins, the citation and project
-    metadata, and data/ (wherever ZZREVIEW_DATA_DIR points). Not an editor's leftovers (hidden
-    files and folders, backups ending in ~)."""
-    def kept(p: Path) -> bool:
-        return p.is_file() and not p.name.endswith("~") and not any(
-            part.startswith(".") for part in p.relative_to(REPO if p.is_relative_to(REPO) else data_dir()).parts)
-
-    files = {p for pattern in INPUT_GLOBS for p in REPO.glob(pattern)}
-    files |= set(data_dir().rglob("*"))
-    return sorted(p for p in files if kept(p))
-
-
-def inputs_digest() -> str:
-    """The content of every input, hashed: equal digests, equal inputs."""
-    digest = hashlib.sha256()
-    for path in input_files():
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()

@@ -8,7 +8,6 @@ row and column and hints at the fix.
 """
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -436,28 +435,9 @@ def registry_problems() -> list[Problem]:
     return problems
 
 
-def problems(frictionless: bool = True, chapters: bool = True, remember_in: Path | None = None) -> list[Problem]:
-    """All problems with the book's inputs; an empty list means the build may run. With a folder
-    to remember in: inputs this check found sound before, byte for byte (paths.input_files, the
-    checking code among them), are not checked again (~1–2 s, most of it frictionless)."""
-    if remember_in is None:
-        return _problems(frictionless, chapters)
-    memory = Path(remember_in) / f"validated{'-frictionless' if frictionless else ''}{'-chapters' if chapters else ''}"
-    key = paths.inputs_digest()
-    try:
-        if memory.read_text(encoding="utf-8") == key:
-            return []
-    except OSError:
-        pass
-    found = _problems(frictionless, chapters)
-    # only a pass is remembered (a problem is reported every time), and only for the bytes it
-    # checked: a file saved while the checks ran (the preview) leaves nothing remembered
-    if not found and paths.inputs_digest() == key:
-        memory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memory.with_name(f"{memory.name}.{os.getpid()}.tmp")  # notebooks run side by side
-        tmp.write_text(key, encoding="utf-8")
-        os.replace(tmp, memory)
-    return found
+def problems(frictionless: bool = True, chapters: bool = True) -> list[Problem]:
+    """All problems with the book's inputs; an empty list means the build may run."""
+    return _problems(frictionless, chapters)
 
 
 def _problems(frictionless: bool, chapters: bool) -> list[Problem]:
@@ -512,8 +492,8 @@ def _one_per_cell(found: list[Problem]) -> list[Problem]:
     return kept
 
 
-def check(frictionless: bool = True, chapters: bool = True, remember_in: Path | None = None) -> None:
+def check(frictionless: bool = True, chapters: bool = True) -> None:
     """Raise DataError naming every problem; chapters call this so stale or bad data never draws."""
-    found = problems(frictionless=frictionless, chapters=chapters, remember_in=remember_in)
+    found = problems(frictionless=frictionless, chapters=chapters)
     if found:
         raise DataError(found)
