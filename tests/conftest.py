@@ -20,11 +20,11 @@ sys.path.insert(0, str(REPO))
 
 # One version and build date for every build of the session, fixed when it starts (a commit made
 # while the tests run must not make two builds differ).
+from zzreview import meta as _meta
 from zzreview.downloads import cite as _cite  # noqa: E402
-from zzreview.site import history as _history
 
 os.environ.setdefault("ZZREVIEW_VERSION", _cite.book_version())
-os.environ.setdefault("SOURCE_DATE_EPOCH", _history.commit_epoch())
+os.environ.setdefault("SOURCE_DATE_EPOCH", _meta.commit_epoch())
 SESSION_COMMIT = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 check=True).stdout.strip()  # what a test's copy of the repository starts from
 

@@ -1,7 +1,7 @@
 """Citations a report writer pastes as they are, and the figure bundles, tried in Debian chromium:
 each style's copy button puts on the clipboard the text shown, with the page's own absolute
 address (the book's public address is unknown) and the reader's date as GB/T 7714's access date.
-Also: the 执行记录 table, and each page's history."""
+Also: the 执行记录 table, and each page's 更新记录."""
 from __future__ import annotations
 
 import datetime as dt
@@ -80,17 +80,24 @@ def test_the_execution_record_lists_every_notebook(browser, site):  # noqa: F811
     assert not seen["errors"] and not seen["failed"]
 
 
-def test_every_page_ends_with_its_history(site):  # noqa: F811
+def test_every_page_ends_with_its_changes_for_readers(site):  # noqa: F811
+    """The 更新记录 of each page: the dated entries of data/changes.csv for it or the whole book,
+    newest first, in Chinese; never a commit message or a hash."""
     from bs4 import BeautifulSoup
 
-    page = BeautifulSoup((site["root"] / "book" / "review" / "risk.html").read_text(encoding="utf-8"), "html.parser")
-    history = page.select_one("details.zz-history")
-    summary = history.summary.get_text()
-    assert re.search(r"本页最近一次改动：\d{4}-\d\d-\d\d（版本 \S+）", summary), summary
-    files = history.get_text()
-    for name in ("book/review/risk.md", "data/metrics.csv", "book/figures.yaml"):
-        assert name in files
-    assert history.select("li")
+    from zzreview import records
+
+    rows = [r for _, r in records.change_rows()]
+    for doc, own in (("book/review/risk", []), ("book/appendix/figures", [r for r in rows if r["page"]])):
+        page = BeautifulSoup((site["root"] / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+        box = page.select_one("details.zz-history")
+        shown = [li.get_text() for li in box.select("li")]
+        assert box.summary.get_text() == f"更新记录（{len(shown)} 条）"
+        wanted = sorted([r for r in rows if not r["page"]] + [r for r in own if r["page"] == doc],
+                        key=lambda r: r["date"], reverse=True)
+        assert shown == [f"{int(r['date'][:4])}年{int(r['date'][5:7])}月{int(r['date'][8:])}日　{r['change']}"
+                         for r in wanted]
+        assert not re.search(r"\b[0-9a-f]{7,40}\b|[A-Za-z]{4,}", box.get_text()), box.get_text()
 
 
 def test_a_figure_bundle_holds_what_citing_and_reusing_it_needs(site):  # noqa: F811
@@ -134,34 +141,3 @@ def test_article_citations_name_the_people_of_each_byline():
             assert name in art.byline
         title = cite.article_title(art)
         assert "——" not in title and title.startswith(art.title)
-
-
-def test_a_pages_uncommitted_files_come_from_one_status_of_the_book(tmp_path, monkeypatch):
-    """history.uncommitted: of the files asked about, those changed, renamed or not yet tracked,
-    relative to the project's folder also when that folder is inside a larger repository."""
-    import subprocess
-
-    from zzreview.site import history
-    from zzreview import paths
-
-    def git(*args):
-        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
-
-    project = tmp_path / "sub"  # the book inside a larger repository
-    (project / "data").mkdir(parents=True)
-    for name in ("a.csv", "b.csv", "old.csv", "same.csv"):
-        (project / "data" / name).write_text(name, encoding="utf-8")
-    git("init", "-q")
-    git("add", ".")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first")
-    (project / "data" / "a.csv").write_text("changed", encoding="utf-8")
-    (project / "data" / "new.csv").write_text("new", encoding="utf-8")
-    git("mv", "sub/data/old.csv", "sub/data/renamed.csv")
-    monkeypatch.setattr(paths, "REPO", project)
-
-    asked = [f"data/{n}" for n in ("a.csv", "b.csv", "new.csv", "old.csv", "renamed.csv", "same.csv")]
-    assert history.uncommitted(asked) == {"data/a.csv", "data/new.csv", "data/old.csv", "data/renamed.csv"}
-    assert history.uncommitted(["data/b.csv"]) == frozenset()
-    assert history.head() is not None
-    monkeypatch.setattr(paths, "REPO", tmp_path / "nowhere")  # outside a repository: unknown, not "clean"
-    assert history.uncommitted(asked) is None and history.head() is None

@@ -72,7 +72,7 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     chapters after it, not re-read, and the figure index number as before: every page is
     written), and one drawing deleted (its chapter alone runs again); the chart code put back
     (the drawing chapters run); last, the data and the rest put back (chapters apart from the
-    chart round's, and only their pages and those whose history changed are written, so a page
+    chart round's, and only their pages are written, so a page
     left as an earlier round wrote it stays visible). The book is
     then the session's clean build of the same tree, byte for byte; after the first build, every
     page prints the figure numbers its figures' sidecars give."""

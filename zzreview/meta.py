@@ -9,6 +9,7 @@ one of them asks here. Light on purpose (json and yaml only): Sphinx and the bui
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 
 from zzreview import paths, records
@@ -32,6 +33,17 @@ def datapackage() -> dict:
 def toc() -> dict:
     """_toc.yml: the book's reading order."""
     return records.yaml_file(paths.toc_path()) or {}
+
+
+def commit_epoch() -> str:
+    """The checked-out commit's time (seconds since 1970): builds are dated by the commit, not the
+    clock, so two builds of one commit are the same. "0" outside a git repository."""
+    try:
+        out = subprocess.run(["git", "-C", str(paths.REPO), "log", "-1", "--format=%ct"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "0"
+    return out or "0"
 
 
 def toc_files() -> list[str]:

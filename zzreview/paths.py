@@ -34,6 +34,10 @@ def exclusions_path() -> Path:
     return data_dir() / "numeral_exclusions.csv"
 
 
+def changes_path() -> Path:
+    return data_dir() / "changes.csv"
+
+
 def ambiguities_path() -> Path:
     return data_dir() / "ambiguities.csv"
 

@@ -191,6 +191,10 @@ def register_rows() -> list[tuple[int, dict]]:
     return csv_rows(paths.ambiguities_path())
 
 
+def change_rows() -> list[tuple[int, dict]]:
+    return csv_rows(paths.changes_path())
+
+
 def figure_registry() -> list[dict]:
     """book/figures.yaml: the figures, in the order the registry lists them."""
     return yaml_file(paths.figures_registry_path()) or []

@@ -478,7 +478,16 @@ def _problems(frictionless: bool, chapters: bool) -> list[Problem]:
     found += _register_problems(pg)  # it names metrics: only once they are sound
     found += _coverage_problems()
     found += registry_problems()
+    found += _change_problems()
     return _one_per_cell(found)
+
+
+def _change_problems() -> list[Problem]:
+    """Each entry of the 更新记录 concerns the whole book or a page of it."""
+    pages = set(meta.toc_files())
+    return [Problem(paths.relpath(paths.changes_path()), f"没有这个页面：{row['page']}", row=line, column="page",
+                    hint="写 _toc.yml 中的文件名（如 book/review/risk），或留空表示全书")
+            for line, row in records.change_rows() if row["page"] and row["page"] not in pages]
 
 
 def _one_per_cell(found: list[Problem]) -> list[Problem]:

@@ -1,1 +1,1 @@
-"""The HTML edition: the Sphinx extension, the pages' markup, their history, the chapters' execution records."""
+"""The HTML edition: the Sphinx extension, the pages' markup, the chapters' execution records."""

@@ -19,16 +19,22 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_cache.executors import load_executor
 from myst_nb.core.read import read_myst_markdown_notebook
 
 from zzreview import meta, paths, records
 from zzreview.drawing import figures
-from zzreview.newspaper import source, structure
+from zzreview.newspaper import structure
 
 READS_MIME = "application/vnd.zzreview.reads+json"
+MYST_READER = {"type": "plugin", "name": "myst_nb_md"}  # how myst-nb has jupyter-cache read a MyST chapter
+QUIET = logging.getLogger("zzreview.run-ahead")  # (a failure is reported when myst-nb runs the chapter)
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
 
 
 @dataclass
@@ -107,17 +113,6 @@ class Inputs:
         raise ValueError(f"章节的读取记录中有未知的类别：{kind}:{name}")
 
 
-def files_of(key: str) -> list[Path]:
-    """The files a recorded read rests on (a record of data/metrics.csv, a part of the layout)."""
-    kind, _, name = key.partition(":")
-    if kind == "file":
-        return [records.path_of(name)]
-    return {"metric": [paths.metrics_path()], "metrics-of": [paths.metrics_path()],
-            "register-of": [paths.ambiguities_path()], "figure": [paths.figures_registry_path()],
-            "section": [paths.layout_path(), source.source_path()],
-            "article": [paths.layout_path(), source.source_path()]}[kind]
-
-
 def _drawn_files(fig_ids: list[str]) -> dict[str, str]:
     """The files the figures' drawings left in this build's folder, with their digests ("missing"
     for one that is gone): another run may have drawn over them since."""
@@ -188,14 +183,17 @@ def stale(cache) -> dict[str, str]:
     return out
 
 
-def read_keys(cache) -> dict[str, list[str]]:
-    """docname → the keys of what its cached run read (for the pages' 更新记录)."""
-    out = {}
-    for chapter in chapters():
-        record = cached(cache, chapter)
-        reads = recorded(cache.get_cache_bundle(record.pk).nb) if record else None
-        out[chapter.docname] = sorted(reads["reads"]) if reads else []
-    return out
+def run_ahead(cache, docnames: set[str], timeout: int) -> list[str]:
+    """The chapters among `docnames` with no cache record for their code, executed before Sphinx
+    reads them, side by side: jupyter-cache's local-parallel executor, one kernel a core. myst-nb
+    then finds their outputs in the cache, as for any chapter; one that failed has no record, so
+    myst-nb runs it again as it reads it and reports the failure there."""
+    todo = [c for c in chapters() if c.docname in docnames and cached(cache, c) is None]
+    if len(todo) < 2:
+        return []  # (nothing to share out: myst-nb runs it as it reads it)
+    pks = [cache.add_nb_to_project(str(c.path), read_data=MYST_READER).pk for c in todo]
+    load_executor("local-parallel", cache, logger=QUIET).run_and_cache(filter_pks=pks, timeout=timeout)
+    return [c.docname for c in todo]
 
 
 def execution_record(cache, since: float) -> dict:

@@ -43,7 +43,7 @@ from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from zzreview import errors, meta, paths
+from zzreview import errors, meta, paths, records
 from zzreview.dataset import validate
 from zzreview.dataset.quantity import bounds_text
 from zzreview.downloads import cite, replication
@@ -53,7 +53,7 @@ from zzreview.drawing import figures
 from zzreview.drawing.forms import FORMS
 from zzreview.meta import book_title, pdf_name
 from zzreview.paper import latex
-from zzreview.site import chapters, history, screen
+from zzreview.site import chapters, screen
 
 logger = logging.getLogger(__name__)
 PROBLEMS, WARNINGS = paths.PROBLEMS, paths.WARNINGS
@@ -71,7 +71,7 @@ def _build_environment(app, config):
     together), and one date for the whole build — the commit's, so two builds of one commit give
     the same bytes (FORCE_SOURCE_DATE: TeX uses it too)."""
     os.environ.setdefault("ZZREVIEW_GENERATED_DIR", str(Path(app.outdir).parent / "generated"))
-    os.environ.setdefault("SOURCE_DATE_EPOCH", history.commit_epoch())
+    os.environ.setdefault("SOURCE_DATE_EPOCH", meta.commit_epoch())
     os.environ.setdefault("FORCE_SOURCE_DATE", "1")
 
 
@@ -143,10 +143,16 @@ def _stderr_is_an_error(app, env):
 def _stale_chapters(app, env, added, changed, removed):
     """Chapters whose recorded reads no longer match the inputs (chapters.py): re-read, so that
     myst-nb executes them again."""
-    stale = chapters.stale(get_cache(str(_cache_dir(app))))
+    cache = get_cache(str(_cache_dir(app)))
+    stale = chapters.stale(cache)
     for doc, why in stale.items():
         logger.info(f"{doc}: 重新运行（{why}）")
-    return [d for d in stale if d in env.found_docs and d not in added and d not in changed]
+    reread = [d for d in stale if d in env.found_docs and d not in added and d not in changed]
+    if env.mystnb_config.execution_mode == "cache":
+        ran = chapters.run_ahead(cache, set(added) | set(changed) | set(reread), env.mystnb_config.execution_timeout)
+        if ran:
+            logger.info(f"已并行运行 {len(ran)} 章")
+    return reread
 
 
 def _read_at(env, doc: str) -> int:
@@ -164,7 +170,7 @@ def _numbering(env) -> str:
 
 
 def _record_path(app, what: str) -> Path:
-    """Where a builder's run records what its pages were written with (numbering, history), for
+    """Where a builder's run records what its pages were written with (their numbering), for
     the next run to compare: beside its output, not in it."""
     return Path(app.outdir).parent / f"zz-{app.builder.name}-{what}.json"
 
@@ -585,63 +591,28 @@ def _notebook_link(app, pagename, templatename, context, doctree):
                        f'请用<a href="{package}" download>复现包</a>）</p>\n' + context["body"])
 
 
-def _history_states(app, env) -> dict[str, dict]:
-    """What each page's history box rests on besides the page itself: its files, the commit
-    checked out (the commits listed), and whether any of its files has changes not committed
-    (one `git status` for the whole book, made once per run)."""
-    if not hasattr(app, "_zz_history"):
-        reads = chapters.read_keys(get_cache(str(_cache_dir(app))))
-        files = {doc: history.page_files(doc, reads.get(doc, [])) for doc in sorted(env.found_docs)}
-        changed = history.uncommitted(sorted({f for fs in files.values() for f in fs}))
-        commit = history.head()
-        app._zz_history = {doc: {"files": fs, "commit": commit,
-                                 "uncommitted": None if changed is None else bool(changed.intersection(fs))}
-                           for doc, fs in files.items()}
-    return app._zz_history
+def _changes_digest(app, config):
+    """A config value that changes with data/changes.csv: Sphinx then writes every page again
+    (its rebuild is "html": nothing is re-read or re-executed)."""
+    config.zz_changes = hashlib.sha256(paths.changes_path().read_bytes()).hexdigest()
 
 
-def _rewrite_history_changed(app, env):
-    """A page not re-read still shows the history of when it was written: when what its box rests
-    on changed since (a file it read now has uncommitted changes, or no longer; another commit),
-    it is written again. (A new version re-writes every page anyway; this is the rest.)"""
-    if app.builder.format != "html":
-        return []
-    written = _record_path(app, "history")
-    try:
-        before = json.loads(written.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return sorted(env.found_docs)
-    now = _history_states(app, env)
-    return [doc for doc, state in now.items() if before.get(doc) != state]
-
-
-def _record_history(app, exception):
-    if not exception and app.builder.format == "html":
-        states = json.dumps(_history_states(app, app.env), sort_keys=True, ensure_ascii=False)
-        _record_path(app, "history").write_text(states, encoding="utf-8")
-
-
-def _page_history(app, pagename, templatename, context, doctree):
-    """At the foot of every page of the book: its last change and recent history (git)."""
+def _page_changes(app, pagename, templatename, context, doctree):
+    """At the foot of every page of the book: its 更新记录, the dated content changes of
+    data/changes.csv that concern it or the whole book, newest first."""
     if "body" not in context or doctree is None:
         return
-    state = _history_states(app, app.env).get(pagename)
-    if state is None:  # (a page Sphinx makes itself)
-        return
-    files = state["files"]
-    found = None if state["uncommitted"] is None else history.page_history(files, state["uncommitted"])
-    if found is None:
-        summary, items = "本页的改动记录：不详（构建时不在 git 仓库中）", ""
-    else:
-        last = found["commits"][0] if found["commits"] else None
-        summary = f"本页最近一次改动：{last['date']}（版本 {last['version']}）" if last else "本页的改动记录：尚无提交"
-        if found["uncommitted"]:
-            summary += "；另有未提交的改动"
-        items = "".join(f"<li>{c['date']}　<code>{html.escape(c['version'])}</code>　{html.escape(c['subject'])}</li>"
-                        for c in found["commits"])
-        items = (f"<p>依据的文件：{'、'.join(f'<code>{html.escape(f)}</code>' for f in files)}"
-                 f"（程序包代码的改动不逐页列出）。最近 {len(found['commits'])} 次提交：</p><ul>{items}</ul>")
-    context["body"] += (f'<details class="zz-history"><summary>{html.escape(summary)}</summary>{items}</details>\n')
+    rows = sorted((r for _, r in records.change_rows() if r["page"] in ("", pagename)),
+                  key=lambda r: r["date"], reverse=True)
+    items = "".join(f'<li><time datetime="{r["date"]}">{_date_text(r["date"])}</time>　{html.escape(r["change"])}</li>'
+                    for r in rows)
+    context["body"] += (f'<details class="zz-history"><summary>更新记录（{len(rows)} 条）</summary>'
+                        f'<ul>{items}</ul></details>\n')
+
+
+def _date_text(iso: str) -> str:
+    year, month, day = iso.split("-")
+    return f"{year}年{int(month)}月{int(day)}日"
 
 
 def _footer_version(app, config):
@@ -694,6 +665,8 @@ def setup(app):
     app.connect("env-updated", _stderr_is_an_error)
     # "html": a new version is written into every page (footer, citations) but re-reads none
     app.add_config_value("zz_version", "", "html")
+    app.add_config_value("zz_changes", "", "html")
+    app.connect("config-inited", _changes_digest)
     app.connect("config-inited", _footer_version)
     app.add_js_file("zzreview.js", loading_method="defer")  # citations: the page's address, the date, copy
     app.add_transform(GeneratedFiles)
@@ -708,8 +681,6 @@ def setup(app):
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
     app.connect("build-finished", _record_numbering)
-    app.connect("env-get-updated", _rewrite_history_changed)
-    app.connect("build-finished", _record_history)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
     app.connect("doctree-resolved", _resolve_pending, priority=400)  # before latex.py shapes the PDF
@@ -720,7 +691,7 @@ def setup(app):
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _name_toggles, priority=900)
     app.connect("html-page-context", _notebook_link, priority=901)
-    app.connect("html-page-context", _page_history, priority=902)
+    app.connect("html-page-context", _page_changes, priority=902)
     app.connect("html-page-context", screen.page_markup, priority=910)
     app.connect("build-finished", screen.slim_site, priority=900)  # after the downloads are written
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3",
