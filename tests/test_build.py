@@ -83,7 +83,7 @@ def test_prose_references_resolve_to_figures(built_site):
 
 
 # ipykernel's notice at each start (jupyter-cache's kernels talk to the build over loopback TCP)
-KERNEL_NOTICE = re.compile(r"^\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption\..*$", re.M)
+KERNEL_NOTICE = re.compile(r"\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption\..*$", re.M)
 
 
 def test_build_log_is_clean(built_site):

@@ -67,10 +67,10 @@ def said_until(proc, marker: str) -> str:
     raise AssertionError(f"never said {marker!r}:\n{''.join(lines)[-3000:]}")
 
 
-# Where a build can be killed, by what jupyter-book and myst-nb print as they reach it: a chapter
-# executing (the HTML run reads), the HTML pages being written, xelatex typesetting the PDF. (A kill
+# Where a build can be killed, by what the build prints as it reaches it: chapters executing
+# (before the HTML run reads them), the HTML pages being written, xelatex typesetting the PDF. (A kill
 # while publishing: tests/test_publish.py.)
-PHASES = {"executing": "Executing notebook", "writing the HTML": "writing output",
+PHASES = {"executing": "并行运行", "writing the HTML": "writing output",
           "typesetting": "Converting book latex into PDF"}
 
 

@@ -183,17 +183,18 @@ def stale(cache) -> dict[str, str]:
     return out
 
 
-def run_ahead(cache, docnames: set[str], timeout: int) -> list[str]:
-    """The chapters among `docnames` with no cache record for their code, executed before Sphinx
-    reads them, side by side: jupyter-cache's local-parallel executor, one kernel a core. myst-nb
-    then finds their outputs in the cache, as for any chapter; one that failed has no record, so
-    myst-nb runs it again as it reads it and reports the failure there."""
-    todo = [c for c in chapters() if c.docname in docnames and cached(cache, c) is None]
-    if len(todo) < 2:
-        return []  # (nothing to share out: myst-nb runs it as it reads it)
+def uncached(cache, docnames: set[str]) -> list[Chapter]:
+    """The chapters among `docnames` with no cache record for their code."""
+    return [c for c in chapters() if c.docname in docnames and cached(cache, c) is None]
+
+
+def run_ahead(cache, todo: list[Chapter], timeout: int) -> None:
+    """Chapters executed before Sphinx reads them, side by side: jupyter-cache's local-parallel
+    executor, one kernel a core. myst-nb then finds their outputs in the cache, as for any
+    chapter; one that failed has no record, so myst-nb runs it again as it reads it and reports
+    the failure there."""
     pks = [cache.add_nb_to_project(str(c.path), read_data=MYST_READER).pk for c in todo]
     load_executor("local-parallel", cache, logger=QUIET).run_and_cache(filter_pks=pks, timeout=timeout)
-    return [c.docname for c in todo]
 
 
 def execution_record(cache, since: float) -> dict:

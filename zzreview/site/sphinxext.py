@@ -148,10 +148,10 @@ def _stale_chapters(app, env, added, changed, removed):
     for doc, why in stale.items():
         logger.info(f"{doc}: 重新运行（{why}）")
     reread = [d for d in stale if d in env.found_docs and d not in added and d not in changed]
-    if env.mystnb_config.execution_mode == "cache":
-        ran = chapters.run_ahead(cache, set(added) | set(changed) | set(reread), env.mystnb_config.execution_timeout)
-        if ran:
-            logger.info(f"已并行运行 {len(ran)} 章")
+    todo = chapters.uncached(cache, set(added) | set(changed) | set(reread))
+    if env.mystnb_config.execution_mode == "cache" and len(todo) > 1:  # (one: myst-nb runs it as it reads it)
+        logger.info(f"\n并行运行 {len(todo)} 章：{'、'.join(c.docname for c in todo)}")
+        chapters.run_ahead(cache, todo, env.mystnb_config.execution_timeout)
     return reread
 
 
