@@ -2,10 +2,9 @@
 
 <out>/html and <out>/pdf are links into <out>/current, which links to one folder under
 <out>/.published. A build copies its HTML and PDF into a new folder there (while the old one is
-still served; a file the old one holds with the same bytes is hard-linked, not copied), then
-swaps the `current` link with one rename, which the system does atomically: a reader or a crash
-sees the old pair or the new pair, never a mix, and never nothing. Leftovers of a build killed
-before the swap are removed by the next one.
+still served), then swaps the `current` link with one rename, which the system does atomically:
+a reader or a crash sees the old pair or the new pair, never a mix, and never nothing. Leftovers
+of a build killed before the swap are removed by the next one.
 """
 from __future__ import annotations
 
@@ -26,44 +25,13 @@ def publish(editions: dict[str, Path], out: Path, name: str) -> None:
     shutil.rmtree(fresh, ignore_errors=True)
     partial = root / f"{name}.part"
     shutil.rmtree(partial, ignore_errors=True)
-    previous = (out / CURRENT).resolve() if (out / CURRENT).is_symlink() else None
     for edition, folder in editions.items():
-        shutil.copytree(folder, partial / edition,
-                        copy_function=_copy_or_link(folder, previous / edition if previous else None))
+        shutil.copytree(folder, partial / edition)
     os.rename(partial, fresh)
     _link(out / CURRENT, f"{PUBLISHED}/{name}")  # the one atomic step
     for edition in EDITIONS:
         _adopt(out / edition, f"{CURRENT}/{edition}")
     _remove_stale(out)
-
-
-def _copy_or_link(folder: Path, published: Path | None):
-    """A copy function for copytree: a file the current published folder already holds with the
-    same bytes is hard-linked from there instead of copied (compared by content, not by time:
-    some file systems keep times to the second). Published folders are never written to, only
-    removed, so sharing their files is safe; a rebuild that changed four pages copies four pages."""
-    def copy(src: str, dst: str) -> str:
-        if published is not None:
-            old = published / Path(src).relative_to(folder)
-            try:
-                if os.path.getsize(src) == os.path.getsize(old) and _same_bytes(src, old):
-                    os.link(old, dst)
-                    return dst
-            except OSError:  # not there, or no hard links on this file system: a copy
-                pass
-        return shutil.copy2(src, dst)
-
-    return copy
-
-
-def _same_bytes(a, b) -> bool:
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            chunk = fa.read(1 << 20)
-            if chunk != fb.read(1 << 20):
-                return False
-            if not chunk:
-                return True
 
 
 def _link(path: Path, target: str) -> None:

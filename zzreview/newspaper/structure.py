@@ -74,7 +74,6 @@ class Article:
     byline: str | None
     note: str
     sections: list[Section] = field(default_factory=list)
-    first_line: int = 0
 
     @property
     def title(self) -> str:
@@ -196,13 +195,10 @@ def build_page() -> Page:
     keep_spaces = layout.get("keep_spaces") or []
     usage: dict[str, list[str]] = {ref: [] for ref in frags}
 
-    taken_lines: list[int] = []  # raw lines used by the article being built
-
     def take(spec: str, place: str) -> list[str]:
         got = _expand(spec, frags, layout_file)
         for frag in got:
             usage[frag.ref].append(place)
-            taken_lines.append(frag.line)
         return [f.text for f in got]
 
     def title(block: dict | None, place: str) -> str | None:
@@ -212,7 +208,6 @@ def build_page() -> Page:
 
     articles = []
     for art in layout["articles"]:
-        taken_lines.clear()
         sections = []
         for sec in art["sections"]:
             paras = [_body_text(take(spec, f"{sec['id']}/body"), keep_spaces)
@@ -230,7 +225,7 @@ def build_page() -> Page:
             id=art["id"], kicker=kicker, headline=headline, subtitle=subtitle,
             byline=title(art.get("byline"), f"{art['id']}/byline"),
             note=art.get("note", ""),
-            sections=sections, first_line=min(taken_lines)))
+            sections=sections))
     labels = [title(lab, "page/label") for lab in layout.get("page_labels") or []]
     return Page(articles=articles, page_labels=labels, usage=usage, fragments=frags)
 

@@ -263,7 +263,7 @@ def _data_block(fig_id: str) -> nodes.Node:
     for width in (4, 3, 1, 5):
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
-    head += _row(["指标", "数值", "单位", "原文"], header=True)
+    head += _row(["指标", "数值", "单位", "原文"])
     body = nodes.tbody()
     for r in rows:
         value = bounds_text(float(r["value"]), r["qualifier"]) if r["value"] else ""
@@ -276,7 +276,7 @@ def _data_block(fig_id: str) -> nodes.Node:
     return box
 
 
-def _row(cells: list[str], header: bool = False) -> nodes.row:
+def _row(cells: list[str]) -> nodes.row:
     row = nodes.row()
     for text in cells:
         entry = nodes.entry()
