@@ -92,7 +92,7 @@ run() {  # name, command
   started=$(clock)
   chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 /bin/bash -c "cd /root/book && $2" > "$log" 2>&1 || rc=$?
-  while read -r line; do note "  $line"; done < <(grep -E '^setup: .* in [0-9]+ s' "$log" || true)
+  while read -r line; do note "  $line"; done < <(grep -E '^setup: .*用时 [0-9]+ 秒' "$log" || true)
   note "$2: exit $rc in $(( $(clock) - started )) s (log: $log)"
   return $rc
 }
