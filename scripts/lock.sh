@@ -29,5 +29,5 @@ sed -i "1i # The lock: made from requirements.in by scripts/lock.sh for Python $
   --output-file requirements-notebooks.txt
 sed -i "1i # The replication package's lock: made from requirements-notebooks.in by scripts/lock.sh, within requirements.txt.\\
 # Do not edit by hand." requirements-notebooks.txt
-echo "lock.sh: requirements.txt resolved for Python $floor ($(grep -c '==' requirements.txt) pins);" \
-  "requirements-notebooks.txt within it ($(grep -c '==' requirements-notebooks.txt) pins)"
+echo "lock.sh: requirements.txt 已按 Python $floor 解析（$(grep -c '==' requirements.txt) 个版本锁定）；" \
+  "requirements-notebooks.txt 在其范围内（$(grep -c '==' requirements-notebooks.txt) 个）"

@@ -139,8 +139,7 @@ def _once_per_run(request, tmp_path_factory, name: str, make) -> dict:
 @pytest.fixture(scope="session")
 def built_site(request, tmp_path_factory):
     """The book, built once with the network cut when this user can cut it (no test writes into
-    it). One kernel runs every chapter (--jobs 1): the README's `--fresh` build, which the
-    determinism test compares it with, shares them out among kernels as a build does by default."""
+    it)."""
     offline = offline_prefix() is not None
 
     def make(out: Path) -> dict:
@@ -151,7 +150,7 @@ def built_site(request, tmp_path_factory):
     return _site(made["out"], made["stdout"], made["stderr"], made["offline"])
 
 
-FRESH_BUILD = ".venv/bin/python -m zzreview build --fresh"  # as the README gives it
+FRESH_BUILD = ".venv/bin/python -m zzreview build --fresh"  # build.sh's command, the execution cache forgotten
 # a chapter run in the repository with the standard tools, as the 复现指南 gives it
 RUN_CHAPTER = ("mkdir -p _build/run\n.venv/bin/jupytext --to ipynb --output _build/run/risk.ipynb book/review/risk.md\n"
                ".venv/bin/jupyter execute --inplace _build/run/risk.ipynb")
@@ -166,11 +165,10 @@ def readme_shell(command: str, env_extra: dict | None = None, timeout: int = 180
 
 @pytest.fixture(scope="session")
 def fresh_build(request, tmp_path_factory):
-    """The README's `--fresh` build, run as written from the repository (into its _build, every
-    chapter executed again) with another HOME: the second clean build of the same commit that the
-    determinism test compares with the session's (another folder, another user's caches, the
-    network left on, the chapters shared out among kernels by default where the session's ran in
-    one). Its two editions are copied into the run's folder at once, holding _build's build lock:
+    """A `--fresh` build from the repository (into its _build, every chapter executed again) with
+    another HOME: the second clean build of the same commit that the determinism test compares
+    with the session's (another folder, another user's caches, the network left on). Its two
+    editions are copied into the run's folder at once, holding _build's build lock:
     later commands of the README build into _build again. (So a test that asks for it, run on
     its own, also rebuilds the repository's _build from scratch, as the command does.)"""
     import fcntl

@@ -43,7 +43,7 @@ def cmd_check(_args) -> int:
     if problems:
         _report(problems)
         return 2
-    print("data OK（数据检查通过）")
+    print("数据检查通过（data OK）")
     return 0
 
 
@@ -158,13 +158,14 @@ def _build(out: Path, lock, fresh: bool, quiet: bool) -> int:
     (staging / "pdf").mkdir(exist_ok=True)
     shutil.copyfile(pdf_file, staging / "pdf" / pdf_file.name)
     publish.publish({"html": html, "pdf": staging / "pdf"}, out, f"{time.time_ns()}")
-    print(f"\nbuild OK（构建完成，{time.monotonic() - started:.0f} 秒）：{out / 'html' / 'index.html'}，"
+    print(f"\n构建完成（build OK），用时 {time.monotonic() - started:.0f} 秒：{out / 'html' / 'index.html'}，"
           f"{out / 'pdf' / pdf_file.name}")
     return 0
 
 
-PREVIEW_IGNORED = ("*/_build/*", "*/.git/*", "*/.venv/*", "*/tests/*", "*/__pycache__/*", "*~", "*.swp",
-                   "*/conf.py", "*/.ipynb_checkpoints/*")
+# what a rebuild must not follow (sphinx-autobuild's --re-ignore: regular expressions on full paths)
+PREVIEW_IGNORED = (r"/_build/", r"/\.git/", r"/\.venv/", r"/tests/", r"/__pycache__/", r"~$", r"\.swp$",
+                   r"/conf\.py$", r"\.ipynb_checkpoints", r"/\.jupyter_cache/")
 
 
 def cmd_preview(args) -> int:
@@ -176,7 +177,8 @@ def cmd_preview(args) -> int:
     cmd = [Path(sys.executable).with_name("sphinx-autobuild"), str(paths.REPO), str(out / "html"),
            "-d", str(out / ".doctrees"), "--host", "127.0.0.1", "--port", str(args.port),
            "--watch", str(paths.data_dir()),  # (in the repository unless ZZREVIEW_DATA_DIR points elsewhere)
-           *(arg for pattern in PREVIEW_IGNORED for arg in ("--ignore", pattern))]
+           "--ignore", str(out),  # (its own output, wherever --out puts it)
+           *(arg for pattern in PREVIEW_IGNORED for arg in ("--re-ignore", pattern))]
     os.execve(cmd[0], [str(c) for c in cmd],
               {"ZZREVIEW_GENERATED_DIR": str(out / "generated"), **_child_environment()})
 

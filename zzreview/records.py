@@ -10,6 +10,7 @@ actually read while it ran, not by what its code seems to name.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -33,6 +34,7 @@ from zzreview.errors import DataError, Problem
 _reads: set[str] = set()
 _drawn: list[str] = []
 _narrowed = 0
+_seen: dict[str, int] = {}  # each file read: its modification time when first read
 
 
 def name_of(path: Path) -> str:
@@ -80,7 +82,7 @@ _IGNORED = (".venv", "_build", ".git", "__pycache__", "node_modules")
 
 
 def opened(path, mode, flags=0) -> None:
-    """An audit hook's "open" event (the executor installs the hook in its kernels): a book file
+    """An audit hook's "open" event (book.setup() installs the hook in a chapter's kernel): a book file
     that chapter code opened itself, say with pandas, is a read like any other."""
     if _narrowed or isinstance(path, int) or path is None:
         return
@@ -90,19 +92,35 @@ def opened(path, mode, flags=0) -> None:
     name = name_of(Path(os.fsdecode(path)))
     if not name.startswith("/") and not any(part in _IGNORED for part in name.split("/")):
         _reads.add("file:" + name)
+        with contextlib.suppress(OSError):
+            _seen.setdefault(os.fsdecode(path), os.stat(path).st_mtime_ns)
+
+
+def changed_since_read() -> list[str]:
+    """The files this process read that have changed since (a file saved while a chapter ran):
+    what the chapter read of them is then not known."""
+    def now(path):
+        try:
+            return os.stat(path).st_mtime_ns
+        except OSError:
+            return None
+    return sorted(name_of(Path(p)) for p, mtime in _seen.items() if now(p) != mtime)
 
 
 def ledger() -> dict:
     """What this process read and drew, and the book's modules it loaded."""
     modules = sorted(name_of(Path(m.__file__)) for n, m in list(sys.modules.items())
                      if n.split(".")[0] == "zzreview" and getattr(m, "__file__", None))
-    return {"reads": sorted(_reads | {f"file:{m}" for m in modules}), "drawn": _drawn}
+    # and the pinned packages: a new matplotlib or pandas may draw or count differently
+    return {"reads": sorted(_reads | {f"file:{m}" for m in modules} | {"file:requirements.txt"}), "drawn": _drawn}
 
 
 def _version(path: Path) -> tuple[str, int]:
     note_file(path)
     try:
-        return str(path), path.stat().st_mtime_ns
+        mtime = path.stat().st_mtime_ns
+        _seen.setdefault(str(path), mtime)
+        return str(path), mtime
     except OSError:
         raise DataError([Problem(paths.relpath(path), "文件不存在", hint="请从 git 恢复该文件")]) from None
 

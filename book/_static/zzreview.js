@@ -1,4 +1,4 @@
-// Citations (zzreview/sphinxext.py writes them): put in this page's own absolute address where
+// Citations (zzreview/site/sphinxext.py writes them): put in this page's own absolute address where
 // the build could only give one relative to the site, the reader's date as GB/T 7714's access
 // date, and a copy button per style. Without scripts the static text stays as it is.
 (function () {
@@ -43,7 +43,7 @@
       });
     }
   }
-  // 执行记录: the table of executions.json (zzreview/execute.py writes it with every build).
+  // 执行记录: the table of executions.json (the HTML build writes it, zzreview/site/sphinxext.py).
   async function executions() {
     const box = document.querySelector(".zz-executions[data-src]");
     if (!box) return;

@@ -40,8 +40,6 @@ def version_label(version: str) -> str:
     version names a commit whose files it does not match."""
     if version == "unknown":
         return "未知（构建时不在 git 仓库中，无法对应到提交）"
-    if version.endswith("-preview"):
-        return f"{version}（预览：基于提交 {version.removesuffix('-preview')} 与未提交的改动，不可引用）"
     if version.endswith("-dirty"):
         return f"{version}（基于提交 {version.removesuffix('-dirty')}，另含未提交的改动，不能据此找回确切的源文件）"
     return version

@@ -436,4 +436,4 @@ def partial(rows, title: str, source: str, width_in: float | None = None):
 DRAW: dict[str, Callable] = {"bars": bars, "magnitudes": magnitudes, "ranks": ranks, "funnel": funnel,
                              "partial": partial}
 if DRAW.keys() != FORMS.keys():
-    raise ImportError(f"charts.DRAW draws {sorted(DRAW)}, forms.FORMS names {sorted(FORMS)}")
+    raise ImportError(f"charts.DRAW 画的图形 {sorted(DRAW)} 与 forms.FORMS 列出的 {sorted(FORMS)} 不一致")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import fnmatch
 import datetime as dt
 import functools
 import hashlib
@@ -33,7 +34,7 @@ from zzreview.newspaper import structure
 READS_MIME = "application/vnd.zzreview.reads+json"
 MYST_READER = {"type": "plugin", "name": "myst_nb_md"}  # how myst-nb has jupyter-cache read a MyST chapter
 QUIET = logging.getLogger("zzreview.run-ahead")  # (a failure is reported when myst-nb runs the chapter)
-QUIET.addHandler(logging.NullHandler())
+QUIET.setLevel(logging.CRITICAL)  # (its pool's workers log at the level of this logger)
 QUIET.propagate = False
 
 
@@ -126,7 +127,7 @@ def reads_record() -> dict:
     ledger = records.ledger()
     inputs = Inputs()
     return {"reads": {key: inputs.digest(key) for key in ledger["reads"]}, "figures": ledger["drawn"],
-            "files": _drawn_files(ledger["drawn"])}
+            "files": _drawn_files(ledger["drawn"]), "changed_while_running": records.changed_since_read()}
 
 
 def recorded(notebook) -> dict | None:
@@ -146,6 +147,13 @@ def cached(cache, chapter: Chapter):
         return None
 
 
+def cached_since(cache, chapter: Chapter) -> float:
+    """When the chapter's cache record for its code was made (seconds since 1970); infinity
+    when it has none (its outputs must be made)."""
+    record = cached(cache, chapter)
+    return record.created.replace(tzinfo=dt.timezone.utc).timestamp() if record else float("inf")
+
+
 def changed_reads(reads: dict, inputs: Inputs) -> list[str]:
     """The keys of a run's recorded reads whose content is not what it read."""
     return [key for key, digest in sorted(reads["reads"].items()) if inputs.digest(key) != digest]
@@ -160,6 +168,8 @@ def why_stale(cache, chapter: Chapter, inputs: Inputs) -> str | None:
     reads = recorded(cache.get_cache_bundle(record.pk).nb)
     if reads is None:
         return "没有读取记录"
+    if reads.get("changed_while_running"):  # the digests were taken after the change
+        return "运行时输入被改动：" + "、".join(reads["changed_while_running"][:3])
     changed = changed_reads(reads, inputs)
     if changed:
         return "输入已改动：" + "、".join(changed[:3]) + (f" 等 {len(changed)} 项" if len(changed) > 3 else "")
@@ -183,18 +193,22 @@ def stale(cache) -> dict[str, str]:
     return out
 
 
-def uncached(cache, docnames: set[str]) -> list[Chapter]:
-    """The chapters among `docnames` with no cache record for their code."""
-    return [c for c in chapters() if c.docname in docnames and cached(cache, c) is None]
+def uncached(cache, docnames: set[str], excluded: list[str]) -> list[Chapter]:
+    """The chapters among `docnames` with no cache record for their code (and not excluded from
+    execution by myst-nb's patterns)."""
+    return [c for c in chapters() if c.docname in docnames and cached(cache, c) is None
+            and not any(fnmatch.fnmatch(str(c.path), pattern) for pattern in excluded)]
 
 
-def run_ahead(cache, todo: list[Chapter], timeout: int) -> None:
+def run_ahead(cache, todo: list[Chapter], config) -> None:
     """Chapters executed before Sphinx reads them, side by side: jupyter-cache's local-parallel
     executor, one kernel a core. myst-nb then finds their outputs in the cache, as for any
     chapter; one that failed has no record, so myst-nb runs it again as it reads it and reports
-    the failure there."""
+    the failure there. `config`: myst-nb's (its timeout, errors allowed, temporary folders)."""
     pks = [cache.add_nb_to_project(str(c.path), read_data=MYST_READER).pk for c in todo]
-    load_executor("local-parallel", cache, logger=QUIET).run_and_cache(filter_pks=pks, timeout=timeout)
+    executor = "temp-parallel" if config.execution_in_temp else "local-parallel"
+    load_executor(executor, cache, logger=QUIET).run_and_cache(
+        filter_pks=pks, timeout=config.execution_timeout, allow_errors=config.execution_allow_errors)
 
 
 def execution_record(cache, since: float) -> dict:

@@ -1,6 +1,6 @@
 """Sphinx extension of the book.
 
-- Before anything is read, validate every input (builder-inited) and stop the build with one
+- Before anything is read, validate every input (config-inited) and stop the build with one
   line per problem; re-read the chapters whose recorded reads no longer hold (env-get-outdated,
   chapters.py), so that myst-nb executes them again through jupyter-cache.
 - A drawing an executed chapter names zz-generated:figures/<id>.* becomes this build's file
@@ -57,7 +57,6 @@ from zzreview.site import chapters, screen
 
 logger = logging.getLogger(__name__)
 PROBLEMS, WARNINGS = paths.PROBLEMS, paths.WARNINGS
-TOC_TOGGLE = '<summary aria-label="展开或折叠本章各节">'
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
 EXECUTION_RECORD = "executions.json"  # in the site root: the one file two builds of a commit differ in
 DOWNLOADS = (("png", "PNG 图片（300 dpi）"), ("svg", "SVG 矢量图"), ("pdf", "PDF 矢量图"),
@@ -147,11 +146,16 @@ def _stale_chapters(app, env, added, changed, removed):
     stale = chapters.stale(cache)
     for doc, why in stale.items():
         logger.info(f"{doc}: 重新运行（{why}）")
+    # and a chapter whose cache record is gone, or newer than its page was read: a build stopped
+    # between removing or making a record and reading the page left that page behind
+    stale.update({c.docname: "" for c in chapters.chapters() if c.docname in env.all_docs
+                  and chapters.cached_since(cache, c) > _read_at(env, c.docname) / 1e9})
     reread = [d for d in stale if d in env.found_docs and d not in added and d not in changed]
-    todo = chapters.uncached(cache, set(added) | set(changed) | set(reread))
-    if env.mystnb_config.execution_mode == "cache" and len(todo) > 1:  # (one: myst-nb runs it as it reads it)
+    config = env.mystnb_config  # (myst-nb's own settings, as it resolved them)
+    todo = chapters.uncached(cache, set(added) | set(changed) | set(reread), config.execution_excludepatterns)
+    if config.execution_mode == "cache" and len(todo) > 1:  # (one: myst-nb runs it as it reads it)
         logger.info(f"\n并行运行 {len(todo)} 章：{'、'.join(c.docname for c in todo)}")
-        chapters.run_ahead(cache, todo, env.mystnb_config.execution_timeout)
+        chapters.run_ahead(cache, todo, config)
     return reread
 
 
@@ -580,9 +584,7 @@ def _root_page(app, exception):
 
 def _notebook_link(app, pagename, templatename, context, doctree):
     """'Download this chapter as a notebook' on every chapter that is one."""
-    if not hasattr(app, "_zz_notebooks"):  # the chapters that are notebooks, found once per build
-        app._zz_notebooks = {c.docname for c in chapters.chapters()}
-    if "body" not in context or pagename not in app._zz_notebooks:
+    if "body" not in context or pagename not in {c.docname for c in chapters.chapters()}:
         return
 
     notebook, package = href(pagename, f"notebooks/{pagename}.ipynb"), href(pagename, zip_name())
@@ -635,12 +637,6 @@ def _mystnb_css_early(app):
 def _name_toggles(app, pagename, templatename, context, doctree):
     if "body" in context:
         context["body"] = context["body"].replace('<summary aria-label="Toggle hidden content">', CODE_TOGGLE)
-    make_toc = context.get("generate_toctree_html")
-    if make_toc and not getattr(make_toc, "_zz_named", False):
-        def named(*args, **kwargs):
-            return str(make_toc(*args, **kwargs)).replace("<summary>", TOC_TOGGLE)
-        named._zz_named = True
-        context["generate_toctree_html"] = named
 
 
 def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
