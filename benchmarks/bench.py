@@ -69,7 +69,7 @@ def timed(cmd: list[str], env: dict | None = None) -> float:
 
 
 def build(out: Path, env: dict | None = None, fresh: bool = False) -> float:
-    return timed([PY, "-m", "zzreview", "build", "--out", str(out), "--quiet", *(["--fresh"] if fresh else [])], env)
+    return timed([PY, "-m", "zzreview", "build", "--out", str(out), *(["--fresh"] if fresh else [])], env)
 
 
 def executed(out: Path) -> list[str]:

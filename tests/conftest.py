@@ -88,7 +88,7 @@ def run_build(out: Path, env_extra: dict | None = None, offline: bool = False,
               args: tuple = ()) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update(env_extra or {})
-    cmd = ["bash", str(REPO / "scripts" / "build.sh"), "--out", str(out), "--quiet", *args]
+    cmd = ["bash", str(REPO / "scripts" / "build.sh"), "--out", str(out), *args]
     if offline:
         cmd = offline_prefix() + cmd
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)

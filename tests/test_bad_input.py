@@ -216,7 +216,7 @@ def config_runs(built_site, tmp_path_factory):
         out = root / "out"
         before = _published_copy(built_site, out)
         env = {k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}
-        proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet"],
+        proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out)],
                               cwd=copy, capture_output=True, text=True, env=env, timeout=600)
         return {"proc": proc, "before": before, "after": (_tree_digest(out / "html"), _tree_digest(out / "pdf"))}
 

@@ -88,7 +88,7 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
     env = {**{k: v for k, v in os.environ.items() if k != "ZZREVIEW_DATA_DIR"}, "PYTHONPATH": str(copy)}
 
     def build(out, *extra):
-        proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), "--quiet", *extra],
+        proc = subprocess.run([sys.executable, "-m", "zzreview", "build", "--out", str(out), *extra],
                               cwd=copy, capture_output=True, text=True, env=env, timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
         record = json.loads((out / "html" / "executions.json").read_text(encoding="utf-8"))

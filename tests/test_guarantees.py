@@ -30,8 +30,8 @@ def last_good_build(built_site, tmp_path):
     return out
 
 
-def build_cmd(out, quiet=True):
-    return [sys.executable, "-m", "zzreview", "build", "--out", str(out), *(["--quiet"] if quiet else [])]
+def build_cmd(out):
+    return [sys.executable, "-m", "zzreview", "build", "--out", str(out)]
 
 
 def start(cmd, env, cwd=REPO):
@@ -82,7 +82,7 @@ def test_a_build_killed_in_any_phase_changes_nothing_and_the_next_one_recovers(b
                        encoding="utf-8")
     env = {**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)}
     for phase, marker in PHASES.items():
-        proc = start(build_cmd(out, quiet=False), env)
+        proc = start(build_cmd(out), env)
         said_until(proc, marker)
         time.sleep(0.3)  # inside the phase, not at its door
         if phase == "writing the HTML":  # a plain kill of the build alone: it stops what it started itself
@@ -117,7 +117,7 @@ def test_a_second_build_into_the_same_folder_waits_for_the_first(built_site, dat
     env = {**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)}
 
     # a build holds the lock while it runs (here: from Sphinx's start) ...
-    first = start(build_cmd(out, quiet=False), env)
+    first = start(build_cmd(out), env)
     said_until(first, "Running Sphinx")
     lock = open(out / ".build-lock", encoding="utf-8")
     with pytest.raises(BlockingIOError):
@@ -153,7 +153,8 @@ def test_a_missing_glyph_fails_the_books_own_build(built_site, data_copy, tmp_pa
     proc = subprocess.run(build_cmd(out), cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)})
     assert proc.returncode != 0
-    assert "U+1F697" in proc.stderr and "图 fig-risk-" in proc.stderr, proc.stderr[-3000:]
+    said = proc.stdout + proc.stderr
+    assert "U+1F697" in said and "图 fig-risk-" in said, said[-3000:]
     assert published_digest(out) == before
 
 
@@ -202,7 +203,8 @@ def test_failures_after_validation_keep_the_last_good_book(built_site, tmp_path)
         break_it()
         proc = build()
         assert proc.returncode != 0, name
-        assert message in proc.stderr, f"{name}: {proc.stderr[-3000:]}"
+        said = proc.stdout + proc.stderr  # (jupyter-book's report on the terminal, then the build's)
+        assert message in said, f"{name}: {said[-3000:]}"
         assert published_digest(out) == before, f"{name}: the published book changed"
         news.write_text(news_text, encoding="utf-8")
         config.write_text(config_text, encoding="utf-8")

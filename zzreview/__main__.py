@@ -19,7 +19,7 @@ from pathlib import Path
 from zzreview import meta, paths, publish
 from zzreview.dataset import validate
 from zzreview.paper import pdf
-from zzreview.paths import PROBLEMS, WARNINGS
+from zzreview.paths import PROBLEMS
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
@@ -67,8 +67,8 @@ def one_build_at_a_time(out: Path):
         yield lock
 
 
-def _jupyter_book(builder: str, staging: Path, log, quiet: bool, lock) -> int:
-    """The stock command; its output goes to the build log, and to the terminal unless quiet. It
+def _jupyter_book(builder: str, staging: Path, log, lock) -> int:
+    """The stock command; its output goes to the terminal and to the build log. It
     runs in a process group of its own, which a stopped build (Ctrl-C, kill) stops with the
     kernels and TeX runs it started; and it holds the build folder's lock too, so that even a
     build killed outright (its children left running) keeps the next one waiting until they end."""
@@ -79,9 +79,8 @@ def _jupyter_book(builder: str, staging: Path, log, quiet: bool, lock) -> int:
     try:
         for line in proc.stdout:
             log.write(line)
-            if not quiet:
-                sys.stdout.buffer.write(line)
-                sys.stdout.flush()
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
         return proc.wait()
     finally:
         if proc.poll() is None:
@@ -98,10 +97,10 @@ def cmd_build(args) -> int:
         print(f"没有运行任何章节；上一次成功构建的 {out} 未受影响", file=sys.stderr)
         return 2
     with one_build_at_a_time(out) as lock:
-        return _build(out, lock, fresh=args.fresh, quiet=args.quiet)
+        return _build(out, lock, fresh=args.fresh)
 
 
-def _build(out: Path, lock, fresh: bool, quiet: bool) -> int:
+def _build(out: Path, lock, fresh: bool) -> int:
     started = time.monotonic()
     staging = staging_dir(out)
     if fresh:
@@ -116,14 +115,11 @@ def _build(out: Path, lock, fresh: bool, quiet: bool) -> int:
         return 1
 
     def failed(what: str) -> int:
-        problems, warnings = built / PROBLEMS, built / WARNINGS
+        problems = built / PROBLEMS
         if problems.exists():  # the extension's one-line reports, repeated after jupyter-book's box
             print(f"\n构建已停止：输入数据有问题，没有运行任何章节：\n{problems.read_text(encoding='utf-8')}",
                   file=sys.stderr, end="")
-        elif warnings.exists() and warnings.read_text(encoding="utf-8").strip():
-            print(f"\n构建中的警告与错误（-W：警告也使构建失败）：\n\n{warnings.read_text(encoding='utf-8')}",
-                  file=sys.stderr, end="")
-        print(f"\n构建失败（{time.monotonic() - started:.0f} 秒）：{what}（日志：{out / 'build.log'}）；"
+        print(f"\n构建失败（{time.monotonic() - started:.0f} 秒）：{what}，原因见上方（日志：{out / 'build.log'}）；"
               f"上一次成功构建的 {out / 'html'} 与 {out / 'pdf'} 未受影响", file=sys.stderr)
         return 2 if problems.exists() else 1
 
@@ -136,7 +132,7 @@ def _build(out: Path, lock, fresh: bool, quiet: bool) -> int:
         for builder in ("html", "pdflatex"):
             if builder == "pdflatex":
                 unfinished.touch()
-            if _jupyter_book(builder, staging, log, quiet, lock) != 0:
+            if _jupyter_book(builder, staging, log, lock) != 0:
                 break
         else:
             builder = None
@@ -190,7 +186,6 @@ def main(argv=None) -> int:
     build = sub.add_parser("build", help="检查数据，然后构建全书（HTML 与 PDF）")
     build.add_argument("--out", default=str(paths.default_out()), help="输出文件夹（默认 _build）")
     build.add_argument("--fresh", action="store_true", help="丢弃执行缓存，从头构建")
-    build.add_argument("--quiet", action="store_true", help="jupyter-book 的输出只写入 build.log")
     build.set_defaults(func=cmd_build)
     preview = sub.add_parser("preview", help="在 127.0.0.1 上预览，文件保存后自动重建")
     preview.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))

@@ -69,7 +69,6 @@ def generated_uri(path: Path) -> str:
 
 # Beside a build's output (Sphinx's outdir's parent), what the extension found, for the build script
 PROBLEMS = "zz-problems.txt"  # the last run's input problems, one line each
-WARNINGS = "zz-warnings.txt"  # the last run's warnings and errors
 
 
 def relpath(path: Path) -> str:

@@ -26,7 +26,6 @@ import hashlib
 import html
 import io
 import json
-import logging as logging_std
 import os
 import re
 import shutil
@@ -43,7 +42,7 @@ from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from zzreview import errors, meta, paths, records
+from zzreview import meta, paths, records
 from zzreview.dataset import validate
 from zzreview.dataset.quantity import bounds_text
 from zzreview.downloads import cite, replication
@@ -56,7 +55,7 @@ from zzreview.paper import latex
 from zzreview.site import chapters, screen
 
 logger = logging.getLogger(__name__)
-PROBLEMS, WARNINGS = paths.PROBLEMS, paths.WARNINGS
+PROBLEMS = paths.PROBLEMS
 CODE_TOGGLE = '<summary aria-label="显示或隐藏代码">'
 EXECUTION_RECORD = "executions.json"  # in the site root: the one file two builds of a commit differ in
 DOWNLOADS = (("png", "PNG 图片（300 dpi）"), ("svg", "SVG 矢量图"), ("pdf", "PDF 矢量图"),
@@ -72,34 +71,6 @@ def _build_environment(app, config):
     os.environ.setdefault("ZZREVIEW_GENERATED_DIR", str(Path(app.outdir).parent / "generated"))
     os.environ.setdefault("SOURCE_DATE_EPOCH", meta.commit_epoch())
     os.environ.setdefault("FORCE_SOURCE_DATE", "1")
-
-
-class _WarningsFile(logging_std.Handler):
-    """Every warning and error Sphinx, myst-nb or this extension logs in a run, one per entry,
-    in a file beside the output: the build script prints them when a build fails with its output
-    kept in the log only (--quiet)."""
-
-    def __init__(self, path: Path):
-        super().__init__(logging_std.WARNING)
-        path.write_text("", encoding="utf-8")
-        self.path = path
-
-    def emit(self, record):
-        # (Sphinx's own handler, which comes first, has usually put the location in the message)
-        text, where = record.getMessage(), getattr(record, "location", None)
-        text = f"{where}: {text}" if isinstance(where, str) and where not in text else text
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(errors.without_colours(text) + "\n\n")
-
-
-def _record_warnings(app, config):
-    logging_std.getLogger("sphinx").addHandler(_WarningsFile(Path(app.outdir).parent / WARNINGS))
-
-
-def _stop_recording_warnings(app, exception):
-    sphinx_logger = logging_std.getLogger("sphinx")
-    for handler in [h for h in sphinx_logger.handlers if isinstance(h, _WarningsFile)]:
-        sphinx_logger.removeHandler(handler)
 
 
 def _validate(app, config):
@@ -653,8 +624,6 @@ def setup(app):
 
     latex.setup(app)
     app.connect("config-inited", _build_environment)
-    app.connect("config-inited", _record_warnings, priority=99)
-    app.connect("build-finished", _stop_recording_warnings, priority=999)
     app.connect("config-inited", _validate, priority=100)  # before anything else reads an input
     app.connect("builder-inited", _started)
     app.connect("env-before-read-docs", _chapters_read)
