@@ -3,6 +3,7 @@ killed outright — leaves the published book as it was, and the next build reco
 a missing glyph fails the project's own build and names the character and the figure; the
 settings the book documents take effect."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,6 +16,11 @@ from conftest import REPO
 from test_bad_input import _repo_copy, _tree_digest
 
 pytestmark = pytest.mark.build
+
+
+def without_colours(text: str) -> str:
+    """What a tool printed for a terminal, as plain text."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def published_digest(out):
@@ -153,7 +159,7 @@ def test_a_missing_glyph_fails_the_books_own_build(built_site, data_copy, tmp_pa
     proc = subprocess.run(build_cmd(out), cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "ZZREVIEW_DATA_DIR": str(data_copy)})
     assert proc.returncode != 0
-    said = proc.stdout + proc.stderr
+    said = without_colours(proc.stdout + proc.stderr)
     assert "U+1F697" in said and "图 fig-risk-" in said, said[-3000:]
     assert published_digest(out) == before
 
@@ -203,7 +209,8 @@ def test_failures_after_validation_keep_the_last_good_book(built_site, tmp_path)
         break_it()
         proc = build()
         assert proc.returncode != 0, name
-        said = proc.stdout + proc.stderr  # (jupyter-book's report on the terminal, then the build's)
+        # jupyter-book's report on the terminal (a cell's traceback in colours), then the build's
+        said = without_colours(proc.stdout + proc.stderr)
         assert message in said, f"{name}: {said[-3000:]}"
         assert published_digest(out) == before, f"{name}: the published book changed"
         news.write_text(news_text, encoding="utf-8")

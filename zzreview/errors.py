@@ -5,16 +5,7 @@ Every message is in Chinese, in one form: `文件，第 N 行，列名 列：原
 column parts appear only when known (column names are the files' own headers)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def without_colours(text: str) -> str:
-    """What a tool printed for a terminal (Sphinx, a notebook's traceback), as plain text."""
-    return ANSI.sub("", text).strip()
-
 
 @dataclass(frozen=True)
 class Problem:
