@@ -126,6 +126,12 @@ def slim_site(app, exception):
     if exception or app.builder.format != "html":
         return
     out = Path(app.outdir)
+    # from the theme's own files: a run that wrote no page (Sphinx then copies no static file)
+    # would otherwise slim what an earlier run slimmed
+    for theme_dir in reversed(app.builder.theme.get_theme_dirs()):
+        for rel in THEME_FILES:
+            if (Path(theme_dir) / "static" / rel).is_file():
+                shutil.copyfile(Path(theme_dir) / "static" / rel, out / "_static" / rel)
     pages = [p for p in out.rglob("*.html") if "_static" not in p.parts]
     used = set()
     for page in pages:
@@ -154,6 +160,7 @@ def slim_site(app, exception):
 
 
 STYLESHEETS = ("_static/styles/pydata-sphinx-theme.css", "_static/styles/sphinx-book-theme.css", "_static/mystnb.*.css")
+THEME_FILES = ("scripts/fontawesome.js", "styles/pydata-sphinx-theme.css", "styles/sphinx-book-theme.css")
 
 
 def _prune_stylesheets(out: Path, pages: list[Path], memo: Path) -> None:
