@@ -58,7 +58,9 @@ def open_page(browser, site, rel, width=1280, context=None, page=None):
                 if urlparse(r.url).hostname not in ("127.0.0.1", None) else None,
                 "requestfailed": failed,
                 "response": lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None,
-                "console": lambda m: seen["errors"].append(m.text) if m.type == "error" else None}
+                "console": lambda m: seen["errors"].append(m.text) if m.type == "error" else None,
+                # an uncaught error in a page's script is no console message: its own event
+                "pageerror": lambda e: seen["errors"].append(f"uncaught: {e}")}
     for event, watcher in watchers.items():
         page.on(event, watcher)
     traffic = Traffic(page)

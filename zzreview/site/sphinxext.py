@@ -605,6 +605,19 @@ def _mystnb_css_early(app):
     add_global_html_resources(app, None)
 
 
+def _scripts_once(app, pagename, templatename, context, doctree):
+    """Each script on a page once: sphinx-thebe and sphinx-togglebutton add their inline settings
+    each time Sphinx is about to read (a second time with no file name but ""), so a page
+    declared THEBE_JS_URL twice (a SyntaxError)."""
+    seen, once = set(), []
+    for script in context.get("script_files", []):
+        key = (getattr(script, "filename", script) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            once.append(script)
+    context["script_files"] = once
+
+
 def _name_toggles(app, pagename, templatename, context, doctree):
     if "body" in context:
         context["body"] = context["body"].replace('<summary aria-label="Toggle hidden content">', CODE_TOGGLE)
@@ -654,6 +667,7 @@ def setup(app):
     app.connect("build-finished", _root_page)
     app.connect("build-finished", _drop_unused_images)
     # priority > 500: run after the theme has put its toctree function into the context
+    app.connect("html-page-context", _scripts_once, priority=900)
     app.connect("html-page-context", _name_toggles, priority=900)
     app.connect("html-page-context", _notebook_link, priority=901)
     app.connect("html-page-context", _page_changes, priority=902)
