@@ -19,7 +19,7 @@ from IPython.display import display
 from zzreview import meta, paths, records
 from zzreview.dataset import data, validate
 from zzreview.dataset.bounds import Interval, interval_text, remainder
-from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text
+from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, when_text
 from zzreview.drawing.forms import FORMS
 from zzreview.newspaper import structure
 
@@ -75,17 +75,6 @@ def _drawing():
 def esc(text: str) -> str:
     """Escape characters Markdown would read as markup."""
     return re.sub(r"([\\`*_\[\]{}<>#|$~^])", r"\\\1", text)
-
-
-def when_text(when: str) -> str:
-    m = re.match(r"^(?:(\d{4})-|--)?(?:(\d{2})-(\d{2}))?(?:T(\d{2})(?::(\d{2}))?)?$", when or "")
-    if not m:
-        return when
-    y, mo, d, h, mi = m.groups()
-    text = (f"{y}年" if y else "") + (f"{int(mo)}月{int(d)}日" if mo else "")
-    if h:
-        text += f"{int(h)}时" + (f"{int(mi)}分" if mi else "")
-    return text + ("（年份原文未写）" if mo and not y else "")
 
 
 def value_cell(row: dict) -> str:

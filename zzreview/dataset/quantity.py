@@ -149,3 +149,14 @@ def bounds_text(value: float | None, qualifier: str) -> str:
     shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
     return {"exact": shown, "more_than": f"≥ {shown}", "approx": f"≈ {shown}", "nearly": f"< {shown}",
             "at_most": f"≤ {shown}"}.get(qualifier, f"约 {shown}")  # the last two: derived bounds
+
+
+def when_text(when: str) -> str:
+    m = re.match(r"^(?:(\d{4})-|--)?(?:(\d{2})-(\d{2}))?(?:T(\d{2})(?::(\d{2}))?)?$", when or "")
+    if not m:
+        return when
+    y, mo, d, h, mi = m.groups()
+    text = (f"{y}年" if y else "") + (f"{int(mo)}月{int(d)}日" if mo else "")
+    if h:
+        text += f"{int(h)}时" + (f"{int(mi)}分" if mi else "")
+    return text + ("（年份原文未写）" if mo and not y else "")

@@ -159,24 +159,24 @@ def changed_reads(reads: dict, inputs: Inputs) -> list[str]:
     return [key for key, digest in sorted(reads["reads"].items()) if inputs.digest(key) != digest]
 
 
-def why_stale(cache, chapter: Chapter, inputs: Inputs) -> str | None:
-    """Why the chapter's cached outputs no longer hold (None: they do, or there are none to
-    judge; a chapter without a record executes when Sphinx reads it anyway)."""
-    record = cached(cache, chapter)
-    if record is None:
-        return None
+def _some(items: list[str], measure: str) -> str:
+    return "、".join(items[:3]) + (f" 等 {len(items)} {measure}" if len(items) > 3 else "")
+
+
+def why_stale(cache, record, inputs: Inputs) -> str | None:
+    """Why a chapter's cache record no longer holds, or None."""
     reads = recorded(cache.get_cache_bundle(record.pk).nb)
     if reads is None:
         return "没有读取记录"
     if reads.get("changed_while_running"):  # the digests were taken after the change
-        return "运行时输入被改动：" + "、".join(reads["changed_while_running"][:3])
+        return "运行时输入被改动：" + _some(reads["changed_while_running"], "个")
     changed = changed_reads(reads, inputs)
     if changed:
-        return "输入已改动：" + "、".join(changed[:3]) + (f" 等 {len(changed)} 项" if len(changed) > 3 else "")
+        return "输入已改动：" + _some(changed, "项")
     drawn = _drawn_files(reads["figures"])
     other = [name for name, digest in sorted(reads["files"].items()) if drawn.get(name) != digest]
     if other:
-        return "图表文件缺失或已被改写：" + "、".join(other[:3]) + (f" 等 {len(other)} 个" if len(other) > 3 else "")
+        return "图表文件缺失或已被改写：" + _some(other, "个")
     return None
 
 
@@ -186,9 +186,10 @@ def stale(cache) -> dict[str, str]:
     inputs = Inputs()
     out = {}
     for chapter in chapters():
-        why = why_stale(cache, chapter, inputs)
+        record = cached(cache, chapter)  # (a chapter without one executes when Sphinx reads it)
+        why = why_stale(cache, record, inputs) if record else None
         if why:
-            cache.remove_cache(cached(cache, chapter).pk)
+            cache.remove_cache(record.pk)
             out[chapter.docname] = why
     return out
 

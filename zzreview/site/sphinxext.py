@@ -44,7 +44,7 @@ from sphinx.util import logging
 
 from zzreview import meta, paths, records
 from zzreview.dataset import validate
-from zzreview.dataset.quantity import bounds_text
+from zzreview.dataset.quantity import bounds_text, when_text
 from zzreview.downloads import cite, replication
 from zzreview.downloads.cite import ACCESS_DATE, href
 from zzreview.downloads.replication import zip_name
@@ -102,7 +102,7 @@ def _stderr_is_an_error(app, env):
     """execute.stderr_output: error in _config.yml holds for every cell of a chapter that ran."""
     if app.config.nb_output_stderr != "error":
         return
-    cache = get_cache(str(_cache_dir(app)))
+    cache = _cache(app)
     for doc in getattr(env, "zz_read", []):
         written = chapters.stderr_written(cache, doc)
         if written:
@@ -113,7 +113,7 @@ def _stderr_is_an_error(app, env):
 def _stale_chapters(app, env, added, changed, removed):
     """Chapters whose recorded reads no longer match the inputs (chapters.py): re-read, so that
     myst-nb executes them again."""
-    cache = get_cache(str(_cache_dir(app)))
+    cache = _cache(app)
     stale = chapters.stale(cache)
     for doc, why in stale.items():
         logger.info(f"{doc}: 重新运行（{why}）")
@@ -494,6 +494,10 @@ def _cache_dir(app) -> Path:
     return Path(app.env.mystnb_config.execution_cache_path)
 
 
+def _cache(app):
+    return get_cache(str(_cache_dir(app)))
+
+
 def _write_downloads(app, exception):
     if exception or app.builder.format != "html":
         return
@@ -507,7 +511,7 @@ def _write_downloads(app, exception):
     # each chapter as a notebook analysts can follow and rerun, and all of them in one package
     notebooks = replication.write_notebooks(chapters.chapters(), _cache_dir(app), out / "notebooks", numbering)
     replication.write_package(out, numbering, version, notebooks, out / "notebooks", base)
-    record = chapters.execution_record(get_cache(str(_cache_dir(app))), app.env.zz_started)
+    record = chapters.execution_record(_cache(app), app.env.zz_started)
     (out / EXECUTION_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
 
     for name in ("datapackage.json", "metrics.csv", "numeral_exclusions.csv"):
@@ -577,15 +581,10 @@ def _page_changes(app, pagename, templatename, context, doctree):
         return
     rows = sorted((r for _, r in records.change_rows() if r["page"] in ("", pagename)),
                   key=lambda r: r["date"], reverse=True)
-    items = "".join(f'<li><time datetime="{r["date"]}">{_date_text(r["date"])}</time>　{html.escape(r["change"])}</li>'
+    items = "".join(f'<li><time datetime="{r["date"]}">{when_text(r["date"])}</time>　{html.escape(r["change"])}</li>'
                     for r in rows)
     context["body"] += (f'<details class="zz-history"><summary>更新记录（{len(rows)} 条）</summary>'
                         f'<ul>{items}</ul></details>\n')
-
-
-def _date_text(iso: str) -> str:
-    year, month, day = iso.split("-")
-    return f"{year}年{int(month)}月{int(day)}日"
 
 
 def _footer_version(app, config):
