@@ -47,12 +47,6 @@ def cmd_check(_args) -> int:
     return 0
 
 
-def staging_dir(out: Path) -> Path:
-    """Where a build into `out` works: jupyter-book's --path-output (its _build/ holds the
-    execution cache, the doctrees, the drawings and both editions as Sphinx wrote them)."""
-    return out / ".staging"
-
-
 @contextmanager
 def one_build_at_a_time(out: Path):
     """A second build into one folder waits for the first (the lock is released however that one
@@ -102,7 +96,9 @@ def cmd_build(args) -> int:
 
 def _build(out: Path, lock, fresh: bool) -> int:
     started = time.monotonic()
-    staging = staging_dir(out)
+    # jupyter-book's --path-output: its _build/ holds the execution cache, the doctrees, the
+    # drawings and both editions as Sphinx wrote them, from one build to the next
+    staging = out / ".staging"
     if fresh:
         shutil.rmtree(staging, ignore_errors=True)
     built = staging / "_build"
