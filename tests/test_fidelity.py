@@ -175,10 +175,10 @@ def test_the_restored_text_adds_nothing_but_its_labels():
 # --- 8. A build from uncommitted changes says so ------------------------------------------------
 
 def test_version_label_says_uncommitted_in_words():
-    assert cite.version_label("0aea492") == "0aea492"
-    dirty = cite.version_label("0aea492-dirty")
+    assert cite.commit_label("0aea492") == "0aea492"
+    dirty = cite.commit_label("0aea492-dirty")
     assert "未提交的改动" in dirty and "0aea492" in dirty
-    assert "未知" in cite.version_label("unknown")
+    assert "未知" in cite.commit_label("unknown")
     fid = figures.registry()[0]["id"]
     texts = cite.figure_citations(fid, cite.Numbering({fid: ("book/x", "1.1")}), "0aea492-dirty")
     assert all("未提交的改动" in t for t in texts.values())

@@ -19,9 +19,9 @@ from IPython.display import display
 from zzreview import meta, paths, records
 from zzreview.dataset import data, validate
 from zzreview.dataset.bounds import Interval, interval_text, remainder
-from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, when_text
+from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, parse, when_text
 from zzreview.drawing.forms import FORMS
-from zzreview.newspaper import structure
+from zzreview.newspaper import marks, structure
 
 QUALIFIER_ZH = {"exact": "确数", "more_than": "下限（余/多）", "approx": "约数（约/许/之际）", "nearly": "上限（近）"}
 
@@ -85,18 +85,76 @@ def value_cell(row: dict) -> str:
     return f"{bounds_text(row['value'], row['qualifier'])} {row['unit']}"
 
 
+def link_to(text: str, target: str, title: str = "") -> str:
+    """A link within the page to the element with id `target` (the extension's zz-to role: MyST's
+    own #links find no target inside a cell's output)."""
+    title = " " + title.replace("`", "'").replace(">", "＞") if title else ""
+    return f"{{zz-to}}`{text.replace('`', chr(39)).replace('<', '＜')} <{target}{title}>`"
+
+
+def _marked_lines(section_id: str) -> list[tuple[str, list[marks.Mark]]]:
+    """The section's lines as printed (kicker, heading, paragraphs), each with its marks."""
+    with records.narrowed(f"section:{section_id}", f"metrics-of:{section_id}"):
+        sec = structure.page().section(section_id)
+        df = data.metrics()
+    quotes = {str(mid): str(q) for mid, q in df.loc[df["section"] == section_id, "quote"].items()}
+    ex = data.exclusions()
+    reasons = dict(zip(ex["phrase"], ex["reason"]))
+    return [(line, marks.marks(line, quotes, reasons)) for line in [*sec.printed_titles, *sec.paragraphs]]
+
+
+def fact_title(mid: str) -> str:
+    r = data.metric(mid)
+    return f"{r['label']}：{value_cell(r)}（{QUALIFIER_ZH[r['qualifier']]}）"
+
+
+def _marked(line: str, found: list[marks.Mark], section_id: str, counter: list[int]) -> str:
+    """A line of the source in Markdown: each fact a link to its data row (#m-<id>), with the
+    phrase's own anchors (#q-<id>, one per fact it carries); each numeral that is not a fact a
+    link to the reason (#x-<section>-<n>)."""
+    out, pos = [], 0
+    for m in found:
+        out.append(esc(line[pos:m.start]))
+        if m.is_fact:
+            title = "；".join(fact_title(f) for f in m.facts)
+            mark = link_to(line[m.start:m.end], f"m-{m.facts[0]}", title)
+            for mid in reversed(m.facts):
+                mark = f"[{mark}]{{#q-{mid}}}"
+        else:
+            counter[0] += 1
+            n = f"{section_id}-{counter[0]}"
+            mark = f'[{link_to(line[m.start:m.end], f"x-{n}", "不计作数据：" + m.reason)}]{{#xq-{n}}}'
+        out.append(mark)
+        pos = m.end
+    return "".join(out) + esc(line[pos:])
+
+
 def passage(section_id: str) -> Markdown:
-    """The restored source passage a chapter covers, as a quotation with its byline."""
+    """The restored source passage a chapter covers, as a quotation with its byline; every number
+    in it marked (newspaper/marks.py)."""
     with records.narrowed(f"section:{section_id}"):
         pg = structure.page()
     sec = pg.section(section_id)
     art = pg.article(sec.article_id)
-    lines = [f"**{esc(t)}**" for t in sec.printed_titles]  # kicker and heading as printed
-    lines += [esc(p) for p in sec.paragraphs]
+    counter = [0]
+    lines = [_marked(line, found, section_id, counter) for line, found in _marked_lines(section_id)]
+    lines = [f"**{t}**" for t in lines[:len(sec.printed_titles)]] + lines[len(sec.printed_titles):]
     quote = "\n>\n".join(f"> {line}" for line in lines)
     title = esc(art.title + (art.subtitle or ""))
     cite = f"——原文，出自《{title}》" + (f"，署名 {esc(art.byline)}" if art.byline else "")
-    return Markdown(f"{quote}\n>\n> {cite}\n")
+    return Markdown(_container("zz-source", f"{quote}\n>\n> {cite}\n"))
+
+
+def non_facts(section_id: str) -> list[str]:
+    """The section's numerals that are not facts, in order: the reasons the marks link to."""
+    counter, out = [0], []
+    for line, found in _marked_lines(section_id):
+        for m in found:
+            if not m.is_fact:
+                counter[0] += 1
+                n = f"{section_id}-{counter[0]}"
+                out.append(f"- {link_to('「' + line[m.start:m.end] + '」', f'xq-{n}')}：[{esc(m.reason)}]{{#x-{n}}}")
+    return out
 
 
 def article_heading(article_id: str) -> Markdown:
@@ -108,19 +166,59 @@ def article_heading(article_id: str) -> Markdown:
     return Markdown(f"原标题：{title}\n\n{byline}版面说明（本书）：{esc(art.note)}\n")
 
 
+def _drawn_in(mid: str) -> str:
+    """The figures that draw a metric, as references (the book numbers them)."""
+    figs = [f["id"] for f in records.figure_registry() if mid in f.get("metrics", []) or f.get("total") == mid]
+    return "、".join(f"{{numref}}`{f}`" for f in figs) or "—"
+
+
+def fact_link(mid: str, text: str | None = None) -> str:
+    """A value in a table or note: a link back to the phrase of the source it comes from."""
+    r = data.metric(mid)
+    return link_to(text or value_cell(r), f"q-{mid}")
+
+
+def lead(text: str) -> Markdown:
+    """A chapter's opening: prose in which each {metric-id} becomes the number as the source
+    writes it ("89万余辆次"), linked to its marked phrase like any other value."""
+    def number(m: re.Match) -> str:
+        r = data.metric(m.group(1))
+        q = parse(r["quote"])
+        shown = q.expression if r["kind"] == "rank" else q.expression + (r["unit"] if r["unit"] != "%" else "")
+        return fact_link(r["id"], shown)
+
+    return Markdown(re.sub(r"\{([a-z0-9-]+)\}", number, text) + "\n")
+
+
+def fold(summary: str, body: str, css_class: str = "") -> str:
+    """A section that folds on a phone (open on a desktop, in full on paper): sphinxext.py's zz-fold."""
+    option = f":class: {css_class}\n" if css_class else ""
+    return f"`````{{zz-fold}} {summary}\n{option}{body}\n`````\n"
+
+
 def metrics_table(section_id: str) -> Markdown:
-    """Every metric of a section: id, label, value with its qualifier, and the source quote."""
+    """Every metric of a section — label (the anchor its marked phrase links to), value with its
+    qualifier, the figures that draw it, and the quote (a link back to the marked phrase) — and
+    the section's numerals that are not facts, with the reason; folded on a phone."""
     with records.narrowed(f"metrics-of:{section_id}"):
         df = data.metrics()
     rows = df[df["section"] == section_id]
+    others = non_facts(section_id)
+    parts = []
     if rows.empty:
-        return Markdown("本书未从本节原文整理出定量事实；其中的数字（如有）见数据与方法中的排除清单。\n")
-    out = ["| 编号 | 指标 | 数值 | 限定 | 原文 |", "|---|---|---|---|---|"]
-    for mid in rows.index:
-        r = data.metric(mid)
-        out.append(f"| `{r['id']}` | {esc(r['label'])} | {esc(value_cell(r))} | "
-                   f"{QUALIFIER_ZH[r['qualifier']]} | 「{esc(r['quote'])}」 |")
-    return Markdown(_container("metrics-table", "\n".join(out)))
+        parts.append("本书未从本部分原文整理出定量事实。")
+    else:
+        out = ["| 指标 | 数值 | 限定 | 图 | 原文 |", "|---|---|---|---|---|"]
+        for mid in rows.index:
+            r = data.metric(mid)
+            out.append(f"| [{esc(r['label'])}]{{#m-{mid}}} | {esc(value_cell(r))} | {QUALIFIER_ZH[r['qualifier']]} | "
+                       f"{_drawn_in(mid)} | {fact_link(mid, '「' + r['quote'] + '」')} |")
+        parts.append(_container("metrics-table", "\n".join(out)))
+    if others:
+        parts.append("原文中另有以下含数字的短语，不作为数据：\n\n" + "\n".join(others))
+    summary = (f"本部分的 {len(rows)} 个数字" if len(rows) else "本部分的数字") + \
+        (f"及 {len(others)} 处不计作数据的数字" if others else "")
+    return Markdown(fold(summary, "\n\n".join(parts) + "\n", "zz-data"))
 
 
 def _register_labels() -> dict[str, str]:
@@ -128,21 +226,26 @@ def _register_labels() -> dict[str, str]:
     return next(f for f in res["schema"]["fields"] if f["name"] == "kind")["x_labels"]
 
 
-def _register_item(row, labels: dict) -> str:
-    ids = "、".join(f"`{m}`" for m in row.metrics.split()) if row.metrics else ""
-    return (f"- **「{esc(row.quote)}」**（{labels[row.kind]}{'；所涉：' + ids if ids else ''}；"
-            f"`{row.id}`）  \n  {esc(row.question)}  \n  处理：{esc(row.judgement)}")
+def _register_item(row, labels: dict, links: bool = True) -> str:
+    """One entry: the phrase, what kind of question, the facts it concerns (on the part's own
+    page, links to their marked phrases), the question and the book's handling."""
+    facts = [data.metric(m) for m in row.metrics.split()] if row.metrics else []
+    names = "、".join(fact_link(r["id"], r["label"]) if links else esc(r["label"]) for r in facts)
+    return (f"- [**「{esc(row.quote)}」**]{{#{row.id}}}（{labels[row.kind]}{'；所涉：' + names if names else ''}）  \n"
+            f"  {esc(row.question)}  \n  处理：{esc(row.judgement)}")
 
 
 def ambiguities(section_id: str) -> Markdown:
-    """What this part of the text leaves open, and how the book treats it (data/ambiguities.csv)."""
+    """What this part of the text leaves open, and how the book treats it (data/ambiguities.csv);
+    folded on a phone."""
     with records.narrowed(f"register-of:{section_id}"):
         df = data.ambiguities()
     rows = df[df["section"] == section_id]
     if rows.empty:
         return Markdown("登记表中没有本部分的条目。\n")
     labels = _register_labels()
-    return Markdown("\n".join(_register_item(r, labels) for r in rows.itertuples()) + "\n")
+    body = "\n".join(_register_item(r, labels) for r in rows.itertuples()) + "\n"
+    return Markdown(fold(f"本部分的 {len(rows)} 条核对记录", body, "zz-register"))
 
 
 def ambiguity_register() -> Markdown:
@@ -154,9 +257,8 @@ def ambiguity_register() -> Markdown:
         for sec in art.sections:
             rows = df[df["section"] == sec.id]
             name = sec.title or (art.title + (art.subtitle or ""))
-            out.append(f"### {esc(name)}（`{sec.id}`）\n")
-            out += [_register_item(r, labels) for r in rows.itertuples()] or ["（本部分没有条目）"]
-            out.append("")
+            items = [_register_item(r, labels, links=False) for r in rows.itertuples()] or ["（本部分没有条目）"]
+            out.append(fold(f"{name}（{len(rows)} 条）", "\n".join(items) + "\n", "zz-register"))
     return Markdown("\n".join(out))
 
 
@@ -331,9 +433,9 @@ def difference(whole: str, parts: list[str], label: str, caveat: str | None = No
 
 def derived_table(items: list[Derived]) -> Markdown:
     """Derived figures with their formula, inputs (as quoted) and caveats."""
-    out = ["| 派生指标 | 计算 | 输入（数值与编号） | 结果 | 注意 |", "|---|---|---|---|---|"]
+    out = ["| 派生指标 | 计算 | 输入 | 结果 | 注意 |", "|---|---|---|---|---|"]
     for d in items:
-        inputs = "；".join(f"{esc(value_cell(r))}（`{r['id']}`）" for r in d.inputs)
+        inputs = "；".join(f"{esc(r['label'])} {fact_link(r['id'])}" for r in d.inputs)
         caveats = "；".join(esc(c) for c in d.caveats) or "—"
         out.append(f"| {esc(d.label)} | {esc(d.formula)} | {inputs} | **{esc(d.result_text())}** | {caveats} |")
     return Markdown(_container("derived-table", "\n".join(out)))
@@ -354,8 +456,9 @@ def data_dictionary() -> Markdown:
     values and patterns are code, shown byte for byte as the data package has them."""
     out = []
     for res in meta.datapackage()["resources"]:
-        out.append(f"### {code(res['path'])}：{esc(res['title'])}\n\n{esc(res.get('description', ''))}\n")
+        head = f"{esc(res['title'])}\n\n{esc(res.get('description', ''))}\n"
         if "schema" not in res:
+            out.append(fold(f"{res['path']}：{res['title']}", head))
             continue
         table = ["| 字段 | 名称 | 类型 | 约束 | 说明 |", "|---|---|---|---|---|"]
         for f in res["schema"]["fields"]:
@@ -367,9 +470,9 @@ def data_dictionary() -> Markdown:
                     shown.append(f"{key}: {code(val if isinstance(val, str) else json.dumps(val))}")
             table.append(f"| {code(f['name'])} | {esc(f.get('title', ''))} | {code(f['type'])} | "
                          f"{'；'.join(shown) if shown else '—'} | {esc(f.get('description', ''))} |")
-        out.append(_container("zz-cards", "\n".join(table)))
         key = res["schema"].get("primaryKey")
-        out.append(f"\n主键：{'、'.join(code(k) for k in key)}\n" if key else "")
+        keys = f"\n主键：{'、'.join(code(k) for k in key)}\n" if key else ""
+        out.append(fold(f"{res['path']}：{res['title']}", head + "\n" + _container("zz-cards", "\n".join(table)) + keys))
     return Markdown("\n".join(out))
 
 
@@ -386,7 +489,7 @@ def exclusions_table() -> Markdown:
     out = ["| 原文短语 | 出现次数 | 类别 | 原因 |", "|---|---|---|---|"]
     out += [f"| 「{esc(r.phrase)}」 | {r.occurrences} | `{r.category}` | {esc(r.reason)} |"
             for r in df.itertuples()]
-    return Markdown("\n".join(out) + "\n")
+    return Markdown(fold(f"全部 {len(df)} 个短语", _container("zz-cards", "\n".join(out))))
 
 
 def restored_source() -> Markdown:

@@ -3,6 +3,7 @@ one of them asks here. Light on purpose (json and yaml only): Sphinx and the bui
 
 - _config.yml: the book's title and author, the PDF's name, the page and margins (so a chart's
   print width is the text block's, not a typed guess);
+- CITATION.cff: the release (version and date) a reader quotes;
 - data/datapackage.json: the licence, what the source is and what it does not say (newspaper,
   page, date), and the statement of rights.
 """
@@ -33,6 +34,13 @@ def datapackage() -> dict:
 def toc() -> dict:
     """_toc.yml: the book's reading order."""
     return records.yaml_file(paths.toc_path()) or {}
+
+
+def release() -> dict:
+    """The release a reader quotes, from CITATION.cff (its one authority): {"version", "date"}.
+    The footer, the title page, citations and bundles print it; the commit only 技术信息 shows."""
+    cff = records.yaml_file(paths.REPO / "CITATION.cff") or {}
+    return {"version": str(cff.get("version", UNKNOWN)), "date": str(cff.get("date-released", UNKNOWN))}
 
 
 def commit_epoch() -> str:

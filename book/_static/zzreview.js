@@ -101,3 +101,27 @@
     start();
   }
 })();
+
+// Folds (zz-fold): open on a wide screen; a link into a closed one opens it (browsers that do not
+// open <details> on arriving at a fragment inside it).
+(function () {
+  "use strict";
+  const wide = window.matchMedia("(min-width: 992px)");
+  function openFor(target) {
+    for (let el = target; el; el = el.parentElement) if (el.tagName === "DETAILS") el.open = true;
+  }
+  function arrive() {
+    if (!location.hash) return;
+    const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target) { openFor(target); target.scrollIntoView(); }
+  }
+  function start() {
+    if (wide.matches) for (const d of document.querySelectorAll("details.zz-fold")) d.open = true;
+    if (location.hash) openFor(document.getElementById(decodeURIComponent(location.hash.slice(1))));
+    window.addEventListener("hashchange", arrive);
+    window.addEventListener("beforeprint", () => {
+      for (const d of document.querySelectorAll("details.zz-fold")) d.open = true;
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();

@@ -35,9 +35,9 @@ def book_version() -> str:
         return "unknown"
 
 
-def version_label(version: str) -> str:
-    """The version as printed: a build from uncommitted changes says so in words, because its
-    version names a commit whose files it does not match."""
+def commit_label(version: str) -> str:
+    """The commit a build was made from, as 技术信息 prints it: a build from uncommitted changes
+    says so in words, because its version names a commit whose files it does not match."""
     if version == "unknown":
         return "未知（构建时不在 git 仓库中，无法对应到提交）"
     if version.endswith("-dirty"):
@@ -45,12 +45,15 @@ def version_label(version: str) -> str:
     return version
 
 
-def build_date() -> str:
-    """The date of the build's commit (SOURCE_DATE_EPOCH), not of the clock: builds repeat."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
-        return "unknown"
-    return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+def version_label(version: str = "") -> str:
+    """The version a reader quotes: the release of CITATION.cff (footer, title page, citations,
+    bundles); the commit (`version`) is shown only in 技术信息 and the figures' JSON metadata."""
+    return meta.release()["version"]
+
+
+def release_date() -> str:
+    """The release's date (CITATION.cff), not the clock's: builds repeat."""
+    return meta.release()["date"]
 
 
 def toc_parts() -> list[dict]:
@@ -98,7 +101,7 @@ def href(docname: str, target: str) -> str:
 
 
 def _year() -> str:
-    date = build_date()
+    date = release_date()
     return date[:4] if date != "unknown" else "n.d."
 
 
@@ -127,7 +130,7 @@ def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: s
 
     item = figures.entry(fig_id)
     label = f"图 {numbering.number(fig_id)} {item['title']}"
-    rel, date, shown = numbering.permalink(fig_id), build_date(), version_label(version)
+    rel, date, shown = numbering.permalink(fig_id), release_date(), version_label(version)
     link = _address(rel, baseurl)
     author, title = meta.book_author(), meta.book_title()
     return {
@@ -183,7 +186,7 @@ def article_citations(fig_id: str) -> list[str]:
 
 
 def book_citations(version: str, baseurl: str | None = "") -> dict[str, str]:
-    rel, date, shown = "book/index.html", build_date(), version_label(version)
+    rel, date, shown = "book/index.html", release_date(), version_label(version)
     link = _address(rel, baseurl)
     author, title = meta.book_author(), meta.book_title()
     return {
@@ -211,7 +214,7 @@ def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: st
         "units": sorted({r["unit"] for r in rows}),
         "metrics": [{k: figures.plain(r.get(k)) for k in figures.DRAWN_COLUMNS} for r in rows],
         "notes": item.get("notes", ""), "book": meta.book_title(), "book_version": version,
-        "book_version_label": version_label(version), "built": build_date(),
+        "book_version_label": version_label(version), "built": release_date(),
         "licence": meta.licence()["name"], "rights": meta.rights_statement(),
         "source": {"statement": figures.source_line(rows), "newspaper": source["newspaper"],
                    "published": source["published"], "published_not_before": source["published_not_before"],

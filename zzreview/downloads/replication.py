@@ -182,7 +182,7 @@ def readme(numbering, version: str, notebooks: dict[str, Path], baseurl: str = "
     main = "、".join(f"{name} {pins[name]}" for name in MAIN_PACKAGES if name in pins)
     return string.Template(README_TEMPLATE.read_text(encoding="utf-8")).substitute(
         title=meta.book_title(), package=package_name(), zip=zip_name(),
-        version=cite.version_label(version), built=cite.build_date(),
+        version=cite.version_label(version), built=cite.release_date(),
         newspaper=unknown if facts["newspaper"] == meta.UNKNOWN else facts["newspaper"],
         published=unknown if facts["published"] == meta.UNKNOWN else facts["published"],
         not_before=facts["published_not_before"], received=facts["received_as"],

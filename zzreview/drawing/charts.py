@@ -8,6 +8,8 @@ Lower bounds (余/多) are drawn as ▶ and labelled "≥".
 """
 from __future__ import annotations
 
+import re
+
 import math
 import warnings
 from collections.abc import Callable
@@ -192,16 +194,29 @@ def _label(row, chars: int = 16) -> str:
     return "\n".join(_wrap(row["label"], chars))
 
 
+NO_LINE_START = "，。、；：？！）」』”’》〉%"  # Chinese line-breaking rules (禁则): these never begin a line
+NO_LINE_END = "（「『“‘《〈"  # … and these never end one
+WORD = re.compile(r"[0-9A-Za-z.,:/%-]")  # a date, a number or a Latin word is never cut
+
+
+def _breakable(text: str, i: int) -> bool:
+    """Whether a line may end between text[i-1] and text[i]."""
+    a, b = text[i - 1], text[i]
+    return b not in NO_LINE_START and a not in NO_LINE_END and not (WORD.match(a) and WORD.match(b))
+
+
 def _wrap(text: str, chars: int) -> list[str]:
-    """Lines of at most `chars` characters, balanced (no one-character orphan)."""
+    """Lines of at most `chars` characters, balanced (no one-character orphan), broken only where
+    Chinese typesetting allows: after punctuation when one is near, never before a closing mark
+    or inside a number or date."""
     if len(text) <= chars:
         return [text]
     size = -(-len(text) // -(-len(text) // chars))
     lines = []
     while len(text) > chars:
-        near = [i for i in range(max(1, size - 3), min(len(text), size + 3) + 1)
-                if i <= chars and (text[i - 1] in "”）、，：；" or text[i] in "“（")]
-        cut = min(near, key=lambda i: abs(i - size)) if near else size
+        allowed = [i for i in range(1, min(len(text) - 1, chars) + 1) if _breakable(text, i)] or [chars]
+        near = [i for i in allowed if abs(i - size) <= 3 and (text[i - 1] in "”）、，：；" or text[i] in "“（")]
+        cut = min(near or allowed, key=lambda i: abs(i - size))
         lines.append(text[:cut])
         text = text[cut:]
     return [*lines, text]

@@ -175,7 +175,7 @@ def _title_page(config) -> str:
               f"出版日期{meta.known('published')}，据文中日期推断不早于 {meta.source_facts()['published_not_before']}）。")
     macros = {
         "zztitle": tex(title), "zzsubtitle": tex(subtitle), "zzauthor": tex(meta.book_author()),
-        "zzversion": tex(cite.version_label(config.zz_version)), "zzdate": tex(cite.build_date()),
+        "zzversion": tex(cite.version_label(config.zz_version)), "zzdate": tex(cite.release_date()),
         "zzsource": tex(source), "zzsourcehash": tex(sha),
         "zzlicence": tex(meta.rights_statement()),
         "zzsubject": tex(meta.source_description()),

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from docutils import nodes
-from docutils.parsers.rst import Directive
+from docutils.parsers.rst import Directive, directives
 from jupyter_cache import get_cache
 from myst_nb.sphinx_ext import add_global_html_resources
 from sphinx import addnodes
@@ -267,6 +267,37 @@ def _downloads(docname: str, fig_id: str) -> nodes.paragraph:
             para += nodes.Text("　")
         para += _link(docname, f"figures/{fig_id}.{ext}", label)
     return para
+
+
+class zz_fold(nodes.General, nodes.Element):
+    """A part of a page that folds on a phone: <details> on screen (the book's script opens it on a
+    wide screen; a link into it opens it), its content in full on paper."""
+
+
+class Fold(Directive):
+    """```{zz-fold} summary``` with MyST content (book.fold writes them)."""
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+    option_spec = {"class": directives.class_option}
+
+    def run(self):
+        node = zz_fold(summary=self.arguments[0], classes=["zz-fold", *self.options.get("class", [])])
+        self.state.nested_parse(self.content, self.content_offset, node)
+        return [node]
+
+
+def _fold_open(self, node):
+    self.body.append(f'<details class="{" ".join(node["classes"])}"><summary>{html.escape(node["summary"])}</summary>\n')
+
+
+def _fold_close(self, node):
+    self.body.append("</details>\n")
+
+
+def _nothing(self, node):
+    pass
 
 
 class CiteFigure(Directive):
@@ -557,15 +588,38 @@ def _root_page(app, exception):
         ROOT_PAGE.format(title=book_title(), icon=icon, target=f"{app.config.root_doc}.html"), encoding="utf-8")
 
 
-def _notebook_link(app, pagename, templatename, context, doctree):
-    """'Download this chapter as a notebook' on every chapter that is one."""
-    if "body" not in context or pagename not in {c.docname for c in chapters.chapters()}:
+def _technical(app, pagename, templatename, context, doctree):
+    """One folded 技术信息 section at the foot of every page: what citers and analysts need and a
+    reader does not — the page's source file and notebook, the ids of the numbers, figures and
+    register entries on it (read from the page itself), the data files, the source text's
+    sha256, the commit it was built from."""
+    if "body" not in context or doctree is None:
         return
-
-    notebook, package = href(pagename, f"notebooks/{pagename}.ipynb"), href(pagename, zip_name())
-    context["body"] = (f'<p class="zz-notebook">下载本章笔记本：<a href="{notebook}" download>'
-                       f'{Path(pagename).name}.ipynb</a>（带本次构建的运行结果；要重新运行，'
-                       f'请用<a href="{package}" download>复现包</a>）</p>\n' + context["body"])
+    ids = []
+    for node in doctree.findall(nodes.Element):
+        for node_id in node.get("ids", []):
+            if node_id.startswith(("m-", "amb-")) or (node_id.startswith("fig-") and isinstance(node, nodes.figure)):
+                text = node.astext() if not isinstance(node, nodes.figure) else \
+                    next(iter(node.findall(nodes.caption)), node).astext()
+                ids.append((node_id.removeprefix("m-"), text.strip()))
+    rows = [("本页源文件", f"<code>{html.escape(app.env.doc2path(pagename, base=False))}</code>")]
+    if pagename in {c.docname for c in chapters.chapters()}:
+        notebook = href(pagename, f"notebooks/{pagename}.ipynb")
+        rows.append(("本章笔记本", f'<a href="{notebook}" download>{Path(pagename).name}.ipynb</a>'
+                                 f'（带本次构建的运行结果；要重新运行，请用<a href="{href(pagename, zip_name())}" download>复现包</a>）'))
+    source = next(r for r in meta.datapackage()["resources"] if r["name"] == "source-page")
+    rows.append(("原文文件", f"<code>data/{html.escape(source['path'])}</code>，sha256 "
+                           f"<code>{html.escape(source['hash'].split(':', 1)[-1])}</code>"))
+    if any(i.startswith(("amb-",)) or not i.startswith("fig-") for i, _ in ids):
+        rows.append(("数据文件", "、".join(f'<a href="{href(pagename, "data/" + n)}">data/{n}</a>'
+                                        for n in ("metrics.csv", "numeral_exclusions.csv", "datapackage.json"))))
+    rows.append(("构建所用提交", html.escape(cite.commit_label(app.config.zz_version))))
+    items = "".join(f"<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>" for k, v in rows)
+    listed = "".join(f"<li><code>{html.escape(i)}</code> {html.escape(t)}</li>" for i, t in ids)
+    body = f'<table class="zz-tech-table"><tbody>{items}</tbody></table>'
+    if listed:
+        body += f'<p>本页的编号（数据、图和登记表条目；笔记本和数据文件中用它们）：</p><ul class="zz-ids">{listed}</ul>'
+    context["body"] += f'<details class="zz-tech"><summary>技术信息</summary>{body}</details>\n'
 
 
 def _changes_digest(app, config):
@@ -591,8 +645,8 @@ def _footer_version(app, config):
 
     config.zz_version = config.zz_version or cite.book_version()
     opts = dict(config.html_theme_options or {})
-    opts["extra_footer"] = (f"{meta.rights_statement()} 本书版本 {cite.version_label(config.zz_version)}，"
-                            f"构建于 {cite.build_date()}。")
+    opts["extra_footer"] = (f"{meta.rights_statement()} 本书版本 {cite.version_label()}"
+                            f"（{when_text(cite.release_date())}发布）。")
     config.html_theme_options = opts
 
 
@@ -620,6 +674,26 @@ def _scripts_once(app, pagename, templatename, context, doctree):
 def _name_toggles(app, pagename, templatename, context, doctree):
     if "body" in context:
         context["body"] = context["body"].replace('<summary aria-label="Toggle hidden content">', CODE_TOGGLE)
+
+
+TO_CLASS = {"m-": "zz-fact", "x-": "zz-nonfact"}  # a mark in the source text; any other: a link back to one
+TO = re.compile(r"(?P<text>.*) <(?P<target>[A-Za-z0-9_-]+)(?: (?P<title>[^>]*))?>", re.S)
+
+
+def _to_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """{zz-to}`text <id title>`: a link to the element with that id on the same page (book.link_to
+    writes them). A mark of the source links to its data row (m-…) or to why a numeral is not a
+    fact (x-…), with the title saying what it is; a value links back to its marked phrase."""
+    m = TO.fullmatch(text)
+    if not m:
+        msg = inliner.reporter.error(f"zz-to：无法识别 {text!r}（应为“文字 <编号 说明>”）", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    target = m["target"]
+    cls = next((c for prefix, c in TO_CLASS.items() if target.startswith(prefix)), "zz-back")
+    ref = nodes.reference("", m["text"], refid=target, classes=[cls], internal=True)
+    if m["title"]:
+        ref["reftitle"] = m["title"]
+    return [ref], []
 
 
 def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
@@ -654,12 +728,15 @@ def setup(app):
     app.add_directive("zz-replication-download", ReplicationDownload)
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.add_role("zz-chart-forms", _chart_forms_role)
+    app.add_role("zz-to", _to_role)
     app.connect("env-get-outdated", _stale_chapters)
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
     app.connect("build-finished", _record_numbering)
     app.connect("doctree-read", _join_chinese_lines)
     app.add_node(zz_pending)
+    app.add_node(zz_fold, html=(_fold_open, _fold_close), latex=(_nothing, _nothing))
+    app.add_directive("zz-fold", Fold)
     app.connect("doctree-resolved", _resolve_pending, priority=400)  # before latex.py shapes the PDF
     app.connect("builder-inited", _mystnb_css_early)
     app.connect("build-finished", _write_downloads)
@@ -668,7 +745,7 @@ def setup(app):
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _scripts_once, priority=900)
     app.connect("html-page-context", _name_toggles, priority=900)
-    app.connect("html-page-context", _notebook_link, priority=901)
+    app.connect("html-page-context", _technical, priority=901)
     app.connect("html-page-context", _page_changes, priority=902)
     app.connect("html-page-context", screen.page_markup, priority=910)
     app.connect("build-finished", screen.slim_site, priority=900)  # after the downloads are written
