@@ -1,0 +1,131 @@
+"""The review as a reader meets it: the story and its charts first, every number of the source
+text marked and one tap from its data row and back, long tables folded on a phone."""
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from zzreview import book
+from zzreview.dataset import data
+from zzreview.newspaper import structure
+from test_browser import browser, site  # noqa: F401 (fixtures)
+
+PHONE = {"width": 390, "height": 844}
+FIRST_CHART_MAX_PX = 2 * PHONE["height"]  # the first chart starts within two screens
+
+
+def test_every_fact_is_marked_exactly_once_in_its_part():
+    df = data.metrics()
+    for section_id in structure.page().section_ids():
+        carried = [f for _, found in book._marked_lines(section_id) for m in found for f in m.facts]
+        expected = sorted(df.index[df["section"] == section_id])
+        assert sorted(carried) == expected, f"{section_id}: facts marked {sorted(carried)}, data {expected}"
+
+
+def test_every_excluded_numeral_is_marked_where_it_stands():
+    """Each phrase of the exclusion list is marked as often as the printed text of the parts has
+    it (the rest stand in a title, marked there as the article's heading)."""
+    pg = structure.page()
+    marked = {}
+    for section_id in pg.section_ids():
+        for line, found in book._marked_lines(section_id):
+            for m in found:
+                if not m.is_fact:
+                    marked[line[m.start:m.end]] = marked.get(line[m.start:m.end], 0) + 1
+    titles = "".join((a.title or "") + (a.subtitle or "") for a in pg.articles)
+    for row in data.exclusions().itertuples():
+        assert marked.get(row.phrase, 0) + titles.count(row.phrase) == row.occurrences, row.phrase
+
+
+def _chapter_pages(site):
+    return [p for p in site["pages"] if p.startswith("book/") and "appendix" not in p]
+
+
+@pytest.mark.build
+def test_marks_and_links_back_resolve_on_the_same_page(site):
+    """In the built pages: every fact of a page's parts has exactly one marked phrase (q-<id>) and one
+    data row (m-<id>); every mark and every link back points at an element of the same page."""
+    df = data.metrics()
+    checked = 0
+    for rel in _chapter_pages(site):
+        soup = BeautifulSoup((site["root"] / rel).read_text(encoding="utf-8"), "html.parser")
+        ids = [el["id"] for el in soup.select("[id]")]
+        for a in soup.select("a.zz-fact, a.zz-nonfact, a.zz-back"):
+            assert a["href"].startswith("#") and a["href"][1:] in ids, f"{rel}: {a}"
+            checked += 1
+        marked = [i[2:] for i in ids if i.startswith("q-")]
+        assert len(marked) == len(set(marked)), f"{rel}: a fact marked twice"
+        for mid in marked:
+            assert ids.count(f"m-{mid}") == 1, f"{rel}: {mid} has no data row"
+        for a in soup.select("a.zz-fact"):
+            assert a.get("title"), f"{rel}: a mark without its value: {a}"
+        sections = set(df.loc[marked, "section"]) if marked else set()
+        for section_id in sections:
+            assert set(df.index[df["section"] == section_id]) <= set(marked), f"{rel}: {section_id}"
+    assert checked > 200
+
+
+@pytest.mark.build
+def test_first_chart_within_two_phone_screens(browser, site):
+    """At 390×844, with every image loaded, the first chart of each chapter that has one starts
+    within the first two screens."""
+    ctx = browser.new_context(viewport=PHONE)
+    page = ctx.new_page()
+    tops = {}
+    for rel in _chapter_pages(site):
+        if "<figure" not in (site["root"] / rel).read_text(encoding="utf-8"):
+            continue
+        page.goto(f"{site['base']}/{rel}", wait_until="load")
+        page.evaluate("""async () => { for (const i of document.images) i.loading = 'eager';
+            await Promise.all([...document.images].map(i => i.decode().catch(() => 0))); }""")
+        tops[rel] = page.evaluate("document.querySelector('article figure').getBoundingClientRect().top + scrollY")
+    ctx.close()
+    assert len(tops) >= 6
+    late = {rel: round(top) for rel, top in tops.items() if top > FIRST_CHART_MAX_PX}
+    assert not late, f"first chart below {FIRST_CHART_MAX_PX} px: {late}"
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_tap_on_a_number_shows_its_row_and_back(browser, site, width):
+    """On the longest chapter: tapping each marked number shows its data row (the fold opens, the row
+    is on screen and highlighted); the row's quote leads back to the phrase, on screen."""
+    ctx = browser.new_context(viewport={"width": width, "height": 844})
+    page = ctx.new_page()
+    page.goto(f"{site['base']}/book/review/risk.html", wait_until="load")
+    marks = page.locator("blockquote a.zz-fact")
+    assert marks.count() >= 20
+    for i in range(marks.count()):
+        mark = marks.nth(i)
+        target = mark.get_attribute("href")[1:]
+        mark.click()
+        row = page.locator(f"[id='{target}']")
+        page.wait_for_function("id => location.hash === '#' + id", arg=target)
+        assert row.evaluate("el => el.closest('details') === null || el.closest('details').open")
+        box = row.bounding_box()
+        assert box and 0 <= box["y"] < 844 and box["height"] > 0, f"{target} not on screen: {box}"
+        assert row.evaluate("el => getComputedStyle(el.closest('tr')).backgroundColor") != "rgba(0, 0, 0, 0)"
+        back = page.locator(f"tr:has([id='{target}']) a.zz-back").first
+        phrase = back.get_attribute("href")[1:]
+        back.click()
+        page.wait_for_function("id => location.hash === '#' + id", arg=phrase)
+        box = page.locator(f"[id='{phrase}']").bounding_box()
+        assert box and 0 <= box["y"] < 844, f"back to {phrase}: not on screen {box}"
+    ctx.close()
+
+
+@pytest.mark.build
+def test_tables_fold_on_a_phone_and_open_on_a_desktop(browser, site):
+    for width, expected in ((390, False), (1280, True)):
+        ctx = browser.new_context(viewport={"width": width, "height": 844})
+        page = ctx.new_page()
+        page.goto(f"{site['base']}/book/review/risk.html", wait_until="load")
+        page.wait_for_timeout(100)
+        states = page.evaluate("[...document.querySelectorAll('details.zz-fold')].map(d => d.open)")
+        ctx.close()
+        assert states and set(states) == {expected}, (width, states)
+
+
+def test_a_lead_number_comes_from_the_data():
+    text = book.lead("检查车辆{risk-vehicles-checked}").text
+    assert re.fullmatch(r"检查车辆\{zz-to\}`89万余辆次 <q-risk-vehicles-checked>`\n", text)
