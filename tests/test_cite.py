@@ -11,6 +11,7 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from conftest import REPO
+from zzreview import meta
 from zzreview.site import chapters
 from zzreview.downloads import cite
 from zzreview.dataset import data
@@ -88,7 +89,7 @@ def test_each_figure_page_offers_downloads_and_citations(built_site):
         page_soup = soup_of(built_site, doc)
         box = page_soup.select_one(f"figure#{fid}").find_next(class_="zz-cite")
         text = box.get_text("\n")
-        version = json.loads((built_site["html"] / "figures" / f"{fid}.json").read_text())["book_version"]
+        version = json.loads((built_site["html"] / "figures" / f"{fid}.json").read_text())["book_version_label"]
         for style in ("GB/T 7714-2015", "APA", "BibTeX"):
             assert style in text
         styles = box.select(".zz-cite-style")
@@ -132,8 +133,11 @@ def test_figure_index_lists_every_figure(built_site):
 def test_front_page_cites_the_book_and_footer_names_the_version(built_site):
     page = soup_of(built_site, "book/index")
     assert "引用本书" in page.get_text()
-    version = cite.book_version()
-    assert version in " ".join(f.get_text() for f in page.select("footer"))
+    footer = " ".join(f.get_text() for f in page.select("footer"))
+    release = meta.release()  # the release a reader quotes; the commit only in 技术信息
+    assert f"本书版本 {cite.version_label(cite.book_version())}" in footer and release["version"] in footer
+    assert cite.book_version().removesuffix("-dirty") not in footer and "Copyright" not in footer
+    assert cite.book_version() in page.select_one("details.zz-tech").get_text()
 
 
 def test_citation_cff_is_valid():
@@ -147,5 +151,5 @@ def test_citation_cff_is_valid():
 
 def test_every_chapter_page_links_its_notebook(built_site):
     for ch in chapters.chapters():
-        link = soup_of(built_site, ch.docname).select_one(".zz-notebook a[href]")
+        link = soup_of(built_site, ch.docname).select_one("details.zz-tech a[href$='.ipynb']")  # 技术信息
         assert link and (built_site["html"] / ch.docname).parent.joinpath(link["href"]).resolve().is_file()

@@ -108,8 +108,8 @@ def test_an_incremental_build_is_byte_identical_to_a_clean_build_of_the_same_tre
         (copy / "book" / "review" / "risk.md", 'zz.figure("fig-risk-vehicles")', 'zz.figure (fig_id="fig-risk-vehicles")'),
     ]
     swapped = ("risk-vehicles-checked", "risk-vehicles-turned-back")  # two values (and their quotes)
-    extra = [(copy / "book" / "review" / "forge.md", "## 图表\n",
-              "## 图表\n\n```{figure} extra.*\n:name: fig-extra-test\n\n示意图\n```\n")]
+    extra = [(copy / "book" / "review" / "forge.md", "## 注释\n",
+              "## 注释\n\n```{figure} extra.*\n:name: fig-extra-test\n\n示意图\n```\n")]
     session = built_site["out"] / ".staging" / "_build"
     drawn = session / "generated" / "figures"
     extra_files = [copy / "book" / "review" / f"extra.{ext}" for ext in ("svg", "pdf")]  # one for each edition

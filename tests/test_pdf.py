@@ -4,7 +4,6 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime, timezone
 
 import pypdf
 import pytest
@@ -12,6 +11,7 @@ import yaml
 
 from conftest import REPO, run_build
 from zzreview import meta
+from zzreview.dataset.quantity import when_text
 from test_build import TOC, page, toc_files
 
 pytestmark = pytest.mark.build
@@ -123,36 +123,10 @@ def _first_body_page(pdf) -> int:
 
 
 def test_ids_copy_out_of_the_pdf_as_typed(pdf, pdf_text):
-    """A report writer copies a figure or metric id from the PDF: it must be the ASCII id."""
-    import csv
-
+    """A report writer copies a figure id from the PDF: it must be the ASCII id."""
     assert "\u2011" not in pdf_text and "\u00ad" not in pdf_text  # no look-alike hyphens
     for item in yaml.safe_load((REPO / "book" / "figures.yaml").read_text(encoding="utf-8")):
         assert pdf_text.count(item["id"]) >= 2, item["id"]  # under the figure and in the index
-    with open(REPO / "data" / "metrics.csv", encoding="utf-8") as f:
-        ids = [row["id"] for row in csv.DictReader(f)]
-    words = _words_rejoined(pdf)
-    missing = [i for i in ids if i not in words]  # in the tables, possibly broken after a hyphen
-    assert missing == []
-
-
-def _words_rejoined(pdf) -> set[str]:
-    """Every word pdftotext finds; a word ending in a hyphen is joined to the word that starts
-    the next line at the same left edge (a table cell's id broken after a hyphen)."""
-    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    found = set()
-    for body in re.split(r"<page ", bbox)[1:]:
-        words = [(float(x0), float(y0), w) for x0, y0, w in
-                 re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)<', body)]
-        for x0, y0, word in words:
-            while word.endswith("-"):
-                below = [(y, w) for x, y, w in words if abs(x - x0) < 1 and 0 < y - y0 < 20]
-                if not below:
-                    break
-                y0, rest = min(below)
-                word += rest
-            found.add(word)
-    return found
 
 
 def test_figures_are_vector(pdf):
@@ -223,15 +197,15 @@ def test_metadata_and_bookmarks(pdf):
 
 def test_title_page_names_source_version_and_date(pdf):
     text = squash(page_text(pdf, 1))
-    version = os.environ["ZZREVIEW_VERSION"]
-    date = datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), timezone.utc).date().isoformat()
+    release = meta.release()  # the release a reader quotes (CITATION.cff), not the commit
     assert "漳州公安2021" in text and "可复现的注释版回顾" in text
-    assert version in text and date in text
+    assert release["version"] in text and squash(when_text(release["date"])) + "发布" in text
+    assert os.environ["ZZREVIEW_VERSION"].removesuffix("-dirty") not in text
     assert "报纸名称不详" in text  # what the source does not say is said to be unknown
     import json
     dp = json.loads((REPO / "data" / "datapackage.json").read_text(encoding="utf-8"))
     sha = next(r for r in dp["resources"] if r["name"] == "source-page")["hash"].split(":", 1)[1]
-    assert sha in text
+    assert sha not in text  # a reader's page: the hash is in the site's 技术信息
 
 
 def test_pages_render_and_are_kept_for_a_person_to_look_at(pdf):

@@ -82,7 +82,8 @@ def value_cell(row: dict) -> str:
         return when_text(row["when"]) + ("（约）" if row["qualifier"] == "approx" else "")
     if row["kind"] == "rank":
         return f"第{int(row['value'])}名"
-    return f"{bounds_text(row['value'], row['qualifier'])} {row['unit']}"
+    unit = row["unit"] if row["unit"] == "%" else f" {row['unit']}"  # 100%, 252 项
+    return f"{bounds_text(row['value'], row['qualifier'])}{unit}"
 
 
 def link_to(text: str, target: str, title: str = "") -> str:

@@ -47,8 +47,10 @@ def commit_label(version: str) -> str:
 
 def version_label(version: str = "") -> str:
     """The version a reader quotes: the release of CITATION.cff (footer, title page, citations,
-    bundles); the commit (`version`) is shown only in 技术信息 and the figures' JSON metadata."""
-    return meta.release()["version"]
+    bundles); the commit (`version`) is shown only in 技术信息 and the figures' JSON metadata. A
+    build from uncommitted changes says so, in words."""
+    release = meta.release()["version"]
+    return f"{release}（另含未提交的改动）" if version.endswith("-dirty") else release
 
 
 def release_date() -> str:

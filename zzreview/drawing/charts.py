@@ -260,7 +260,9 @@ def _texts_outside(fig, renderer) -> list[str]:
 
 def value_text(row) -> str:
     """A drawn value as printed: '≥ 890,000 辆次'; a derived row brings its own text."""
-    return row.get("text") or f"{bounds_text(row['value'], row['qualifier'])} {row['unit']}".strip()
+    unit = row.get("unit") or ""
+    unit = unit if unit == "%" else f" {unit}"  # 100%, 252 项
+    return row.get("text") or f"{bounds_text(row['value'], row['qualifier'])}{unit}".strip()
 
 
 def _is_bound(row) -> bool:
@@ -323,7 +325,9 @@ def magnitudes(rows, title: str, source: str, width_in: float | None = None):
         room = 1.3 if frame.narrow else 0.6  # for the value written after the largest dot
         lo, hi = 10 ** math.floor(math.log10(min(vals))), 10 ** math.ceil(math.log10(max(vals)) + room)
         ax.set_xlim(lo, hi)
-        note = "对数刻度：每一格为 10 倍；各项单位不同，只比较数量级"
+        step = 10 if math.log10(hi / lo) <= 6 else 100  # a gridline a decade, or every second one
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=step))
+        note = f"对数刻度：相邻两条刻度线相差 {step} 倍；各项单位不同，只比较数量级"
         ax.set_xlabel("\n".join(_wrap(note, int(frame.width_in * 0.9 * 72 / frame.note_pt))),
                       fontsize=frame.note_pt, color=PALETTE["muted"])
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_pow10_label))
@@ -390,7 +394,8 @@ def funnel(rows, title: str, source: str, width_in: float | None = None):
         y = len(rows) - 1 - i
         ax.barh(y, r["value"], left=(first - r["value"]) / 2, height=0.62,
                 color=PALETTE["bound"] if _is_bound(r) else PALETTE["bar"])
-        share = "" if i == 0 else f"占“{rows[0]['label']}”的 {r['value'] / first:.1%}"
+        about = "约 " if _is_bound(r) or _is_bound(rows[0]) else ""  # from a bound: an approximate share
+        share = "" if i == 0 else f"占“{rows[0]['label']}”的{about}{r['value'] / first:.1%}"
         share = "".join("\n" + line for line in _wrap(share, 9 if frame.narrow else 40)) if share else ""
         _role(ax.text(first * 1.03, y, value_text(r) + share, ha="left", va="center", fontsize=frame.label_pt))
     _labels(ax, range(len(rows) - 1, -1, -1), rows)

@@ -19,6 +19,7 @@ from sphinx import addnodes
 from sphinx.util.texescape import escape as tex
 
 from zzreview import meta, paths
+from zzreview.dataset.quantity import when_text
 from zzreview.downloads import cite
 
 # xeCJK drops a typed space between two Chinese characters, but such a space means something:
@@ -169,14 +170,13 @@ def _share_out(room: float, low: list[float], high: list[float]) -> list[float]:
 
 def _title_page(config) -> str:
     """The title page's macros: everything on it is computed, not typed."""
-    sha = next(r for r in meta.datapackage()["resources"] if r["name"] == "source-page")["hash"].split(":", 1)[1]
     title, _, subtitle = meta.book_title().partition("：")
     source = (f"所据原文：一张报纸版面的文字（报纸名称{meta.known('newspaper')}，版次{meta.known('page')}，"
               f"出版日期{meta.known('published')}，据文中日期推断不早于 {meta.source_facts()['published_not_before']}）。")
     macros = {
         "zztitle": tex(title), "zzsubtitle": tex(subtitle), "zzauthor": tex(meta.book_author()),
-        "zzversion": tex(cite.version_label(config.zz_version)), "zzdate": tex(cite.release_date()),
-        "zzsource": tex(source), "zzsourcehash": tex(sha),
+        "zzversion": tex(cite.version_label(config.zz_version)), "zzdate": tex(when_text(cite.release_date())),
+        "zzsource": tex(source),
         "zzlicence": tex(meta.rights_statement()),
         "zzsubject": tex(meta.source_description()),
     }

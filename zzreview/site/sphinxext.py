@@ -696,6 +696,16 @@ def _to_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     return [ref], []
 
 
+def _marks_on_paper(app, doctree, docname):
+    """On paper a marked number or a link back is its text: the page and its table are both in
+    front of the reader, and LaTeX has no anchor for an inline span."""
+    if app.builder.format != "latex":
+        return
+    for ref in list(doctree.findall(nodes.reference)):
+        if {"zz-fact", "zz-nonfact", "zz-back"} & set(ref["classes"]):
+            ref.replace_self(nodes.inline("", "", *ref.children))
+
+
 def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """{zz-chart-forms}`list`: the chart forms a registry entry may name, from forms.FORMS (the
     复现指南 names them for a reader adding a figure). The role's text is not read: MyST needs one."""
@@ -729,6 +739,7 @@ def setup(app):
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.add_role("zz-chart-forms", _chart_forms_role)
     app.add_role("zz-to", _to_role)
+    app.connect("doctree-resolved", _marks_on_paper)
     app.connect("env-get-outdated", _stale_chapters)
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
