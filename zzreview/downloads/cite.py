@@ -10,7 +10,6 @@ to the exact build that made it.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import os
