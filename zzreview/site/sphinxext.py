@@ -633,8 +633,8 @@ def _page_changes(app, pagename, templatename, context, doctree):
     data/changes.csv that concern it or the whole book, newest first."""
     if "body" not in context or doctree is None:
         return
-    rows = sorted((r for _, r in records.change_rows() if r["page"] in ("", pagename)),
-                  key=lambda r: r["date"], reverse=True)
+    rows = [r for _, r in sorted((pair for pair in records.change_rows() if pair[1]["page"] in ("", pagename)),
+                                 key=lambda pair: (pair[1]["date"], pair[0]), reverse=True)]  # newest, then last written
     items = "".join(f'<li><time datetime="{r["date"]}">{when_text(r["date"])}</time>　{html.escape(r["change"])}</li>'
                     for r in rows)
     context["body"] += (f'<details class="zz-history"><summary>更新记录（{len(rows)} 条）</summary>'
