@@ -129,3 +129,103 @@ def test_tables_fold_on_a_phone_and_open_on_a_desktop(browser, site):
 def test_a_lead_number_comes_from_the_data():
     text = book.lead("检查车辆{risk-vehicles-checked}").text
     assert re.fullmatch(r"检查车辆\{zz-to\}`89万余辆次 <q-risk-vehicles-checked>`\n", text)
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_figure_link_lands_on_its_chart(browser, site, width):
+    """Every figure's permanent link (page.html#fig-id), opened afresh: once the page and every image
+    have loaded, the chart's top is on screen (drawings keep their room before they load)."""
+    import json
+
+    ctx = browser.new_context(viewport={"width": width, "height": 844})
+    page = ctx.new_page()
+    missed = {}
+    for sidecar in sorted((site["root"] / "figures").glob("fig-*.json")):
+        fid = sidecar.stem
+        rel = json.loads(sidecar.read_text(encoding="utf-8"))["page"]
+        page.goto("about:blank")
+        page.goto(f"{site['base']}/{rel}#{fid}", wait_until="load")
+        page.evaluate("""async () => { await Promise.all([...document.images].map(i => i.decode().catch(() => 0)));
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }""")
+        top = page.evaluate(f"document.getElementById('{fid}').getBoundingClientRect().top")
+        if not 0 <= top < 844 / 2:
+            missed[fid] = round(top)
+    ctx.close()
+    assert not missed, f"at {width} px, charts not on screen after the jump (top, px): {missed}"
+
+
+def test_no_label_is_cut_in_any_rendering():
+    """Every drawn text of every figure lies inside its canvas, with a margin, measured at the
+    resolution of each rendering (SVG and PDF at 72 dpi, PNG at 300), print and phone drawings."""
+    import matplotlib.pyplot as plt
+
+    from zzreview.drawing import charts, figures
+
+    charts.setup()
+    for item in figures.registry():
+        for width in (None, charts.NARROW_IN):
+            fig = figures.draw(item["id"]) if width is None else figures.draw(item["id"], width)
+            try:
+                charts.assert_inside(fig, ("svg", "pdf", "png"))
+            finally:
+                plt.close(fig)
+
+
+def test_chart_text_follows_chinese_line_breaking():
+    """No line of any drawn text starts with a closing mark (，。、；：）」…) or ends with an opening
+    one, and no number or date is cut across lines."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from zzreview.drawing import charts, figures
+
+    charts.setup()
+    wrapped = charts._wrap("据文中日期推断不早于 2022-01-01）；整理：本书编者", 14)
+    assert any("2022-01-01）" in line for line in wrapped) and not any(line[:1] in "）； " for line in wrapped), wrapped
+    for item in figures.registry():
+        for width in (None, charts.NARROW_IN):
+            fig = figures.draw(item["id"]) if width is None else figures.draw(item["id"], width)
+            lines = [t.get_text().split("\n") for t in fig.findobj(matplotlib.text.Text)]
+            plt.close(fig)
+            for text in lines:
+                for before, after in zip(text, text[1:]):
+                    assert after[:1] not in charts.NO_LINE_START and before[-1:] not in charts.NO_LINE_END, (item["id"], text)
+                    assert not (charts.WORD.match(before[-1:] or " ") and charts.WORD.match(after[:1] or " ")), (item["id"], text)
+
+
+# Proper names that are English by nature (a licence); code, file names and citation styles are
+# excluded by where they stand (code, pre, the citation boxes, 技术信息).
+ENGLISH_ALLOWED = {"CC BY"}
+ENGLISH = re.compile(r"[A-Za-z][A-Za-z'’-]+(?:,? [A-Za-z][A-Za-z'’-]*)+")  # words, not file names
+READER_TEXT = """() => {
+  const skip = 'script, style, code, pre, kbd, samp, .zz-tech, .zz-cite, .zz-cite-pdf, noscript, template';
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let t; (t = walk.nextNode());) {
+    const el = t.parentElement;
+    if (el && !el.closest(skip) && el.checkVisibility()) out.push(t.data);
+  }
+  for (const el of document.querySelectorAll('[title], [placeholder], img[alt], [data-bs-title]'))
+    if (!el.closest(skip)) for (const a of ['title', 'placeholder', 'alt', 'data-bs-title'])
+      if (el.getAttribute(a)) out.push(el.getAttribute(a));
+  return out.join('\\n');
+}"""
+
+
+@pytest.mark.build
+def test_no_english_sentence_on_a_readers_page(browser, site):
+    """What a reader sees (text, tooltips, placeholders, alt texts) is Chinese: no run of two or more
+    English words outside code, file names, citation styles and the folded 技术信息."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    found = {}
+    for rel in site["pages"]:
+        if rel == "index.html" or rel.startswith("figures/"):  # the root forwards to the front page
+            continue
+        page.goto(f"{site['base']}/{rel}", wait_until="load")
+        english = {m.group(0) for m in ENGLISH.finditer(page.evaluate(READER_TEXT))} - ENGLISH_ALLOWED
+        if english:
+            found[rel] = sorted(english)
+    ctx.close()
+    assert not found, found

@@ -23,6 +23,7 @@ from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, parse, whe
 from zzreview.drawing.forms import FORMS
 from zzreview.newspaper import marks, structure
 
+QUALIFIER_SHORT = {"exact": "确数", "more_than": "下限", "approx": "约数", "nearly": "上限"}
 QUALIFIER_ZH = {"exact": "确数", "more_than": "下限（余/多）", "approx": "约数（约/许/之际）", "nearly": "上限（近）"}
 
 
@@ -79,7 +80,7 @@ def esc(text: str) -> str:
 
 def value_cell(row: dict) -> str:
     if row["kind"] in ("date", "time"):
-        return when_text(row["when"]) + ("（约）" if row["qualifier"] == "approx" else "")
+        return ("约" if row["qualifier"] == "approx" else "") + when_text(row["when"])
     if row["kind"] == "rank":
         return f"第{int(row['value'])}名"
     unit = row["unit"] if row["unit"] == "%" else f" {row['unit']}"  # 100%, 252 项
@@ -106,7 +107,7 @@ def _marked_lines(section_id: str) -> list[tuple[str, list[marks.Mark]]]:
 
 def fact_title(mid: str) -> str:
     r = data.metric(mid)
-    return f"{r['label']}：{value_cell(r)}（{QUALIFIER_ZH[r['qualifier']]}）"
+    return f"{r['label']}：{value_cell(r)}（{QUALIFIER_SHORT[r['qualifier']]}）"
 
 
 def _marked(line: str, found: list[marks.Mark], section_id: str, counter: list[int]) -> str:
@@ -283,9 +284,9 @@ class FigureOutput:
         rows = self.rows
         form = FORMS[item["form"]].name_zh
         if item["form"] == "ranks":
-            parts = [f"{r['label']}{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
+            parts = [f"{r['label']}：{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
         else:
-            parts = [f"{r['label']}{charts.value_text(r)}" for r in rows]
+            parts = [f"{r['label']}：{charts.value_text(r)}" for r in rows]
         return f"{form}，{item['title']}：" + "；".join(parts) + "。"
 
     def markdown(self) -> str:

@@ -335,7 +335,8 @@ def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: s
     for fmt in RENDERINGS + ("csv",):
         shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
         written.append(target / f"{fig_id}.{fmt}")
-    shutil.copyfile(drawn / f"{fig_id}.thumb.webp", target / f"{fig_id}.thumb.webp")  # the figure index's
+    for shown in ("thumb.webp", "narrow.webp"):  # the figure index's thumbnail; what a phone's page shows
+        shutil.copyfile(drawn / f"{fig_id}.{shown}", target / f"{fig_id}.{shown}")
     metadata = figure_metadata(fig_id, numbering, version, baseurl)
     (target / f"{fig_id}.json").write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     written.append(target / f"{fig_id}.json")

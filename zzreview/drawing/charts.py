@@ -116,17 +116,19 @@ def text_sizes(fig) -> dict:
 
 def _source_lines(source: str, width_in: float, size_pt: float) -> list[str]:
     """The source statement wrapped to the chart's width (a Chinese character is one em wide),
-    broken after a comma or semicolon when one is near the end of a line."""
+    broken after a comma or semicolon when one is near the end of a line, and only where Chinese
+    line-breaking rules allow (_breakable)."""
     per_line = int(width_in * 0.96 * 72 / size_pt)
     lines = []
     while _ems(source) > per_line:
         cut = per_line
         while _ems(source[:cut]) > per_line:
             cut -= 1
-        breaks = [i + 1 for i in range(cut // 2, cut) if source[i] in "，；、）"]
-        cut = breaks[-1] if breaks else cut
-        lines.append(source[:cut])
-        source = source[cut:]
+        breaks = [i + 1 for i in range(cut // 2, cut) if source[i] in "，；、）" and _breakable(source, i + 1)]
+        allowed = [i for i in range(cut // 2, cut + 1) if _breakable(source, i)]  # (Chinese line-breaking rules)
+        cut = breaks[-1] if breaks else (allowed[-1] if allowed else cut)
+        lines.append(source[:cut].rstrip())
+        source = source[cut:].lstrip()
     return [*lines, source]
 
 
@@ -217,8 +219,8 @@ def _wrap(text: str, chars: int) -> list[str]:
         allowed = [i for i in range(1, min(len(text) - 1, chars) + 1) if _breakable(text, i)] or [chars]
         near = [i for i in allowed if abs(i - size) <= 3 and (text[i - 1] in "”）、，：；" or text[i] in "“（")]
         cut = min(near or allowed, key=lambda i: abs(i - size))
-        lines.append(text[:cut])
-        text = text[cut:]
+        lines.append(text[:cut].rstrip())  # a space at a break is no part of either line
+        text = text[cut:].lstrip()
     return [*lines, text]
 
 
@@ -226,22 +228,28 @@ class ClippedTextError(RuntimeError):
     pass
 
 
-def assert_inside(fig) -> None:
-    """Everything drawn lies inside the figure: a clipped label must fail the build, not ship cut
-    off (pages show the figure's canvas, nothing beyond it)."""
-    fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
-    drawn = fig.get_tightbbox(renderer)  # inches; only what is drawn (not ticks beyond the limits)
-    width, height = fig.get_size_inches()
-    slack = 0.01
-    if drawn.x0 < -slack or drawn.y0 < -slack or drawn.x1 > width + slack or drawn.y1 > height + slack:
-        raise ClippedTextError(f"图表内容超出了画布（横向 {drawn.x0:.2f}…{drawn.x1:.2f} 英寸，画布 0…{width:.2f}；"
-                               f"纵向 {drawn.y0:.2f}…{drawn.y1:.2f}，画布 0…{height:.2f}）；"
-                               f"部分超出的文字：{_texts_outside(fig, renderer)}；请缩短或换行")
+RENDERING_DPI = {"svg": 72, "pdf": 72, "png": 300}  # text is laid out per resolution: PNG's hinting differs
+MARGIN_IN = 0.02  # a label must not touch the edge
 
 
-def _texts_outside(fig, renderer) -> list[str]:
-    """For the message: the drawn texts that cross the figure's edge."""
+def assert_inside(fig, formats=("svg", "pdf", "png")) -> None:
+    """Every drawn text lies inside the figure, with a margin, in every rendering that is saved (its
+    extents measured at that rendering's resolution): a clipped label fails the build rather than
+    ship cut off (pages show the figure's canvas, nothing beyond it)."""
+    dpi = fig.get_dpi()
+    try:
+        for res in sorted({RENDERING_DPI[f] for f in formats if f in RENDERING_DPI}):
+            fig.set_dpi(res)
+            fig.draw_without_rendering()
+            outside = _texts_outside(fig, fig.canvas.get_renderer(), MARGIN_IN * res)
+            if outside:
+                raise ClippedTextError(f"图表中的文字超出了画布或贴着边缘（{res} dpi）：{outside}；请缩短或换行")
+    finally:
+        fig.set_dpi(dpi)
+
+
+def _texts_outside(fig, renderer, margin: float = 0.0) -> list[str]:
+    """The drawn texts that cross the figure's edge, or come within `margin` pixels of it."""
     undrawn = set()  # labels of ticks beyond the axis limits exist but are not drawn
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
@@ -253,7 +261,8 @@ def _texts_outside(fig, renderer) -> list[str]:
         if not t.get_visible() or not t.get_text().strip() or id(t) in undrawn:
             continue
         box = t.get_window_extent(renderer)
-        if box.x0 < canvas.x0 or box.y0 < canvas.y0 or box.x1 > canvas.x1 or box.y1 > canvas.y1:
+        if (box.x0 < canvas.x0 + margin or box.y0 < canvas.y0 + margin or box.x1 > canvas.x1 - margin
+                or box.y1 > canvas.y1 - margin):
             outside.append(t.get_text())
     return outside
 
@@ -325,6 +334,13 @@ def magnitudes(rows, title: str, source: str, width_in: float | None = None):
         room = 1.3 if frame.narrow else 0.6  # for the value written after the largest dot
         lo, hi = 10 ** math.floor(math.log10(min(vals))), 10 ** math.ceil(math.log10(max(vals)) + room)
         ax.set_xlim(lo, hi)
+        for _ in range(4):  # a decade more while the value after the largest dot would not fit
+            fig.draw_without_rendering()
+            right = max(t.get_window_extent().x1 for t in ax.texts)
+            if right <= ax.get_window_extent().x1:
+                break
+            hi *= 10
+            ax.set_xlim(lo, hi)
         step = 10 if math.log10(hi / lo) <= 6 else 100  # a gridline a decade, or every second one
         ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=step))
         note = f"对数刻度：相邻两条刻度线相差 {step} 倍；各项单位不同，只比较数量级"
@@ -396,7 +412,7 @@ def funnel(rows, title: str, source: str, width_in: float | None = None):
                 color=PALETTE["bound"] if _is_bound(r) else PALETTE["bar"])
         about = "约 " if _is_bound(r) or _is_bound(rows[0]) else ""  # from a bound: an approximate share
         share = "" if i == 0 else f"占“{rows[0]['label']}”的{about}{r['value'] / first:.1%}"
-        share = "".join("\n" + line for line in _wrap(share, 9 if frame.narrow else 40)) if share else ""
+        share = "".join("\n" + line for line in _wrap(share, 9 if frame.narrow else 12)) if share else ""
         _role(ax.text(first * 1.03, y, value_text(r) + share, ha="left", va="center", fontsize=frame.label_pt))
     _labels(ax, range(len(rows) - 1, -1, -1), rows)
     ax.set_xticks([])

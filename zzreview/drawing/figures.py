@@ -110,6 +110,9 @@ METADATA = {"svg": {"Date": None, "Creator": "zzreview"},
             "png": {"Software": "zzreview"}, "webp": None}  # no dates: two builds give the same bytes
 
 
+SCREEN_PX = 780  # the phone drawing's raster for pages: 2 device pixels per CSS pixel at 390 px
+
+
 def _write(fig, path, fmt: str, **kwargs) -> None:
     tmp = path.with_suffix(f".tmp.{fmt}")
     if METADATA[fmt] is not None:
@@ -144,7 +147,7 @@ def _formats() -> dict[str, tuple[str, ...]]:
 
 def drawn_names(fig_id: str) -> list[str]:
     """The drawings save() leaves for fig_id in this kind of build, with its CSV (named by _files)."""
-    return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("thumb", "sizes"))
+    return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("screen", "thumb", "sizes"))
 
 
 def _files(fig_id: str) -> dict:
@@ -153,7 +156,7 @@ def _files(fig_id: str) -> dict:
     for name, formats in _formats().items():
         suffix = "" if name == "print" else ".narrow"
         files.update({f"{fmt}{suffix}": out / f"{fig_id}{suffix}.{fmt}" for fmt in formats})
-    for kind, ext in (("thumb", "thumb.webp"), ("sizes", "sizes.json"), ("csv", "csv")):
+    for kind, ext in (("screen", "narrow.webp"), ("thumb", "thumb.webp"), ("sizes", "sizes.json"), ("csv", "csv")):
         files[kind] = out / f"{fig_id}.{ext}"
     return files
 
@@ -172,12 +175,16 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
         formats = _formats()[name]
         if figure is None:
             continue
-        charts.assert_inside(figure)
+        charts.assert_inside(figure, formats)
         suffix = "" if name == "print" else ".narrow"
         for fmt in formats:
             files[f"{fmt}{suffix}"] = path = out / f"{fig_id}{suffix}.{fmt}"
             _write(figure, path, fmt)
         sizes[name] = charts.text_sizes(figure)
+    if narrow is not None:  # what a phone shows: the phone drawing at twice a 390 px screen, light
+        files["screen"] = out / f"{fig_id}.narrow.webp"
+        _write(narrow, files["screen"], "webp", dpi=SCREEN_PX / narrow.get_figwidth(),
+               pil_kwargs={"quality": 82, "method": 6})
     files["thumb"] = out / f"{fig_id}.thumb.webp"  # for the figure index: 320 px wide, light
     _write(fig, files["thumb"], "webp", dpi=320 / fig.get_figwidth(), pil_kwargs={"quality": 80, "method": 6})
     files["sizes"] = out / f"{fig_id}.sizes.json"

@@ -1,7 +1,8 @@
 """The screen edition, made for phones first (hooked into Sphinx by sphinxext.py).
 
-- Each chart is a <picture>: the narrow rendering (drawn for a phone, not shrunk) on screens up
-  to NARROW_MAX_PX wide, the print one above; both load lazily.
+- Each chart is a <picture>: the narrow rendering (drawn for a phone, not shrunk; a WebP at twice a
+  phone's width, a third of its SVG's weight) on screens up to NARROW_MAX_PX wide, the print one
+  above; both keep their room (width, height) and load lazily.
 - Wide tables (metrics, derived figures, data dictionary, chart data) carry their column names
   on every cell (data-label), so the CSS can stack each row as a card on a phone.
 - Code toggles hold spans, not paragraphs, in their <summary> (valid HTML).
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import tinycss2
 
+from zzreview import paths
 from zzreview.downloads.cite import href
 
 NARROW_MAX_PX = 700  # a phone or a narrow window; the print drawing's small type would shrink below 11 px
@@ -53,11 +55,22 @@ def page_markup(app, pagename, templatename, context, doctree):
 
 
 def _picture(m: re.Match, pagename: str) -> str:
+    """Both drawings with their width and height (the browser keeps their room before they load,
+    so a link to the figure lands on it)."""
     fig_id = m.group("id")
-    narrow = href(pagename, f"figures/{fig_id}.narrow.svg")  # the phone drawing's download
-    return (f'<picture><source media="(max-width: {NARROW_MAX_PX}px)" srcset="{narrow}" />'
-            f'<img alt="{m.group("alt")}" src="{m.group("up")}_images/{fig_id}.svg" loading="lazy" '
+    narrow = href(pagename, f"figures/{fig_id}.narrow.webp")  # the phone drawing, light (figures.SCREEN_PX)
+    return (f'<picture><source media="(max-width: {NARROW_MAX_PX}px)" srcset="{narrow}" '
+            f'{_size(fig_id + ".narrow")} />'
+            f'<img alt="{m.group("alt")}" src="{m.group("up")}_images/{fig_id}.svg" {_size(fig_id)} loading="lazy" '
             f'decoding="async" style="width: 100%;" /></picture>')
+
+
+def _size(name: str) -> str:
+    """width and height attributes from a drawing's SVG (its viewBox, in points)."""
+    svg = paths.generated_dir() / "figures" / f"{name}.svg"
+    head = svg.read_text(encoding="utf-8")[:2000] if svg.is_file() else ""
+    box = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', head)
+    return f'width="{round(float(box[1]))}" height="{round(float(box[2]))}"' if box else ""
 
 
 def _span(m: re.Match) -> str:

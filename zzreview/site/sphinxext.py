@@ -671,6 +671,18 @@ def _scripts_once(app, pagename, templatename, context, doctree):
     context["script_files"] = once
 
 
+BUTTON_WORDS = {"列印成 PDF": "打印成 PDF"}  # the theme's zh catalog has Taiwan's word for "print"
+
+
+def _button_words(app, pagename, templatename, context, doctree):
+    """The theme's header buttons (its page context), their tooltips in the book's Chinese."""
+    def fix(buttons):
+        for button in buttons or []:
+            button["tooltip"] = BUTTON_WORDS.get(button.get("tooltip"), button.get("tooltip"))
+            fix(button.get("items"))
+    fix(context.get("header_buttons"))
+
+
 def _name_toggles(app, pagename, templatename, context, doctree):
     if "body" in context:
         context["body"] = context["body"].replace('<summary aria-label="Toggle hidden content">', CODE_TOGGLE)
@@ -756,6 +768,7 @@ def setup(app):
     # priority > 500: run after the theme has put its toctree function into the context
     app.connect("html-page-context", _scripts_once, priority=900)
     app.connect("html-page-context", _name_toggles, priority=900)
+    app.connect("html-page-context", _button_words, priority=900)
     app.connect("html-page-context", _technical, priority=901)
     app.connect("html-page-context", _page_changes, priority=902)
     app.connect("html-page-context", screen.page_markup, priority=910)
