@@ -11,6 +11,7 @@ one value  after one value (a label) of data/metrics.csv changed, on a copy of d
            re-executed, and the time
 prose      a prose edit in the preview (sphinx-autobuild): seconds from saving to the served page
            showing it; and the same for one value in data/metrics.csv
+pages      each chapter's length and first chart's top at 390×844 (sizes, from the clean build)
 suite      the test suite (scripts/test.sh; --suite)
 Medians of --runs runs. See docs/performance.md.
 """
@@ -134,6 +135,25 @@ def preview_latency(runs: int) -> tuple[float, float]:
     return statistics.median(prose), statistics.median(value)
 
 
+# the three longest pages before the story-first layout (0.1.0), px at 390×844: at most half now
+LONGEST_BEFORE = {"book/appendix/method.html": 32824, "book/review/risk.html": 17865, "book/review/forge.html": 11652}
+FIRST_CHART_MAX = 2 * 844
+
+
+def pages(html: Path) -> dict:
+    sys.path.insert(0, str(REPO / "tests"))
+    from browsing import CHROMIUM, CHROMIUM_ARGS, page_lengths, served
+    from playwright.sync_api import sync_playwright
+
+    rels = sorted(str(p.relative_to(html)) for p in (html / "book").rglob("*.html"))
+    with served(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return page_lengths(browser, base, rels)
+        finally:
+            browser.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -154,6 +174,7 @@ def main() -> int:
             _edit(data / "metrics.csv", ",劝返车辆", f",劝返车辆{i}")
             values.append(build(work / "book", {"ZZREVIEW_DATA_DIR": str(data)}))
         ran = executed(work / "book")
+        lengths = pages(work / "book" / "html")
         prose_s, value_s = preview_latency(args.runs)
         suite = timed(["bash", "scripts/test.sh", "-q"]) if args.suite else None
     finally:
@@ -175,6 +196,17 @@ def main() -> int:
     print(f"| figure (median of {args.runs}) | measured | target | met |\n|---|---:|---:|---|")
     for name, value, target, met in rows:
         print(f"| {name} | {value} | {target} | {'' if met == '' else 'yes' if met else '**no**'} |")
+    print("\n| page at 390×844 | length | first chart's top | target | met |\n|---|---:|---:|---|---|")
+    for rel, (length, top) in sorted(lengths.items(), key=lambda kv: -kv[1][0]):
+        targets, met = [], []
+        if rel in LONGEST_BEFORE:
+            targets.append(f"length ≤ {LONGEST_BEFORE[rel] // 2:,}")
+            met.append(length <= LONGEST_BEFORE[rel] // 2)
+        if top is not None:
+            targets.append(f"chart ≤ {FIRST_CHART_MAX:,}")
+            met.append(top <= FIRST_CHART_MAX)
+        shown = "" if not met else "yes" if all(met) else "**no**"
+        print(f"| {rel} | {length:,} | {'' if top is None else f'{top:,}'} | {'; '.join(targets)} | {shown} |")
     return 0
 
 

@@ -141,3 +141,23 @@ def page_weights(browser, base: str, rels: list[str], width: int = WEIGHED_WIDTH
     ctx.close()
     second = second_views(browser, base, rels, width)
     return [(rel, first[rel], second[rel]) for rel in rels]
+
+
+LOADED = """async () => { for (const i of document.images) i.loading = 'eager';
+  await Promise.all([...document.images].map(i => i.decode().catch(() => 0)));
+  const f = document.querySelector('article figure');
+  return [document.documentElement.scrollHeight, f ? f.getBoundingClientRect().top + scrollY : null]; }"""
+
+
+def page_lengths(browser, base: str, rels: list[str], width: int = 390, height: int = 844) -> dict:
+    """Each page's length and its first chart's top (None: no chart), in CSS px, with every image
+    loaded, at a phone's size: sizes the benchmark reports."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    page = ctx.new_page()
+    out = {}
+    for rel in rels:
+        page.goto(f"{base}/{rel}", wait_until="load")
+        length, top = page.evaluate(LOADED)
+        out[rel] = (round(length), None if top is None else round(top))
+    ctx.close()
+    return out

@@ -219,7 +219,7 @@ def test_pages_render_and_are_kept_for_a_person_to_look_at(pdf):
         text = page_text(pdf, i)
         if "chapter" not in wanted and re.search(r"^第\s*1\s*章", text, re.M):
             wanted["chapter"] = i
-        if "chart" not in wanted and "图的编号 fig-" in text:  # the line inside every figure
+        if "chart" not in wanted and "引用本图（纸本）" in text:  # the line under every figure
             wanted["chart"] = i
     assert set(wanted) == {"title", "contents", "chapter", "chart"}, wanted
     for name, number in wanted.items():

@@ -146,7 +146,9 @@ def test_a_figure_link_lands_on_its_chart(browser, site, width):
         rel = json.loads(sidecar.read_text(encoding="utf-8"))["page"]
         page.goto("about:blank")
         page.goto(f"{site['base']}/{rel}#{fid}", wait_until="load")
-        page.evaluate("""async () => { await Promise.all([...document.images].map(i => i.decode().catch(() => 0)));
+        # every image the browser chose to load (a lazy one far away never starts: it is not waited for)
+        page.evaluate("""async () => { await Promise.all([...document.images].map(i => Promise.race([
+            i.decode().catch(() => 0), new Promise(r => setTimeout(r, 1500))])));
             await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }""")
         top = page.evaluate(f"document.getElementById('{fid}').getBoundingClientRect().top")
         if not 0 <= top < 844 / 2:

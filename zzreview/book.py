@@ -143,7 +143,7 @@ def passage(section_id: str) -> Markdown:
     lines = [f"**{t}**" for t in lines[:len(sec.printed_titles)]] + lines[len(sec.printed_titles):]
     quote = "\n>\n".join(f"> {line}" for line in lines)
     title = esc(art.title + (art.subtitle or ""))
-    cite = f"——原文，出自《{title}》" + (f"，署名 {esc(art.byline)}" if art.byline else "")
+    cite = f"——原文，出自《{title}》" + (f"，署名：{esc(art.byline)}" if art.byline else "")
     return Markdown(_container("zz-source", f"{quote}\n>\n> {cite}\n"))
 
 

@@ -145,6 +145,14 @@ def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: s
     }
 
 
+def paper_citation(version: str, fig_id: str | None = None, numbering: Numbering | None = None) -> str:
+    """GB/T 7714 for the printed book ([M]: a monograph), a figure's title and id if one is cited:
+    on paper a web address would be useless (the PDF appends the page)."""
+    author, title = meta.book_author(), meta.book_title()
+    part = f"：图 {numbering.number(fig_id)} {figures.entry(fig_id)['title']}（{fig_id}）" if fig_id else ""
+    return f"{author}. {title}{part}[M]. 版本 {version_label(version)}. {_year()}"
+
+
 ACCESS_DATE = "[引用日期]"  # GB/T 7714's access date: the page fills in the reader's date
 ARTICLE_STYLE = "原文报道（GB/T 7714-2015）"
 # words of a byline that say what a person did, not who: 文/图, 摄影报道 …

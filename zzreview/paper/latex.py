@@ -84,8 +84,12 @@ def _for_paper(doctree) -> None:
     for cell_input in list(doctree.findall(lambda n: isinstance(n, nodes.container)
                                            and "cell_input" in n.get("classes", []))):
         cell_input.parent.remove(cell_input)
+    for ref in list(doctree.findall(nodes.reference)):  # a marked number or a link back: its text
+        if {"zz-fact", "zz-nonfact", "zz-back"} & set(ref["classes"]):
+            ref.replace_self(nodes.inline("", "", *ref.children))
     for table in doctree.findall(nodes.table):
         _fit_columns(table)
+    _unbroken(doctree)
     for note in list(doctree.findall(lambda n: isinstance(n, nodes.paragraph)
                                      and "zz-cite-pdf" in n.get("classes", []))):
         _into_figure(note)
@@ -114,6 +118,37 @@ LONG_TABLE_ROWS = 8
 LATIN_TOKEN = re.compile(r"[!-,.-~]+-?")  # ids break after a hyphen (zzreview.sty)
 
 
+# A date, a number with its unit (and the bound before it): one box on paper (xeCJK may break
+# between any digit and a Chinese character)
+UNBREAKABLE = re.compile(r"(?:[≥≤≈<] |约 ?)?(?:(?:\d{4}年)?\d{1,2}月\d{1,2}日(?:\d{1,2}时(?:\d{1,2}分)?)?"
+                         r"|\d[\d,.]*(?: ?(?:%|[\u4e00-\u9fff]{1,2}(?:/[\u4e00-\u9fff]{1,2})?))?)")
+
+
+def _unbroken(doctree) -> None:
+    """No line breaks after ≥, inside a date, or between a number and its unit: each is an \\mbox
+    (not in titles: a title is also a PDF bookmark, where a box is no text)."""
+    for text in list(doctree.findall(nodes.Text)):
+        if any(isinstance(a, (nodes.literal, nodes.literal_block, nodes.raw, nodes.title, nodes.subtitle))
+               for a in _ancestors(text)):
+            continue
+        pieces, last, value = [], 0, str(text)
+        for m in UNBREAKABLE.finditer(value):
+            if " " not in m.group(0) and not re.search(r"\d\D", m.group(0)):
+                continue  # a bare number: nothing to keep together
+            pieces += [nodes.Text(value[last:m.start()]), nodes.raw("", r"\mbox{%s}" % tex(m.group(0)), format="latex")]
+            last = m.end()
+        if pieces:
+            pieces.append(nodes.Text(value[last:]))
+            text.parent.replace(text, [p for p in pieces if not isinstance(p, nodes.Text) or str(p)])
+
+
+def _ancestors(node):
+    node = node.parent
+    while node is not None:
+        yield node
+        node = node.parent
+
+
 def _ems(text: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in text)
 
@@ -134,7 +169,10 @@ def _fit_columns(table: nodes.table) -> None:
             text = entry.astext()
             longest[i] = max(longest[i], _ems(text))
             words = LATIN_TOKEN.findall(text) + re.findall(r"[^!-~\s]{1,4}", text)
-            widest_word[i] = max([widest_word[i], *(_ems(w) for w in words)])
+            boxes = [_ems(b) + 0.25 * len(re.findall(r"\d(?=[^\d,.\s])|[^\d,.\s](?=\d)", b))  # xeCJK's
+                     for b in UNBREAKABLE.findall(text)]  # space between a digit and a Chinese character
+            widest_word[i] = max([widest_word[i], *(_ems(w) for w in words), *boxes])
+            longest[i] = max([longest[i], *boxes])
     room = LINE_EM - PAD_EM * len(colspecs)  # less the padding between columns
     # LaTeX can still break a long code or pattern at / . , ; | and after hyphens: no column need
     # be wider than a quarter of the line for one "word"

@@ -342,8 +342,11 @@ def _resolve_pending(app, doctree, docname):
         item = figures.entry(fid) if fid else None
         kind = node["kind"]
         if kind == "cite" and app.builder.format == "latex":
-            gbt = cite.figure_citations(fid, numbering, version, base)["GB/T 7714-2015"]
-            node.replace_self(nodes.paragraph("", f"图的编号 {fid}。引用：{gbt}", classes=["zz-cite-pdf"]))
+            label = r"\detokenize{%s:%s}" % (numbering.page(fid), fid)
+            para = nodes.paragraph("", f"引用本图（纸本）：{cite.paper_citation(version, fid, numbering)}: ",
+                                   classes=["zz-cite-pdf"])
+            para += nodes.raw("", r"\pageref*{%s}." % label, format="latex")
+            node.replace_self(para)
         elif kind == "cite":
             box = _citation_block("引用本图", _figure_texts(fid, numbering, version, base), docname,
                                   _relative_links(fid, numbering, base))
@@ -366,6 +369,9 @@ def _resolve_pending(app, doctree, docname):
             node.replace_self([where, _downloads(docname, fid),
                                _citation_block("引用本图", _figure_texts(fid, numbering, version, base), docname,
                                                _relative_links(fid, numbering, base))])
+        elif kind == "book-cite" and app.builder.format == "latex":
+            node.replace_self(nodes.paragraph("", f"引用本书（纸本，GB/T 7714-2015）：{cite.paper_citation(version)}.",
+                                              classes=["zz-cite-pdf"]))
         elif kind == "book-cite":
             links = {} if base else {"book/index.html": "book/index.html"}
             node.replace_self(_citation_block("引用本书", cite.book_citations(version, base), docname, links,
@@ -708,16 +714,6 @@ def _to_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     return [ref], []
 
 
-def _marks_on_paper(app, doctree, docname):
-    """On paper a marked number or a link back is its text: the page and its table are both in
-    front of the reader, and LaTeX has no anchor for an inline span."""
-    if app.builder.format != "latex":
-        return
-    for ref in list(doctree.findall(nodes.reference)):
-        if {"zz-fact", "zz-nonfact", "zz-back"} & set(ref["classes"]):
-            ref.replace_self(nodes.inline("", "", *ref.children))
-
-
 def _chart_forms_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """{zz-chart-forms}`list`: the chart forms a registry entry may name, from forms.FORMS (the
     复现指南 names them for a reader adding a figure). The role's text is not read: MyST needs one."""
@@ -751,7 +747,6 @@ def setup(app):
     app.add_directive("zz-execution-record", ExecutionRecord)
     app.add_role("zz-chart-forms", _chart_forms_role)
     app.add_role("zz-to", _to_role)
-    app.connect("doctree-resolved", _marks_on_paper)
     app.connect("env-get-outdated", _stale_chapters)
     app.connect("env-updated", _rewrite_reread)
     app.connect("env-get-updated", _rewrite_renumbered, priority=900)  # after Sphinx numbers the pages (500)
