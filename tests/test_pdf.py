@@ -110,7 +110,7 @@ def test_figure_index_on_paper_maps_each_id_to_its_html_number_and_page(built_si
         assert number == figures[fig_id]["number"], fig_id
         text = squash(page_text(pdf, int(printed_page) + offset))
         assert squash(f"图{number}{figures[fig_id]['caption']}") in text, f"{fig_id} not on page {printed_page}"
-        assert f"图的编号{fig_id}" in text  # the stable id printed under the figure
+        assert f"（{fig_id}）" in text  # the stable id, in the paper citation under the figure
 
 
 def _first_body_page(pdf) -> int:

@@ -356,8 +356,9 @@ def figure(fig_id: str, data_frame=None) -> FigureOutput:
     charts, figures = _drawing()
     given = _rows_of(data_frame) if data_frame is not None else None
     rows = figures.drawn_rows(fig_id, given)
-    fig, narrow = figures.draw(fig_id, rows=rows), figures.draw(fig_id, charts.NARROW_IN, rows=rows)
-    try:
+    fig = narrow = None
+    try:  # (drawing lays out text too: a missing glyph may show there first)
+        fig, narrow = figures.draw(fig_id, rows=rows), figures.draw(fig_id, charts.NARROW_IN, rows=rows)
         files = figures.save(fig, fig_id, narrow, rows)
     except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
         glyph = re.search(r"Glyph (\d+) ", str(exc))
@@ -368,8 +369,9 @@ def figure(fig_id: str, data_frame=None) -> FigureOutput:
             f"图 {fig_id}：图表字体中没有字符 U+{ord(char):04X} {char!r}（{unicodedata.name(char, '无名称')}）"
             "的字形，它会显示成空白方框。请从标签或标题中删去该字符，或安装含有它的字体") from None
     finally:
-        plt.close(fig)  # a figure left open would be displayed a second time
-        plt.close(narrow)
+        for drawn in (fig, narrow):  # a figure left open would be displayed a second time
+            if drawn is not None:
+                plt.close(drawn)
     return FigureOutput(fig_id, files, rows, _edited(given) if given is not None else [])
 
 

@@ -343,8 +343,8 @@ def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: s
     for fmt in RENDERINGS + ("csv",):
         shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
         written.append(target / f"{fig_id}.{fmt}")
-    for shown in ("thumb.webp", "narrow.webp"):  # the figure index's thumbnail; what a phone's page shows
-        shutil.copyfile(drawn / f"{fig_id}.{shown}", target / f"{fig_id}.{shown}")
+    # what a phone's page and the figure index show (not a download: the SVG and PNG are)
+    shutil.copyfile(drawn / f"{fig_id}.narrow.webp", target / f"{fig_id}.narrow.webp")
     metadata = figure_metadata(fig_id, numbering, version, baseurl)
     (target / f"{fig_id}.json").write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     written.append(target / f"{fig_id}.json")

@@ -153,7 +153,8 @@ def _repository_files() -> dict[str, Path]:
     files = {}
     for pattern in REPOSITORY_FILES:
         for path in paths.REPO.glob(pattern):
-            if path.is_file() and "__pycache__" not in path.parts:
+            # (not what a build makes from them: Sphinx compiles book/_locale's .po into a .mo)
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".mo":
                 files[path.relative_to(paths.REPO).as_posix()] = path
     for path in paths.data_dir().rglob("*"):
         if path.is_file():

@@ -147,7 +147,7 @@ def _formats() -> dict[str, tuple[str, ...]]:
 
 def drawn_names(fig_id: str) -> list[str]:
     """The drawings save() leaves for fig_id in this kind of build, with its CSV (named by _files)."""
-    return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("screen", "thumb", "sizes"))
+    return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("screen", "sizes"))
 
 
 def _files(fig_id: str) -> dict:
@@ -156,13 +156,13 @@ def _files(fig_id: str) -> dict:
     for name, formats in _formats().items():
         suffix = "" if name == "print" else ".narrow"
         files.update({f"{fmt}{suffix}": out / f"{fig_id}{suffix}.{fmt}" for fmt in formats})
-    for kind, ext in (("screen", "narrow.webp"), ("thumb", "thumb.webp"), ("sizes", "sizes.json"), ("csv", "csv")):
+    for kind, ext in (("screen", "narrow.webp"), ("sizes", "sizes.json"), ("csv", "csv")):
         files[kind] = out / f"{fig_id}.{ext}"
     return files
 
 
 def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
-    """Write the print rendering in every format (and a light thumbnail for the figure index),
+    """Write the print rendering in every format,
     the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
     was made from, recorded as it was made), and a record of the smallest type each rendering
     drew (what the browser test scales to CSS pixels)."""
@@ -181,12 +181,10 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
             files[f"{fmt}{suffix}"] = path = out / f"{fig_id}{suffix}.{fmt}"
             _write(figure, path, fmt)
         sizes[name] = charts.text_sizes(figure)
-    if narrow is not None:  # what a phone shows: the phone drawing at twice a 390 px screen, light
+    if narrow is not None:  # what a phone and the figure index show: the phone drawing at twice a 390 px screen, light
         files["screen"] = out / f"{fig_id}.narrow.webp"
         _write(narrow, files["screen"], "webp", dpi=SCREEN_PX / narrow.get_figwidth(),
                pil_kwargs={"quality": 82, "method": 6})
-    files["thumb"] = out / f"{fig_id}.thumb.webp"  # for the figure index: 320 px wide, light
-    _write(fig, files["thumb"], "webp", dpi=320 / fig.get_figwidth(), pil_kwargs={"quality": 80, "method": 6})
     files["sizes"] = out / f"{fig_id}.sizes.json"
     files["sizes"].write_text(json.dumps(sizes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     files["csv"] = out / f"{fig_id}.csv"  # last, once the drawings exist, and whole or not at all

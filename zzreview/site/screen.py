@@ -60,17 +60,21 @@ def _picture(m: re.Match, pagename: str) -> str:
     fig_id = m.group("id")
     narrow = href(pagename, f"figures/{fig_id}.narrow.webp")  # the phone drawing, light (figures.SCREEN_PX)
     return (f'<picture><source media="(max-width: {NARROW_MAX_PX}px)" srcset="{narrow}" '
-            f'{_size(fig_id + ".narrow")} />'
-            f'<img alt="{m.group("alt")}" src="{m.group("up")}_images/{fig_id}.svg" {_size(fig_id)} loading="lazy" '
+            f'{size_attributes(fig_id + ".narrow")} />'
+            f'<img alt="{m.group("alt")}" src="{m.group("up")}_images/{fig_id}.svg" {size_attributes(fig_id)} loading="lazy" '
             f'decoding="async" style="width: 100%;" /></picture>')
 
 
-def _size(name: str) -> str:
-    """width and height attributes from a drawing's SVG (its viewBox, in points)."""
+def size_attributes(name: str, width: int | None = None) -> str:
+    """width and height attributes from a drawing's SVG (its viewBox, in points), or scaled to `width`."""
     svg = paths.generated_dir() / "figures" / f"{name}.svg"
     head = svg.read_text(encoding="utf-8")[:2000] if svg.is_file() else ""
     box = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', head)
-    return f'width="{round(float(box[1]))}" height="{round(float(box[2]))}"' if box else ""
+    if not box:
+        return ""
+    w, h = float(box[1]), float(box[2])
+    scale = width / w if width else 1.0
+    return f'width="{round(w * scale)}" height="{round(h * scale)}"'
 
 
 def _span(m: re.Match) -> str:

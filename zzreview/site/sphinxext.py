@@ -313,7 +313,7 @@ class CiteFigure(Directive):
 
 class FigureIndex(Directive):
     """Every figure: thumbnail, number and title, chapter, downloads, citation. It waits for the
-    numbers; the thumbnails are downloads like the others (figures/<id>.thumb.webp, written when
+    numbers; the thumbnails are the phone drawings, readable at 320 px (figures/<id>.narrow.webp, written when
     the build has succeeded), so this page does not wait for the chapters that draw them."""
 
     def run(self):
@@ -358,8 +358,8 @@ def _resolve_pending(app, doctree, docname):
             thumb = nodes.reference("", "", refuri=href(docname, f"{numbering.page(fid)}.html#{fid}"),
                                     internal=True, classes=["zz-thumb"])
             alt = html.escape(f"图 {numbering.number(fid)} 的缩略图：{item['title']}")
-            thumb += nodes.raw("", f'<img src="{href(docname, f"figures/{fid}.thumb.webp")}" alt="{alt}" '
-                                   'width="320" loading="lazy">', format="html")
+            thumb += nodes.raw("", f'<img src="{href(docname, f"figures/{fid}.narrow.webp")}" alt="{alt}" '
+                                   f'{screen.size_attributes(fid + ".narrow", 320)} loading="lazy">', format="html")
             node.replace_self([nodes.title("", f"图 {numbering.number(fid)} {item['title']}"),
                                nodes.paragraph("", "", thumb)])
         elif kind == "index-body":
