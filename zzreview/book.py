@@ -531,15 +531,13 @@ def source_statement() -> Markdown:
     """What the source is, from the data package; unknowns are said to be unknown."""
     dp = meta.datapackage()
     src, x = dp["sources"][0], meta.source_facts()
-    res = next(r for r in dp["resources"] if r["name"] == "source-page")
     unknown = "不详（原文中没有）"
     rows = [
         ("报纸名称", unknown if x["newspaper"] == meta.UNKNOWN else esc(x["newspaper"])),
         ("版次", unknown if x["page"] == meta.UNKNOWN else esc(x["page"])),
         ("出版日期", (unknown if x["published"] == meta.UNKNOWN else esc(x["published"]))
          + f"；据文中日期推断不早于 {x['published_not_before']}，依据：{esc(x['evidence_for_date'])}"),
-        ("收到的文本", f"{code(x['received_as'])}，UTF-8 纯文本"),
-        ("sha256", code(res["hash"].split(":", 1)[1])),
+        ("收到的文本", "UTF-8 纯文本（文件名和 sha256 校验值见本页底部的“技术信息”）"),
         ("说明", esc(src["description"])),
     ]
     out = ["| 项目 | 内容 |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
