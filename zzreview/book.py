@@ -503,7 +503,7 @@ def restored_source() -> Markdown:
     pg = structure.page()
     out = []
     for art in pg.articles:
-        out.append(f"## {esc(art.title)}" + (f"　{esc(art.subtitle)}" if art.subtitle else ""))
+        out.append(f"## {esc(art.title)}" + (esc(art.subtitle) if art.subtitle else ""))  # as the articles cite it
         out.append(f"*版面说明（本书）：{esc(art.note)}*")
         for sec in art.sections:
             out += [f"**{esc(t)}**" for t in sec.printed_titles]
