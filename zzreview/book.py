@@ -393,11 +393,11 @@ class Derived:
 
 def _bound_caveats(rows: list[dict]) -> list[str]:
     notes = []
-    for r in rows:
-        if r["qualifier"] == "more_than":
-            notes.append(f"“{r['label']}”原文带“余/多”，是下限")
-        elif r["qualifier"] in ("approx", "nearly"):
-            notes.append(f"“{r['label']}”是{QUALIFIER_ZH[r['qualifier']]}")
+    for r in rows:  # each named as the source writes it: "89万余辆次"
+        if r["qualifier"] in ("more_than", "approx", "nearly") and r["kind"] not in ("date", "time"):
+            written = parse(r["quote"]).expression + ("" if r["unit"] == "%" else r["unit"])
+            kind = {"more_than": "下限", "approx": "约数", "nearly": "上限"}[r["qualifier"]]
+            notes.append(f"“{r['label']}”原文作“{written}”，是{kind}")
     return notes
 
 
