@@ -19,7 +19,7 @@ from IPython.display import display
 from zzreview import meta, paths, records
 from zzreview.dataset import data, validate
 from zzreview.dataset.bounds import Interval, interval_text, remainder
-from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, parse, when_text
+from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, parse, when_text, with_unit
 from zzreview.drawing.forms import FORMS
 from zzreview.newspaper import marks, structure
 
@@ -83,8 +83,13 @@ def value_cell(row: dict) -> str:
         return ("约" if row["qualifier"] == "approx" else "") + when_text(row["when"])
     if row["kind"] == "rank":
         return f"第{int(row['value'])}名"
-    unit = row["unit"] if row["unit"] == "%" else f" {row['unit']}"  # 100%, 252 项
-    return f"{bounds_text(row['value'], row['qualifier'])}{unit}"
+    return with_unit(bounds_text(row["value"], row["qualifier"]), row["unit"])
+
+
+def as_written(row: dict) -> str:
+    """A number as the source writes it, with its unit: "89万余辆次", "第一", "100%"."""
+    expression = parse(row["quote"]).expression
+    return expression if row["kind"] == "rank" else expression + ("" if row["unit"] == "%" else row["unit"])
 
 
 def link_to(text: str, target: str, title: str = "") -> str:
@@ -94,15 +99,24 @@ def link_to(text: str, target: str, title: str = "") -> str:
     return f"{{zz-to}}`{text.replace('`', chr(39)).replace('<', '＜')} <{target}{title}>`"
 
 
-def _marked_lines(section_id: str) -> list[tuple[str, list[marks.Mark]]]:
-    """The section's lines as printed (kicker, heading, paragraphs), each with its marks."""
+def _marked_lines(section_id: str) -> list[tuple[str, list[tuple[marks.Mark, str]]]]:
+    """The section's lines as printed (kicker, heading, paragraphs), each with its marks and, for
+    a numeral that is not a fact, its anchor's name ("<section>-<n>", counted through the part;
+    "" for a fact)."""
     with records.narrowed(f"section:{section_id}", f"metrics-of:{section_id}"):
         sec = structure.page().section(section_id)
         df = data.metrics()
     quotes = {str(mid): str(q) for mid, q in df.loc[df["section"] == section_id, "quote"].items()}
     ex = data.exclusions()
     reasons = dict(zip(ex["phrase"], ex["reason"]))
-    return [(line, marks.marks(line, quotes, reasons)) for line in [*sec.printed_titles, *sec.paragraphs]]
+    out, n = [], 0
+    for line in [*sec.printed_titles, *sec.paragraphs]:
+        found = []
+        for m in marks.marks(line, quotes, reasons):
+            n += not m.is_fact
+            found.append((m, "" if m.is_fact else f"{section_id}-{n}"))
+        out.append((line, found))
+    return out
 
 
 def fact_title(mid: str) -> str:
@@ -110,12 +124,12 @@ def fact_title(mid: str) -> str:
     return f"{r['label']}：{value_cell(r)}（{QUALIFIER_SHORT[r['qualifier']]}）"
 
 
-def _marked(line: str, found: list[marks.Mark], section_id: str, counter: list[int]) -> str:
+def _marked(line: str, found: list[tuple[marks.Mark, str]]) -> str:
     """A line of the source in Markdown: each fact a link to its data row (#m-<id>), with the
     phrase's own anchors (#q-<id>, one per fact it carries); each numeral that is not a fact a
     link to the reason (#x-<section>-<n>)."""
     out, pos = [], 0
-    for m in found:
+    for m, n in found:
         out.append(esc(line[pos:m.start]))
         if m.is_fact:
             title = "；".join(fact_title(f) for f in m.facts)
@@ -123,8 +137,6 @@ def _marked(line: str, found: list[marks.Mark], section_id: str, counter: list[i
             for mid in reversed(m.facts):
                 mark = f"[{mark}]{{#q-{mid}}}"
         else:
-            counter[0] += 1
-            n = f"{section_id}-{counter[0]}"
             mark = f'[{link_to(line[m.start:m.end], f"x-{n}", "不计作数据：" + m.reason)}]{{#xq-{n}}}'
         out.append(mark)
         pos = m.end
@@ -138,8 +150,7 @@ def passage(section_id: str) -> Markdown:
         pg = structure.page()
     sec = pg.section(section_id)
     art = pg.article(sec.article_id)
-    counter = [0]
-    lines = [_marked(line, found, section_id, counter) for line, found in _marked_lines(section_id)]
+    lines = [_marked(line, found) for line, found in _marked_lines(section_id)]
     lines = [f"**{t}**" for t in lines[:len(sec.printed_titles)]] + lines[len(sec.printed_titles):]
     quote = "\n>\n".join(f"> {line}" for line in lines)
     title = esc(art.title + (art.subtitle or ""))
@@ -149,14 +160,8 @@ def passage(section_id: str) -> Markdown:
 
 def non_facts(section_id: str) -> list[str]:
     """The section's numerals that are not facts, in order: the reasons the marks link to."""
-    counter, out = [0], []
-    for line, found in _marked_lines(section_id):
-        for m in found:
-            if not m.is_fact:
-                counter[0] += 1
-                n = f"{section_id}-{counter[0]}"
-                out.append(f"- {link_to('「' + line[m.start:m.end] + '」', f'xq-{n}')}：[{esc(m.reason)}]{{#x-{n}}}")
-    return out
+    return [f"- {link_to('「' + line[m.start:m.end] + '」', f'xq-{n}')}：[{esc(m.reason)}]{{#x-{n}}}"
+            for line, found in _marked_lines(section_id) for m, n in found if not m.is_fact]
 
 
 def article_heading(article_id: str) -> Markdown:
@@ -183,13 +188,7 @@ def fact_link(mid: str, text: str | None = None) -> str:
 def lead(text: str) -> Markdown:
     """A chapter's opening: prose in which each {metric-id} becomes the number as the source
     writes it ("89万余辆次"), linked to its marked phrase like any other value."""
-    def number(m: re.Match) -> str:
-        r = data.metric(m.group(1))
-        q = parse(r["quote"])
-        shown = q.expression if r["kind"] == "rank" else q.expression + (r["unit"] if r["unit"] != "%" else "")
-        return fact_link(r["id"], shown)
-
-    return Markdown(re.sub(r"\{([a-z0-9-]+)\}", number, text) + "\n")
+    return Markdown(re.sub(r"\{([a-z0-9-]+)\}", lambda m: fact_link(m[1], as_written(data.metric(m[1]))), text) + "\n")
 
 
 def fold(summary: str, body: str, css_class: str = "") -> str:
@@ -394,10 +393,8 @@ class Derived:
 def _bound_caveats(rows: list[dict]) -> list[str]:
     notes = []
     for r in rows:  # each named as the source writes it: "89万余辆次"
-        if r["qualifier"] in ("more_than", "approx", "nearly") and r["kind"] not in ("date", "time"):
-            written = parse(r["quote"]).expression + ("" if r["unit"] == "%" else r["unit"])
-            kind = {"more_than": "下限", "approx": "约数", "nearly": "上限"}[r["qualifier"]]
-            notes.append(f"“{r['label']}”原文作“{written}”，是{kind}")
+        if r["qualifier"] != "exact" and r["kind"] not in ("date", "time"):
+            notes.append(f"“{r['label']}”原文作“{as_written(r)}”，是{QUALIFIER_SHORT[r['qualifier']]}")
     return notes
 
 

@@ -151,6 +151,12 @@ def bounds_text(value: float | None, qualifier: str) -> str:
             "at_most": f"≤ {shown}"}.get(qualifier, f"约 {shown}")  # the last two: derived bounds
 
 
+def with_unit(shown: str, unit: str | None) -> str:
+    """A value as printed with its unit: "252 项", but "100%"."""
+    unit = unit or ""
+    return f"{shown}{unit}" if unit == "%" else f"{shown} {unit}".strip()
+
+
 def when_text(when: str) -> str:
     m = re.match(r"^(?:(\d{4})-|--)?(?:(\d{2})-(\d{2}))?(?:T(\d{2})(?::(\d{2}))?)?$", when or "")
     if not m:

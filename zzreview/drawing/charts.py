@@ -25,7 +25,7 @@ import matplotlib.text  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from zzreview import meta  # noqa: E402
-from zzreview.dataset.quantity import bounds_text  # noqa: E402
+from zzreview.dataset.quantity import bounds_text, with_unit  # noqa: E402
 from zzreview.drawing.forms import FORMS  # noqa: E402
 
 CJK_SANS = "Noto Sans CJK SC"
@@ -269,9 +269,7 @@ def _texts_outside(fig, renderer, margin: float = 0.0) -> list[str]:
 
 def value_text(row) -> str:
     """A drawn value as printed: '≥ 890,000 辆次'; a derived row brings its own text."""
-    unit = row.get("unit") or ""
-    unit = unit if unit == "%" else f" {unit}"  # 100%, 252 项
-    return row.get("text") or f"{bounds_text(row['value'], row['qualifier'])}{unit}".strip()
+    return row.get("text") or with_unit(bounds_text(row["value"], row["qualifier"]), row.get("unit"))
 
 
 def _is_bound(row) -> bool:

@@ -129,7 +129,7 @@ def _unbroken(doctree) -> None:
     (not in titles: a title is also a PDF bookmark, where a box is no text)."""
     for text in list(doctree.findall(nodes.Text)):
         if any(isinstance(a, (nodes.literal, nodes.literal_block, nodes.raw, nodes.title, nodes.subtitle))
-               for a in _ancestors(text)):
+               for a in ancestors(text)):
             continue
         pieces, last, value = [], 0, str(text)
         for m in UNBREAKABLE.finditer(value):
@@ -142,7 +142,8 @@ def _unbroken(doctree) -> None:
             text.parent.replace(text, [p for p in pieces if not isinstance(p, nodes.Text) or str(p)])
 
 
-def _ancestors(node):
+def ancestors(node):
+    """A doctree node's parents, nearest first."""
     node = node.parent
     while node is not None:
         yield node

@@ -342,7 +342,7 @@ def _resolve_pending(app, doctree, docname):
         item = figures.entry(fid) if fid else None
         kind = node["kind"]
         if kind == "cite" and app.builder.format == "latex":
-            label = r"\detokenize{%s:%s}" % (numbering.page(fid), fid)
+            label = _latex_label(fid, numbering)
             para = nodes.paragraph("", f"引用本图（纸本）：{cite.paper_citation(version, fid, numbering)}: ",
                                    classes=["zz-cite-pdf"])
             para += nodes.raw("", r"\pageref*{%s}." % label, format="latex")
@@ -412,9 +412,14 @@ def _relative_links(fid: str, numbering, base: str) -> dict:
     return {link: link}
 
 
+def _latex_label(fig_id: str, numbering) -> str:
+    """The label LaTeX gives a figure (its page's docname and its id)."""
+    return r"\detokenize{%s:%s}" % (numbering.page(fig_id), fig_id)
+
+
 def _pdf_index_entry(fig_id: str, title: str, numbering) -> nodes.paragraph:
     """图 N.M, the title, the ID and the page: LaTeX prints the number it gave the figure."""
-    label = r"\detokenize{%s:%s}" % (numbering.page(fig_id), fig_id)
+    label = _latex_label(fig_id, numbering)
     para = nodes.paragraph()
     para += nodes.raw("", r"\hyperref[%s]{图~\ref*{%s}}\quad " % (label, label), format="latex")
     para += nodes.Text(f"{title}（{fig_id}），")
@@ -498,7 +503,7 @@ def _join_chinese_lines(app, doctree):
     """MyST gives a soft line break as a Text node of its own ("\n") between the two lines' texts;
     other readers leave it inside one Text. Both go when Chinese stands on either side."""
     for text in list(doctree.findall(nodes.Text)):
-        if any(isinstance(a, CODE_LIKE) for a in _ancestors(text)):
+        if any(isinstance(a, CODE_LIKE) for a in latex.ancestors(text)):
             continue
         value, parent = str(text), text.parent
         # by identity: Text nodes are strings, and docutils' index() and remove() compare them by value
@@ -517,13 +522,6 @@ def _join_chinese_lines(app, doctree):
             parent.children[i] = new
         else:
             del parent.children[i]
-
-
-def _ancestors(node):
-    node = node.parent
-    while node is not None:
-        yield node
-        node = node.parent
 
 
 def _cache_dir(app) -> Path:
@@ -616,7 +614,7 @@ def _technical(app, pagename, templatename, context, doctree):
     source = next(r for r in meta.datapackage()["resources"] if r["name"] == "source-page")
     rows.append(("原文文件", f"<code>data/{html.escape(source['path'])}</code>，sha256 "
                            f"<code>{html.escape(source['hash'].split(':', 1)[-1])}</code>"))
-    if any(i.startswith(("amb-",)) or not i.startswith("fig-") for i, _ in ids):
+    if any(not i.startswith("fig-") for i, _ in ids):  # numbers or register entries: the data files
         rows.append(("数据文件", "、".join(f'<a href="{href(pagename, "data/" + n)}">data/{n}</a>'
                                         for n in ("metrics.csv", "numeral_exclusions.csv", "datapackage.json"))))
     rows.append(("构建所用提交", html.escape(cite.commit_label(app.config.zz_version))))
