@@ -17,7 +17,7 @@ FIRST_CHART_MAX_PX = 2 * PHONE["height"]  # the first chart starts within two sc
 def test_every_fact_is_marked_exactly_once_in_its_part():
     df = data.metrics()
     for section_id in structure.page().section_ids():
-        carried = [f for _, found in book._marked_lines(section_id) for m in found for f in m.facts]
+        carried = [f for _, found in book._marked_lines(section_id) for m, _ in found for f in m.facts]
         expected = sorted(df.index[df["section"] == section_id])
         assert sorted(carried) == expected, f"{section_id}: facts marked {sorted(carried)}, data {expected}"
 
@@ -29,7 +29,7 @@ def test_every_excluded_numeral_is_marked_where_it_stands():
     marked = {}
     for section_id in pg.section_ids():
         for line, found in book._marked_lines(section_id):
-            for m in found:
+            for m, _ in found:
                 if not m.is_fact:
                     marked[line[m.start:m.end]] = marked.get(line[m.start:m.end], 0) + 1
     titles = "".join((a.title or "") + (a.subtitle or "") for a in pg.articles)
