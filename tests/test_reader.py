@@ -131,14 +131,21 @@ def test_a_lead_number_comes_from_the_data():
     assert re.fullmatch(r"检查车辆\{zz-to\}`89万余辆次 <q-risk-vehicles-checked>`\n", text)
 
 
+NO_SCROLL_ANCHORING = """document.addEventListener('DOMContentLoaded', () => {
+    const s = document.createElement('style'); s.textContent = '* { overflow-anchor: none !important; }';
+    document.head.append(s); });"""
+
+
 @pytest.mark.build
 @pytest.mark.parametrize("width", [390, 1280])
 def test_a_figure_link_lands_on_its_chart(browser, site, width):
     """Every figure's permanent link (page.html#fig-id), opened afresh: once the page and every image
-    have loaded, the chart's top is on screen (drawings keep their room before they load)."""
+    have loaded, the chart's top is on screen (drawings keep their room before they load). Scroll
+    anchoring is off, as in Safari on iPhones, which lacks it: Chromium's would hide a shift."""
     import json
 
     ctx = browser.new_context(viewport={"width": width, "height": 844})
+    ctx.add_init_script(NO_SCROLL_ANCHORING)
     page = ctx.new_page()
     missed = {}
     for sidecar in sorted((site["root"] / "figures").glob("fig-*.json")):
