@@ -182,7 +182,7 @@ def test_nothing_is_printed_in_the_margins(pdf, tmp_path):
 def test_metadata_and_bookmarks(pdf):
     reader = pypdf.PdfReader(pdf)
     meta = reader.metadata
-    assert "漳州公安 2021" in meta.title and meta.author == "本书编者"
+    assert "漳州公安 2021" in meta.title and meta.author == "漳州公安2021注释版回顾编写组"
     assert "2021" in meta.subject and re.search(r"[\u4e00-\u9fff]", meta.subject)
     assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
     top = [o.title for o in reader.outline if not isinstance(o, list)]

@@ -108,6 +108,8 @@ def layouts(browser, site):
     tables, first_view = {}, {}
     ctx = browser.new_context(viewport={"width": WEIGHED_WIDTH, "height": 900})
     page = ctx.new_page()  # one tab through the site (a new tab each is a new renderer)
+    uncaught = []  # a script's error while loading or on a resize, at any width
+    page.on("pageerror", lambda error: uncaught.append(f"{page.url}: {error}"))
     weigh_first_view = first_view_weigher(page)
     for rel in site["pages"]:
         page.set_viewport_size({"width": WEIGHED_WIDTH, "height": 900})
@@ -127,7 +129,11 @@ def layouts(browser, site):
             _two_frames(page)
             tables[rel] = _data_tables_opened(page)
     ctx.close()
-    return {"probe": found, "charts": charts, "tables": tables, "first_view": first_view}
+    return {"probe": found, "charts": charts, "tables": tables, "first_view": first_view, "uncaught": uncaught}
+
+
+def test_no_uncaught_error_at_any_width(layouts):
+    assert layouts["uncaught"] == []
 
 
 @pytest.mark.parametrize("width", CHART_WIDTHS)

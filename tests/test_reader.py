@@ -164,6 +164,21 @@ def test_a_figure_link_lands_on_its_chart(browser, site, width):
     assert not missed, f"at {width} px, charts not on screen after the jump (top, px): {missed}"
 
 
+def test_a_drawing_from_edited_data_says_so_in_its_title_and_source_line():
+    from zzreview.drawing import charts, figures
+
+    charts.setup()
+    for fid in ("fig-med-funnel", "fig-nanjing-breakdown"):
+        rows = figures.drawn_rows(fid)
+        fig = figures.draw(fid, charts.NARROW_IN, rows=rows, edited=[rows[0]["id"]])
+        texts = [t.get_text().replace("\n", "") for t in fig.texts]
+        texts.insert(0, fig.get_suptitle().replace("\n", ""))
+        assert texts[0].startswith(figures.EDITED_STAMP)
+        assert any(t.startswith(figures.EDITED_STAMP) and rows[0]["label"] in t for t in texts[1:]), texts
+        plain = figures.draw(fid, charts.NARROW_IN, rows=rows)
+        assert figures.EDITED_STAMP not in " ".join([plain.get_suptitle()] + [t.get_text() for t in plain.texts])
+
+
 def test_no_label_is_cut_in_any_rendering():
     """Every drawn text of every figure lies inside its canvas, with a margin, measured at the
     resolution of each rendering (SVG and PDF at 72 dpi, PNG at 300), print and phone drawings."""

@@ -168,14 +168,17 @@ def test_editing_a_value_in_the_data_cell_redraws_the_chart_with_it(package):
     proc = subprocess.run([".venv/bin/jupyter", "execute", "--inplace", "edited.ipynb"], cwd=folder,
                           env=outside_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(
-        (folder / "_build" / "generated" / "figures" / f"{fid}.csv").read_text(encoding="utf-8")))}
-    assert rows[mid]["value"] == value
+    drawn = folder / "_build" / "generated" / "figures"
+    # edited is never mistaken for published: other file names, a stamp, the changed rows marked
+    assert {p.name for p in drawn.glob(f"{fid}.edited.*")} >= {f"{fid}.edited.{ext}" for ext in ("png", "svg", "pdf", "csv")}
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO((drawn / f"{fid}.edited.csv").read_text(encoding="utf-8")))}
+    assert rows[mid]["value"] == value and rows[mid]["edited"] == "yes"
+    assert {r["edited"] for i, r in rows.items() if i != mid} <= {"no"}
     assert rows[mid]["value"] != next(r for r in csv.DictReader(io.StringIO(
         (package["site"] / "figures" / f"{fid}.csv").read_text(encoding="utf-8"))) if r["id"] == mid)["value"]
     ran = json.loads(edited.read_text(encoding="utf-8"))
     outputs = json.dumps([c.get("outputs") for c in ran["cells"]], ensure_ascii=False)
-    assert "笔记本里改过的数据" in outputs and mid in outputs
+    assert "笔记本里改过的数据" in outputs and mid in outputs and figures.EDITED_STAMP in outputs
 
 
 def test_every_figure_has_its_data_cell_in_a_downloaded_notebook(package):

@@ -299,7 +299,8 @@ class FigureOutput:
         if not self.edited:
             return ""
         return (f"注意：本图用的是笔记本里改过的数据（{'、'.join(self.edited)} 与 data/metrics.csv 不同），"
-                f"不是书中的图；文件写在 {self.files['csv'].parent}。")
+                f"不是书中的图：图上标有{_drawing()[1].EDITED_STAMP}，文件名带 .edited（{self.files['csv'].name} 等，"
+                f"在 {self.files['csv'].parent}），其 CSV 的 edited 列标出改动的行。")
 
     def html(self) -> str:
         svg = base64.b64encode(self.files["svg"].read_bytes()).decode()
@@ -355,10 +356,12 @@ def figure(fig_id: str, data_frame=None) -> FigureOutput:
     charts, figures = _drawing()
     given = _rows_of(data_frame) if data_frame is not None else None
     rows = figures.drawn_rows(fig_id, given)
+    edited = _edited(given) if given is not None else []
     fig = narrow = None
     try:  # (drawing lays out text too: a missing glyph may show there first)
-        fig, narrow = figures.draw(fig_id, rows=rows), figures.draw(fig_id, charts.NARROW_IN, rows=rows)
-        files = figures.save(fig, fig_id, narrow, rows)
+        fig = figures.draw(fig_id, rows=rows, edited=edited)
+        narrow = figures.draw(fig_id, charts.NARROW_IN, rows=rows, edited=edited)
+        files = figures.save(fig, fig_id, narrow, rows, edited)
     except UserWarning as exc:  # charts.setup() made matplotlib's missing-glyph warning an error
         glyph = re.search(r"Glyph (\d+) ", str(exc))
         if not glyph:
@@ -371,7 +374,7 @@ def figure(fig_id: str, data_frame=None) -> FigureOutput:
         for drawn in (fig, narrow):  # a figure left open would be displayed a second time
             if drawn is not None:
                 plt.close(drawn)
-    return FigureOutput(fig_id, files, rows, _edited(given) if given is not None else [])
+    return FigureOutput(fig_id, files, rows, edited)
 
 
 # --- Derived figures: interval arithmetic, so a bound stays a bound (zzreview/dataset/bounds.py) ------

@@ -1,6 +1,8 @@
-// Citations (zzreview/site/sphinxext.py writes them): put in this page's own absolute address where
-// the build could only give one relative to the site, the reader's date as GB/T 7714's access
-// date, and a copy button per style. Without scripts the static text stays as it is.
+// Citations (zzreview/site/sphinxext.py writes them): the reader's date as GB/T 7714's access
+// date, a copy button per style, and, where the book's public address is unknown to the build, the
+// page's own root address, but only when the page was served from a public http(s) address (never
+// a file, localhost or a private network's): otherwise the text keeps 网址不详. Without scripts the
+// static text stays as it is.
 (function () {
   "use strict";
   function today() {
@@ -20,12 +22,17 @@
     area.remove();
     return done;
   }
+  const LOCAL = /^(localhost|.*\.localhost|.*\.local|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|169\.254\.\d+\.\d+|172\.(1[6-9]|2\d|3[01])\.\d+\.\d+|0\.0\.0\.0|\[.*\])$/;
+  function publicRoot(rel) {
+    const root = new URL(rel, window.location.href);
+    const served = root.protocol === "https:" || root.protocol === "http:";
+    return served && !LOCAL.test(root.hostname) ? root.href : null;
+  }
   function fill() {
-    for (const el of document.querySelectorAll(".zz-url[data-href]")) {
-      el.textContent = new URL(el.dataset.href, window.location.href).href;
-    }
-    for (const el of document.querySelectorAll(".zz-cite-text .zz-date")) {
-      el.textContent = `[${today()}]`;
+    for (const el of document.querySelectorAll(".zz-cite-text")) {
+      const root = el.dataset.template ? publicRoot(el.dataset.root) : null;
+      const text = root ? el.dataset.template.split("@@ROOT@@").join(root) : el.textContent;
+      el.textContent = text.split("[引用日期]").join(`[${today()}]`);
     }
     for (const button of document.querySelectorAll("button.zz-copy")) {
       const text = button.closest(".zz-cite-style").querySelector(".zz-cite-text");

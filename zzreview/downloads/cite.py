@@ -101,48 +101,111 @@ def href(docname: str, target: str) -> str:
     return rel + (f"#{fragment}" if fragment else "")
 
 
+def root_from(docname: str) -> str:
+    """The site's root relative to a page ("../../" from book/review/risk)."""
+    up = posixpath.relpath(".", posixpath.dirname(docname) or ".")
+    return "./" if up == "." else up + "/"
+
+
 def _year() -> str:
     date = release_date()
     return date[:4] if date != "unknown" else "n.d."
 
 
-OFFLINE = None  # baseurl for texts read away from the site (a ZIP's README, a JSON file)
+UNKNOWN_ADDRESS = "网址不详"
+# Where the book's root address goes in a citation the page completes (book/_static/zzreview.js):
+# without html.baseurl, a page served from a public http(s) address puts in its own root there.
+ROOT_MARK = "@@ROOT@@"
 
 
-def _address(rel: str, baseurl: str | None) -> str:
-    """Where a citation points. On the site an unknown public address is the page's own (the
-    page fills it in); in a file read elsewhere it is said to be unknown."""
-    if baseurl is OFFLINE:
-        return f"网址不详（在本书网站上的位置：{rel}）"
-    return f"{baseurl}{rel}"
+def site_root(baseurl: str) -> str | None:
+    """The book's public root address from html.baseurl ("" when unknown), ending in "/"."""
+    return baseurl.rstrip("/") + "/" if baseurl else None
 
 
-def _bibtex(key: str, kind: str, fields: dict, rel: str, baseurl: str | None) -> str:
-    if baseurl is OFFLINE:
-        fields = {**fields, "note": "; ".join(filter(None, [fields.get("note"), f"本书网站上的位置 {rel}（网址不详）"]))}
+def _address(rel: str, root: str | None) -> str:
+    """Where a citation points: the book's public root (html.baseurl, the one authority) and the
+    page within it; with no root known the address is said to be unknown, never a file path or a
+    loopback address."""
+    return f"{root}{rel}" if root else UNKNOWN_ADDRESS
+
+
+def figure_page(fig_id: str) -> str:
+    """The figure's own page (chart, data, sources, downloads, citation): what a citation points to."""
+    return f"figures/{fig_id}.html"
+
+
+def _bibtex(key: str, fields: dict, rel: str, root: str | None) -> str:
+    """@misc, as the standard styles print it: `unsrt` and `plainnat` ignore url, urldate and
+    version, so the address goes in howpublished and the version in note."""
+    if root:
+        fields = {**fields, "howpublished": f"\\url{{{root}{rel}}}"}
     else:
-        fields = {**{k: v for k, v in fields.items() if k != "note"}, "url": f"{baseurl}{rel}",
-                  **({"note": fields["note"]} if fields.get("note") else {})}
-    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
-    return f"@{kind}{{{key},\n{body}\n}}"
+        fields = {**fields, "note": f"{fields['note']}，{UNKNOWN_ADDRESS}"}
+    order = ("author", "title", "howpublished", "year", "note")
+    body = ",\n".join(f"  {k} = {{{fields[k]}}}" for k in order if fields.get(k))
+    return f"@misc{{{key},\n{body}\n}}"
 
 
-def figure_citations(fig_id: str, numbering: Numbering, version: str, baseurl: str | None = "") -> dict[str, str]:
+def _version_note(shown: str) -> str:
+    return f"版本 {shown}，发布于 {release_date()}"
+
+
+def figure_citations(fig_id: str, numbering: Numbering, version: str, root: str | None = None) -> dict[str, str]:
 
     item = figures.entry(fig_id)
     label = f"图 {numbering.number(fig_id)} {item['title']}"
-    rel, date, shown = numbering.permalink(fig_id), release_date(), version_label(version)
-    link = _address(rel, baseurl)
+    rel, date, shown = figure_page(fig_id), release_date(), version_label(version)
+    link = _address(rel, root)
     author, title = meta.book_author(), meta.book_title()
     return {
         "GB/T 7714-2015": (f"{author}. {title}：{label}（{fig_id}）[EB/OL]. 版本 {shown}. "
                            f"({date}){ACCESS_DATE}. {link}."),
         "APA": (f"{author}. ({_year()}). {label} (Figure {fig_id}) [Figure]. In {title} "
                 f"(Version {shown}). {link}"),
-        "BibTeX": _bibtex(f"zzreview-{fig_id}", "misc", {
-            "author": f"{{{author}}}", "title": label, "howpublished": title, "year": _year(), "version": shown,
-            "note": f"Figure ID {fig_id}"}, rel, baseurl),
+        "BibTeX": _bibtex(f"zzreview-{fig_id}", {
+            "author": f"{{{author}}}", "title": f"{label}（{fig_id}）", "year": _year(),
+            "note": f"载于《{title}》，{_version_note(shown)}"}, rel, root),
     }
+
+
+def _iso_parts(date: str) -> list[int] | None:
+    return [int(x) for x in date.split("-")] if re.fullmatch(r"\d{4}-\d\d-\d\d", date) else None
+
+
+def csl_json(version: str, root: str | None, fig_id: str | None = None, numbering: Numbering | None = None) -> str:
+    """CSL-JSON (Zotero, Zotero-based tools, pandoc): the book, or one of its figures."""
+    shown, title = version_label(version), meta.book_title()
+    item = {"id": "zzreview", "type": "book", "title": title, "author": [{"literal": meta.book_author()}],
+            "version": shown, "language": "zh-CN"}
+    rel = "book/index.html"
+    if fig_id:
+        rel = figure_page(fig_id)
+        item.update(id=f"zzreview-{fig_id}", type="figure", container_title=title, number=fig_id,
+                    title=f"图 {numbering.number(fig_id)} {figures.entry(fig_id)['title']}")
+        item["container-title"] = item.pop("container_title")
+    parts = _iso_parts(release_date())
+    if parts:
+        item["issued"] = {"date-parts": [parts]}
+    if root:
+        item["URL"] = f"{root}{rel}"
+    else:
+        item["note"] = UNKNOWN_ADDRESS
+    return json.dumps([item], ensure_ascii=False, indent=2) + "\n"
+
+
+def ris(version: str, root: str | None, fig_id: str | None = None, numbering: Numbering | None = None) -> str:
+    """RIS (EndNote, NoteExpress, Zotero): the book, or one of its figures."""
+    shown, title = version_label(version), meta.book_title()
+    lines = [("TY", "FIGURE" if fig_id else "BOOK"), ("AU", meta.book_author() + ",")]
+    if fig_id:
+        lines += [("TI", f"图 {numbering.number(fig_id)} {figures.entry(fig_id)['title']}（{fig_id}）"), ("T2", title)]
+    else:
+        lines.append(("TI", title))
+    lines += [("PY", _year()), ("DA", release_date().replace("-", "/")), ("ET", shown), ("LA", "zh-CN")]
+    lines.append(("UR", f"{root}{figure_page(fig_id) if fig_id else 'book/index.html'}") if root
+                 else ("N1", UNKNOWN_ADDRESS))
+    return "".join(f"{tag}  - {value}\r\n" for tag, value in lines) + "ER  - \r\n"
 
 
 def paper_citation(version: str, fig_id: str | None = None, numbering: Numbering | None = None) -> str:
@@ -194,15 +257,15 @@ def article_citations(fig_id: str) -> list[str]:
     return out
 
 
-def book_citations(version: str, baseurl: str | None = "") -> dict[str, str]:
+def book_citations(version: str, root: str | None = None) -> dict[str, str]:
     rel, date, shown = "book/index.html", release_date(), version_label(version)
-    link = _address(rel, baseurl)
+    link = _address(rel, root)
     author, title = meta.book_author(), meta.book_title()
     return {
         "GB/T 7714-2015": f"{author}. {title}[EB/OL]. 版本 {shown}. ({date}){ACCESS_DATE}. {link}.",
         "APA": f"{author}. ({_year()}). {title} (Version {shown}). {link}",
-        "BibTeX": _bibtex("zzreview", "book", {"author": f"{{{author}}}", "title": title, "year": _year(),
-                                               "version": shown}, rel, baseurl),
+        "BibTeX": _bibtex("zzreview", {"author": f"{{{author}}}", "title": title, "year": _year(),
+                                       "note": _version_note(shown)}, rel, root),
     }
 
 
@@ -211,7 +274,7 @@ def figure_csv(fig_id: str) -> str:
     return (paths.generated_dir() / "figures" / f"{fig_id}.csv").read_text(encoding="utf-8")
 
 
-def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: str = "") -> dict:
+def figure_metadata(fig_id: str, numbering: Numbering, version: str, root: str | None = None) -> dict:
 
     item = figures.entry(fig_id)
     rows = figures.drawn_rows(fig_id)
@@ -219,7 +282,7 @@ def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: st
     return {
         "id": fig_id, "number": f"图 {numbering.number(fig_id)}", "title": item["title"],
         "caption": item["caption"].strip(), "form": item["form"], "section": item["section"],
-        "page": f"{numbering.page(fig_id)}.html", "permalink": numbering.permalink(fig_id, baseurl or ""),
+        "page": f"{numbering.page(fig_id)}.html", "figure_page": _address(figure_page(fig_id), root),
         "units": sorted({r["unit"] for r in rows}),
         "metrics": [{k: figures.plain(r.get(k)) for k in figures.DRAWN_COLUMNS} for r in rows],
         "notes": item.get("notes", ""), "book": meta.book_title(), "book_version": version,
@@ -228,7 +291,7 @@ def figure_metadata(fig_id: str, numbering: Numbering, version: str, baseurl: st
         "source": {"statement": figures.source_line(rows), "newspaper": source["newspaper"],
                    "published": source["published"], "published_not_before": source["published_not_before"],
                    "citations": article_citations(fig_id), "quotes": quote_places(fig_id)},
-        "citation": figure_citations(fig_id, numbering, version, baseurl or OFFLINE),  # read away from the site
+        "citation": figure_citations(fig_id, numbering, version, root),
         "renderings": renderings(fig_id),
     }
 
@@ -272,15 +335,26 @@ BUNDLE_README = """# {number} {title}（{fig_id}）
 
 {caption}
 
-出自《{book}》，版本 {version}，构建于 {built}。网页：{permalink}
+出自《{book}》，版本 {version}（{built} 发布）。本图专页：{address}
 
 ## 本包的文件
 
-- `{fig_id}.csv`：图中画的每一行。`lower_bound`、`upper_bound` 是原文的写法所允许的范围：确数上下限都等于
-  数值；“余、多”只有下限；“近”的下限为 0、上限为数值；“约、许”等近似数两者都空{rest}。
+- `{fig_id}.csv`：图中画的每一行（各列的意思见下表）。
 - `{fig_id}.metric-rows.csv`：这些数字在本书数据 `data/metrics.csv` 中的原行（全部字段，原样）。
+- 两个 CSV 都是带 BOM 的 UTF-8，中文版 Excel 双击即可正确打开。
 - `{fig_id}.json`：元数据（标题、单位、出处、引用文字、各版本图的尺寸）。
 - `{fig_id}.svg`、`{fig_id}.pdf`、`{fig_id}.png`：印刷宽度的图；`{fig_id}.narrow.svg`、`{fig_id}.narrow.png`：按手机屏幕宽度画的图。
+- `{fig_id}.ris`、`{fig_id}.csl.json`：引用信息，可导入 EndNote、NoteExpress、Zotero 等文献管理软件。
+
+## `{fig_id}.csv` 的列
+
+| 列名 | 中文 | 说明 |
+|---|---|---|
+{columns}
+
+`qualifier`（限定）列的代码：
+
+{codes}
 
 ## 数字的原文与出处
 
@@ -296,7 +370,7 @@ BUNDLE_README = """# {number} {title}（{fig_id}）
 
 ## 引用本图
 
-GB/T 7714-2015（“[引用日期]”处填你查阅的日期；本书的公开网址不详，请补上你取得本图的网址）：
+GB/T 7714-2015（“[引用日期]”处填你查阅的日期{unknown}）：
 
     {gbt}
 
@@ -317,6 +391,34 @@ GB/T 7714-2015。作者取自原文署名（去掉“文/图”“摄影报道�
 {articles}
 """
 
+# the figure CSV's columns that data/metrics.csv does not have (the others are described there)
+DRAWN_ONLY_COLUMNS = {
+    "lower_bound": ("下限", "原文写法所允许的最小值：确数等于数值；“余”“多”等于数值；“近”为 0；“约”“许”空着（不详）。"),
+    "upper_bound": ("上限", "原文写法所允许的最大值：确数等于数值；“近”等于数值；“余”“多”“约”“许”空着（不详）。"),
+}
+
+
+def csv_columns(fig_id: str) -> list[tuple[str, str, str]]:
+    """(column, Chinese name, explanation) for each column of a figure's CSV: the data package's
+    descriptions of data/metrics.csv (their one authority), and the columns only the CSV has."""
+    fields = {f["name"]: f for res in meta.datapackage()["resources"] if res["name"] == "metrics"
+              for f in res["schema"]["fields"]}
+    out = []
+    for name in figures.DRAWN_COLUMNS:
+        if name in fields:
+            out.append((name, fields[name]["title"], fields[name].get("description", "")))
+        else:
+            out.append((name, *DRAWN_ONLY_COLUMNS[name]))
+    if figures.entry(fig_id)["form"] == "partial":
+        out.append(("（“其余”一行）", "其余", "由总数减去原文点名的各类算出，原文没有这个数；它的“原文”列空着。"))
+    return out
+
+
+def qualifier_codes() -> list[tuple[str, str]]:
+    from zzreview.dataset.quantity import QUALIFIERS
+
+    return list(QUALIFIERS.items())
+
 
 def figure_bundle_readme(fig_id: str, meta_: dict) -> str:
     """The bundle's README, from the figure's metadata (figure_metadata)."""
@@ -327,29 +429,49 @@ def figure_bundle_readme(fig_id: str, meta_: dict) -> str:
     return BUNDLE_README.format(
         number=meta_["number"], title=item["title"], fig_id=fig_id, caption=meta_["caption"],
         book=meta_["book"], version=meta_["book_version_label"], built=meta_["built"],
-        permalink=meta_["permalink"] + ("" if "://" in meta_["permalink"] else "（相对于本书网站的根目录；本书的公开网址未知）"),
-        rest="。“其余”一行由总数减去原文点名的各类算出，原文没有这个数" if item["form"] == "partial" else "",
+        address=meta_["figure_page"] + ("" if "://" in meta_["figure_page"] else "（本书的公开网址不详）"),
+        columns="\n".join(f"| `{c}` | {zh} | {text} |" for c, zh, text in csv_columns(fig_id)),
+        codes="\n".join(f"- `{code}`：{text}" for code, text in qualifier_codes()),
+        unknown="" if "://" in meta_["figure_page"] else "；本书的公开网址不详，请补上你取得本图的网址",
         quotes=quotes, statement=meta_["source"]["statement"], rights=meta_["rights"],
         gbt=texts["GB/T 7714-2015"], apa=texts["APA"], bibtex=texts["BibTeX"],
         articles="\n".join(f"- {c}" for c in meta_["source"]["citations"]))
 
 
-def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: str, baseurl: str = "") -> list:
-    """PNG, SVG, PDF (as drawn; PNG and SVG also for a phone), CSV (the data drawn), JSON (the
-    metadata), and all of them in one ZIP with the figure's rows of the data and a README."""
+EXCEL_CSV = "utf-8-sig"  # a BOM: Excel on Chinese Windows reads the file as UTF-8, not GBK
+
+
+def write_figure_downloads(fig_id: str, target, numbering: Numbering, version: str, root: str | None = None) -> list:
+    """PNG, SVG, PDF (as drawn; PNG and SVG also for a phone), CSV (the data drawn, with a BOM),
+    JSON (the metadata), RIS and CSL-JSON (for reference managers), and all of them in one ZIP
+    with the figure's rows of the data and a README."""
     target.mkdir(parents=True, exist_ok=True)
     drawn = paths.generated_dir() / "figures"
     written = []
-    for fmt in RENDERINGS + ("csv",):
+    for fmt in RENDERINGS:
         shutil.copyfile(drawn / f"{fig_id}.{fmt}", target / f"{fig_id}.{fmt}")
         written.append(target / f"{fig_id}.{fmt}")
     # what a phone's page and the figure index show (not a download: the SVG and PNG are)
     shutil.copyfile(drawn / f"{fig_id}.narrow.webp", target / f"{fig_id}.narrow.webp")
-    metadata = figure_metadata(fig_id, numbering, version, baseurl)
-    (target / f"{fig_id}.json").write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    written.append(target / f"{fig_id}.json")
+    metadata = figure_metadata(fig_id, numbering, version, root)
+    texts = {"csv": (figure_csv(fig_id), EXCEL_CSV),
+             "json": (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", "utf-8"),
+             "ris": (ris(version, root, fig_id, numbering), "utf-8"),
+             "csl.json": (csl_json(version, root, fig_id, numbering), "utf-8")}
+    for ext, (text, encoding) in texts.items():
+        (target / f"{fig_id}.{ext}").write_bytes(text.encode(encoding))
+        written.append(target / f"{fig_id}.{ext}")
     members = {path.name: path.read_bytes() for path in written}
-    members[f"{fig_id}.metric-rows.csv"] = _source_rows_csv(fig_id).encode("utf-8")
+    members[f"{fig_id}.metric-rows.csv"] = _source_rows_csv(fig_id).encode(EXCEL_CSV)
     members["README.md"] = figure_bundle_readme(fig_id, metadata).encode("utf-8")
     written.append(write_zip(target / f"{fig_id}.zip", members, fig_id))
     return written
+
+
+def write_book_citations(target, version: str, root: str | None) -> list:
+    """The book's citation for reference managers: RIS and CSL-JSON."""
+    target.mkdir(parents=True, exist_ok=True)
+    files = {target / "zzreview.ris": ris(version, root), target / "zzreview.csl.json": csl_json(version, root)}
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8", newline="")
+    return list(files)

@@ -174,7 +174,7 @@ def exhibits_table(numbering) -> str:
     return "\n".join(rows)
 
 
-def readme(numbering, version: str, notebooks: dict[str, Path], baseurl: str = "") -> str:
+def readme(numbering, version: str, notebooks: dict[str, Path], root: str | None = None) -> str:
 
     facts = meta.source_facts()
     unknown = "原文中没有，不详"
@@ -191,7 +191,7 @@ def readme(numbering, version: str, notebooks: dict[str, Path], baseurl: str = "
         python=meta.python_floor(), pins=len(pins), main=main,
         notebooks="\n".join(f"  - `notebooks/{doc}.ipynb`" for doc in notebooks),
         exhibits=exhibits_table(numbering),
-        citation=cite.book_citations(version, baseurl or cite.OFFLINE)["GB/T 7714-2015"],
+        citation=cite.book_citations(version, root)["GB/T 7714-2015"],
         articles="\n".join(f"- {c}" for c in _all_article_citations()),
         code_licence=_code_licence())
 
@@ -207,9 +207,9 @@ def _code_licence() -> str:
 
 
 def write_package(target_dir: Path, numbering, version: str, notebooks: dict[str, Path],
-                  notebooks_root: Path, baseurl: str = "") -> Path:
+                  notebooks_root: Path, root: str | None = None) -> Path:
     members = {name: path.read_bytes() for name, path in _repository_files().items()}
     for path in notebooks.values():
         members["notebooks/" + path.relative_to(notebooks_root).as_posix()] = path.read_bytes()
-    members["README.md"] = readme(numbering, version, notebooks, baseurl).encode("utf-8")
+    members["README.md"] = readme(numbering, version, notebooks, root).encode("utf-8")
     return write_zip(target_dir / zip_name(), members, package_name())

@@ -88,15 +88,22 @@ def source_line(rows: list[dict]) -> str:
     return meta.source_line(titles)
 
 
-def draw(fig_id: str, width_in: float | None = None, rows: list[dict] | None = None):
+EDITED_STAMP = "「数据已改动，非原书图表」"
+
+
+def draw(fig_id: str, width_in: float | None = None, rows: list[dict] | None = None, edited: list[str] = ()):
     """The matplotlib Figure for a registry entry, drawn from the current data (or from `rows`,
-    drawn_rows of an analyst's edited copy)."""
+    drawn_rows of an analyst's edited copy; `edited` names the rows that differ from the data:
+    the drawing then says so in its title and its source line, so it is never taken for the book's)."""
     from zzreview.drawing import charts  # matplotlib: only where a figure is drawn
 
     item = entry(fig_id)
     rows = rows if rows is not None else drawn_rows(fig_id)
-    source = source_line(rows)
-    return charts.DRAW[item["form"]](rows, item["title"], source, width_in)
+    title, source = item["title"], source_line(rows)
+    if edited:
+        changed = "、".join(r["label"] for r in rows if r["id"] in edited)
+        title, source = f"{EDITED_STAMP}{title}", f"{EDITED_STAMP}改动了：{changed}。改动前的{source}"
+    return charts.DRAW[item["form"]](rows, title, source, width_in)
 
 
 def output_dir():
@@ -130,13 +137,21 @@ def plain(value):
     return value
 
 
-def rows_csv(rows: list[dict]) -> str:
-    """The rows a chart drew, as its CSV download gives them."""
+EDITED_COLUMN = "edited"  # in an edited drawing's CSV: "yes" where a row differs from data/metrics.csv
+
+
+def rows_csv(rows: list[dict], edited: list[str] | None = None) -> str:
+    """The rows a chart drew, as its CSV download gives them; from edited data, with a column
+    that says which rows differ from the book's data (their quote is the source's, not theirs)."""
+    columns = DRAWN_COLUMNS + ([EDITED_COLUMN] if edited else [])
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=DRAWN_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else plain(row[k])) for k in DRAWN_COLUMNS})
+        out = {k: ("" if row.get(k) is None else plain(row[k])) for k in DRAWN_COLUMNS}
+        if edited:
+            out[EDITED_COLUMN] = "yes" if row["id"] in edited else "no"
+        writer.writerow(out)
     return buf.getvalue()
 
 
@@ -150,26 +165,30 @@ def drawn_names(fig_id: str) -> list[str]:
     return sorted(path.name for kind, path in _files(fig_id).items() if kind not in ("screen", "sizes"))
 
 
-def _files(fig_id: str) -> dict:
+EDITED_SUFFIX = ".edited"  # an edited drawing's files: fig-x.edited.png …, never the book's names
+
+
+def _files(fig_id: str, edited: bool = False) -> dict:
     out = output_dir()
+    stem = fig_id + (EDITED_SUFFIX if edited else "")
     files = {}
     for name, formats in _formats().items():
         suffix = "" if name == "print" else ".narrow"
-        files.update({f"{fmt}{suffix}": out / f"{fig_id}{suffix}.{fmt}" for fmt in formats})
+        files.update({f"{fmt}{suffix}": out / f"{stem}{suffix}.{fmt}" for fmt in formats})
     for kind, ext in (("screen", "narrow.webp"), ("sizes", "sizes.json"), ("csv", "csv")):
-        files[kind] = out / f"{fig_id}.{ext}"
+        files[kind] = out / f"{stem}.{ext}"
     return files
 
 
-def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
+def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None, edited: list[str] = ()) -> dict:
     """Write the print rendering in every format,
     the narrow one (drawn for a phone) as SVG and PNG, the rows drawn as CSV (what the drawing
     was made from, recorded as it was made), and a record of the smallest type each rendering
-    drew (what the browser test scales to CSS pixels)."""
+    drew (what the browser test scales to CSS pixels). Drawn from edited data (`edited`: the rows
+    that differ), every file takes another name (_files), so the book's are never overwritten."""
     from zzreview.drawing import charts  # matplotlib: only where a figure is drawn
 
-    out = output_dir()
-    files, sizes = {}, {}
+    names, files, sizes = _files(fig_id, bool(edited)), {}, {}
     rows = rows if rows is not None else drawn_rows(fig_id)
     for name, figure in (("print", fig), ("narrow", narrow)):
         formats = _formats()[name]
@@ -178,18 +197,19 @@ def save(fig, fig_id: str, narrow=None, rows: list[dict] | None = None) -> dict:
         charts.assert_inside(figure, formats)
         suffix = "" if name == "print" else ".narrow"
         for fmt in formats:
-            files[f"{fmt}{suffix}"] = path = out / f"{fig_id}{suffix}.{fmt}"
-            _write(figure, path, fmt)
+            files[f"{fmt}{suffix}"] = names[f"{fmt}{suffix}"]
+            _write(figure, files[f"{fmt}{suffix}"], fmt)
         sizes[name] = charts.text_sizes(figure)
     if narrow is not None:  # what a phone and the figure index show: the phone drawing at twice a 390 px screen, light
-        files["screen"] = out / f"{fig_id}.narrow.webp"
+        files["screen"] = names["screen"]
         _write(narrow, files["screen"], "webp", dpi=SCREEN_PX / narrow.get_figwidth(),
                pil_kwargs={"quality": 82, "method": 6})
-    files["sizes"] = out / f"{fig_id}.sizes.json"
+    files["sizes"] = names["sizes"]
     files["sizes"].write_text(json.dumps(sizes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    files["csv"] = out / f"{fig_id}.csv"  # last, once the drawings exist, and whole or not at all
+    files["csv"] = names["csv"]  # last, once the drawings exist, and whole or not at all
     tmp = files["csv"].with_suffix(".tmp.csv")
-    tmp.write_text(rows_csv(rows), encoding="utf-8")
+    tmp.write_text(rows_csv(rows, edited), encoding="utf-8")
     os.replace(tmp, files["csv"])
-    records.note_drawn(fig_id)  # the executor re-runs the chapter if these files go missing
+    if not edited:
+        records.note_drawn(fig_id)  # the executor re-runs the chapter if these files go missing
     return files

@@ -46,7 +46,8 @@ from zzreview import meta, paths, records
 from zzreview.dataset import validate
 from zzreview.dataset.quantity import bounds_text, when_text
 from zzreview.downloads import cite, replication
-from zzreview.downloads.cite import ACCESS_DATE, href
+from zzreview.downloads.cite import href
+from zzreview.site import figure_pages
 from zzreview.downloads.replication import zip_name
 from zzreview.drawing import figures
 from zzreview.drawing.forms import FORMS
@@ -199,33 +200,33 @@ class zz_pending(nodes.General, nodes.Element):
     from env.toc_fignumbers, so every number printed is the page's own."""
 
 
-def _citation_block(title: str, texts: dict, docname: str, links: dict | None = None,
+def _citation_block(title: str, texts: dict, docname: str, templates: dict | None = None,
                     on_screen: bool = True) -> nodes.Node:
-    """The citation texts, one per style. On screen each has a copy button, and the page fills in
-    its own absolute address (`links`: the root-relative address printed → its target) and the
-    reader's date for GB/T 7714's access date (book/_static/zzreview.js); without scripts the
-    static text stays."""
+    """The citation texts, one per style. On screen each has a copy button, and the reader's date
+    goes in as GB/T 7714's access date (book/_static/zzreview.js). Where the book's public address
+    is unknown (`templates`: the same texts with cite.ROOT_MARK for the site's root), a page served
+    from a public http(s) address puts in its own; anywhere else the text says 网址不详. Without
+    scripts the static text stays."""
     box = nodes.admonition(classes=["zz-cite", "dropdown"])
     box += nodes.title("", title)
     for style, text in texts.items():
         if on_screen:
-            box += nodes.raw("", _citation_html(style, text, docname, links or {}), format="html")
+            template = (templates or {}).get(style)
+            box += nodes.raw("", citation_html(style, text, docname, template), format="html")
         else:
             box += nodes.paragraph("", style)
             box += nodes.literal_block(text, text, language="text" if style != "BibTeX" else "bibtex")
     return box
 
 
-def _citation_html(style: str, text: str, docname: str, links: dict) -> str:
+def citation_html(style: str, text: str, docname: str, template: str | None) -> str:
 
-    shown = html.escape(text)
-    for printed, target in links.items():  # an address the build could only give relative to the site
-        shown = shown.replace(html.escape(printed), _url_span(docname, printed, target))
-    shown = shown.replace(ACCESS_DATE, f'<span class="zz-date">{ACCESS_DATE}</span>')
     label = html.escape(style)
+    completes = (f' data-template="{html.escape(template)}" data-root="{cite.root_from(docname)}"'
+                 if template and template != text else "")
     return (f'<div class="zz-cite-style"><p class="zz-cite-head">{label} '
             f'<button type="button" class="zz-copy" hidden aria-label="复制{label}引用文字">复制</button></p>'
-            f'<pre class="zz-cite-text">{shown}</pre></div>')
+            f'<pre class="zz-cite-text"{completes}>{html.escape(text)}</pre></div>')
 
 
 def _data_block(fig_id: str) -> nodes.Node:
@@ -336,7 +337,7 @@ def _resolve_pending(app, doctree, docname):
     if not pending:
         return
     numbering = cite.Numbering.from_env(app.env)
-    version, base = app.config.zz_version, app.config.html_baseurl or ""
+    version, root = app.config.zz_version, cite.site_root(app.config.html_baseurl)
     for node in pending:
         fid = node.get("fig_id")
         item = figures.entry(fid) if fid else None
@@ -348,11 +349,10 @@ def _resolve_pending(app, doctree, docname):
             para += nodes.raw("", r"\pageref*{%s}." % label, format="latex")
             node.replace_self(para)
         elif kind == "cite":
-            box = _citation_block("引用本图", _figure_texts(fid, numbering, version, base), docname,
-                                  _relative_links(fid, numbering, base))
+            box = _citation_block("引用本图", *_figure_texts(fid, numbering, version, root, docname))
             node.parent.insert(node.parent.index(node), _data_block(fid))
             box.insert(1, _downloads(docname, fid))
-            box.insert(2, _permalink(fid, numbering, base, docname))
+            box.insert(2, _to_figure_page(docname, fid))
             node.replace_self(box)
         elif kind == "index-title":
             thumb = nodes.reference("", "", refuri=href(docname, f"{numbering.page(fid)}.html#{fid}"),
@@ -366,16 +366,21 @@ def _resolve_pending(app, doctree, docname):
             where = nodes.paragraph("", "所在章节：")
             page = numbering.page(fid)
             where += _link(docname, f"{page}.html#{fid}", app.env.titles[page].astext())
-            node.replace_self([where, _downloads(docname, fid),
-                               _citation_block("引用本图", _figure_texts(fid, numbering, version, base), docname,
-                                               _relative_links(fid, numbering, base))])
+            node.replace_self([where, _to_figure_page(docname, fid), _downloads(docname, fid),
+                               _citation_block("引用本图", *_figure_texts(fid, numbering, version, root, docname))])
         elif kind == "book-cite" and app.builder.format == "latex":
             node.replace_self(nodes.paragraph("", f"引用本书（纸本，GB/T 7714-2015）：{cite.paper_citation(version)}.",
                                               classes=["zz-cite-pdf"]))
         elif kind == "book-cite":
-            links = {} if base else {"book/index.html": "book/index.html"}
-            node.replace_self(_citation_block("引用本书", cite.book_citations(version, base), docname, links,
-                                              on_screen=app.builder.format == "html"))
+            templates = None if root else cite.book_citations(version, cite.ROOT_MARK)
+            box = _citation_block("引用本书", cite.book_citations(version, root), docname, templates,
+                                  on_screen=app.builder.format == "html")
+            managers = nodes.paragraph("", "导入文献管理软件：")
+            managers += _link(docname, "cite/zzreview.ris", "RIS（EndNote、NoteExpress）")
+            managers += nodes.Text("　")
+            managers += _link(docname, "cite/zzreview.csl.json", "CSL-JSON（Zotero）")
+            box.insert(1, managers)
+            node.replace_self(box)
         elif kind == "index-paper":
             on_paper = nodes.bullet_list()
             for entry in sorted(figures.registry(), key=lambda f: numbering.key(f["id"])):
@@ -385,31 +390,20 @@ def _resolve_pending(app, doctree, docname):
         index.children.sort(key=lambda s: numbering.key(s["ids"][0].removeprefix("index-")))
 
 
-def _url_span(docname: str, printed: str, target: str) -> str:
-    """An address printed relative to the site; book/_static/zzreview.js puts in the absolute one."""
-    return f'<span class="zz-url" data-href="{html.escape(href(docname, target))}">{html.escape(printed)}</span>'
+def _to_figure_page(docname: str, fid: str) -> nodes.paragraph:
+    para = nodes.paragraph("", "", classes=["zz-to-figure-page"])
+    para += _link(docname, cite.figure_page(fid), "本图专页：图、数据、出处、下载、引用与嵌入")
+    return para
 
 
-def _permalink(fid: str, numbering, base: str, docname: str) -> nodes.Node:
-
-    link = numbering.permalink(fid, base)
-    shown = html.escape(link) if base else _url_span(docname, link, link)
-    return nodes.raw("", f'<p class="zz-permalink">永久链接（图的编号 {fid}）：{shown}</p>', format="html")
-
-
-def _figure_texts(fid: str, numbering, version: str, base: str) -> dict:
-    """The figure's citations, then the newspaper articles its numbers come from."""
-    texts = dict(cite.figure_citations(fid, numbering, version, base))
-    texts[cite.ARTICLE_STYLE] = "\n".join(cite.article_citations(fid))
-    return texts
-
-
-def _relative_links(fid: str, numbering, base: str) -> dict:
-    """Without html.baseurl the book's address is unknown: the page puts in its own."""
-    if base:
-        return {}
-    link = numbering.permalink(fid)
-    return {link: link}
+def _figure_texts(fid: str, numbering, version: str, root: str | None, docname: str) -> tuple:
+    """The figure's citations, then the newspaper articles its numbers come from (for
+    _citation_block: texts, docname, templates)."""
+    def texts(at):
+        out = dict(cite.figure_citations(fid, numbering, version, at))
+        out[cite.ARTICLE_STYLE] = "\n".join(cite.article_citations(fid))
+        return out
+    return texts(root), docname, None if root else texts(cite.ROOT_MARK)
 
 
 def _latex_label(fig_id: str, numbering) -> str:
@@ -538,14 +532,21 @@ def _write_downloads(app, exception):
         return
 
     out = Path(app.outdir)
-    version, base = app.config.zz_version, app.config.html_baseurl or ""
+    version, root = app.config.zz_version, cite.site_root(app.config.html_baseurl)
     numbering = cite.Numbering.from_env(app.env)
+    from zzreview.drawing.card import draw_card  # matplotlib: only once the pages are written
+
+    shown = f"{cite.version_label(version)}（{when_text(cite.release_date())}发布）"
     for item in figures.registry():
-        cite.write_figure_downloads(item["id"], out / "figures", numbering, version, base)
+        fid = item["id"]
+        cite.write_figure_downloads(fid, out / "figures", numbering, version, root)
+        draw_card(out / "figures" / f"{fid}.narrow.png", out / "figures" / f"{fid}.card.png",
+                  f"图 {numbering.number(fid)}", book_title(), shown, root and f"{root}{cite.figure_page(fid)}")
 
     # each chapter as a notebook analysts can follow and rerun, and all of them in one package
     notebooks = replication.write_notebooks(chapters.chapters(), _cache_dir(app), out / "notebooks", numbering)
-    replication.write_package(out, numbering, version, notebooks, out / "notebooks", base)
+    replication.write_package(out, numbering, version, notebooks, out / "notebooks", root)
+    cite.write_book_citations(out / "cite", version, root)
     record = chapters.execution_record(_cache(app), app.env.zz_started)
     (out / EXECUTION_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -633,16 +634,20 @@ def _changes_digest(app, config):
 
 
 def _page_changes(app, pagename, templatename, context, doctree):
-    """At the foot of every page of the book: its 更新记录, the dated content changes of
-    data/changes.csv that concern it or the whole book, newest first."""
+    """At the foot of every page of the book: its 更新记录."""
     if "body" not in context or doctree is None:
         return
-    rows = [r for _, r in sorted((pair for pair in records.change_rows() if pair[1]["page"] in ("", pagename)),
-                                 key=lambda pair: (pair[1]["date"], pair[0]), reverse=True)]  # newest, then last written
+    context["body"] += changes_html(pagename)
+
+
+def changes_html(*pages: str) -> str:
+    """The dated content changes of data/changes.csv that concern these pages or the whole book,
+    newest first (then last written first)."""
+    rows = [r for _, r in sorted((pair for pair in records.change_rows() if pair[1]["page"] in ("", *pages)),
+                                 key=lambda pair: (pair[1]["date"], pair[0]), reverse=True)]
     items = "".join(f'<li><time datetime="{r["date"]}">{when_text(r["date"])}</time>　{html.escape(r["change"])}</li>'
                     for r in rows)
-    context["body"] += (f'<details class="zz-history"><summary>更新记录（{len(rows)} 条）</summary>'
-                        f'<ul>{items}</ul></details>\n')
+    return f'<details class="zz-history"><summary>更新记录（{len(rows)} 条）</summary><ul>{items}</ul></details>\n'
 
 
 def _footer_version(app, config):
@@ -755,6 +760,7 @@ def setup(app):
     app.add_directive("zz-fold", Fold)
     app.connect("doctree-resolved", _resolve_pending, priority=400)  # before latex.py shapes the PDF
     app.connect("builder-inited", _mystnb_css_early)
+    app.connect("html-collect-pages", figure_pages.collect)
     app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _root_page)
     app.connect("build-finished", _drop_unused_images)
