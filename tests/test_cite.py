@@ -97,11 +97,14 @@ def test_each_figure_page_offers_downloads_and_citations(built_site):
         for style in styles[:3]:  # the book's figure, in three styles
             block = style.select_one("pre")
             assert fid in block.get_text() and version in block.get_text()
-            assert f"{doc}.html#{fid}" in block.get_text()
+            # the book's public address is unknown to this build: said so, never a path
+            assert cite.UNKNOWN_ADDRESS in block.get_text() and ".html" not in block.get_text()
+            assert f"figures/{fid}.html" in block["data-template"].replace(cite.ROOT_MARK, "")
         article = styles[3].get_text()  # then the newspaper article(s) its numbers come from
         assert "原文报道" in article and "[N]" in article and fid not in article
         hrefs = [a["href"] for a in box.select("a[href]")]
-        assert {h.rsplit(".", 1)[1] for h in hrefs} == {"png", "svg", "pdf", "csv", "json", "zip"}
+        assert {h.rsplit(".", 1)[1] for h in hrefs} == {"png", "svg", "pdf", "csv", "json", "zip", "html"}
+        assert any(h.endswith(f"figures/{fid}.html") for h in hrefs)  # the figure's own page
 
 
 def test_bibtex_parses_with_a_real_parser(built_site):
@@ -109,17 +112,25 @@ def test_bibtex_parses_with_a_real_parser(built_site):
 
     for item in REGISTRY:
         meta = json.loads((built_site["html"] / "figures" / f"{item['id']}.json").read_text())
-        # in the JSON, read away from the site: the book's address is unknown, so no url, and the
-        # note says where on the site the figure is
-        (offline,) = parse_string(meta["citation"]["BibTeX"], "bibtex").entries.values()
-        assert "url" not in offline.fields and f"{meta['page']}#{item['id']}" in offline.fields["note"]
-        assert offline.fields["version"] == cite.version_label(meta["book_version"])
-        # on the page: the address (the page puts in its own, absolute, when it is shown)
-        box = soup_of(built_site, meta["page"].removesuffix(".html")).select_one(f"figure#{item['id']}") \
-            .find_next(class_="zz-cite")
-        bibtex = next(s for s in box.select(".zz-cite-style") if s.select_one(".zz-cite-head").get_text().startswith("BibTeX"))
-        (online,) = parse_string(bibtex.select_one("pre").get_text(), "bibtex").entries.values()
-        assert online.fields["url"].endswith(f"#{item['id']}")
+        # the book's address is unknown to this build: no address, and the note says so
+        (entry,) = parse_string(meta["citation"]["BibTeX"], "bibtex").entries.values()
+        assert "howpublished" not in entry.fields and cite.UNKNOWN_ADDRESS in entry.fields["note"]
+        assert cite.version_label(meta["book_version"]) in entry.fields["title"]
+
+
+def test_csvs_open_in_a_chinese_excel(built_site):
+    """A BOM: Excel on Chinese Windows reads UTF-8 as such (without one it guesses GBK)."""
+    import zipfile
+
+    for item in REGISTRY:
+        fid = item["id"]
+        assert (built_site["html"] / "figures" / f"{fid}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+        with zipfile.ZipFile(built_site["html"] / "figures" / f"{fid}.zip") as bundle:
+            for name in (f"{fid}.csv", f"{fid}.metric-rows.csv"):
+                assert bundle.read(name).startswith(b"\xef\xbb\xbf"), name
+            readme = bundle.read("README.md").decode("utf-8")
+        for column in ("lower_bound", "upper_bound", "qualifier", "quote", "more_than", "approx", "nearly"):
+            assert f"`{column}`" in readme, column  # every column and code explained, in Chinese
 
 
 def test_figure_index_lists_every_figure(built_site):

@@ -3,9 +3,10 @@
 before it knows whether anything needs doing.)
 
 Everything here is computed at build time from the figure registry, the table of contents, the
-data and the build's version; nothing is typed. The book's version is the git description of the
-commit it was built from (`git describe --tags --always --dirty`), so a cited figure can be traced
-to the exact build that made it.
+data and the release (CITATION.cff); nothing is typed. A citation's address is the book's public
+root (html.baseurl, its one authority) and the cited page; without it the address is said to be
+unknown (a page served from a public address completes it, book/_static/zzreview.js). The commit
+(`git describe --tags --always --dirty`) is shown only in 技术信息 and the JSON metadata.
 """
 from __future__ import annotations
 
@@ -89,9 +90,6 @@ class Numbering:
     def key(self, fig_id: str) -> list[int]:
         return [int(x) for x in self.number(fig_id).split(".")]
 
-    def permalink(self, fig_id: str, baseurl: str = "") -> str:
-        return f"{baseurl}{self.page(fig_id)}.html#{fig_id}"
-
 
 def href(docname: str, target: str) -> str:
     """The address of a file at the site root (with its #fragment) relative to a page. Sphinx's
@@ -137,7 +135,8 @@ def figure_page(fig_id: str) -> str:
 
 def _bibtex(key: str, fields: dict, rel: str, root: str | None) -> str:
     """@misc, as the standard styles print it: `unsrt` and `plainnat` ignore url, urldate and
-    version, so the address goes in howpublished and the version in note."""
+    version, so the address goes in howpublished (`gbt7714` reads a \\url there too) and the
+    version in the title (`gbt7714` prints no note)."""
     if root:
         fields = {**fields, "howpublished": f"\\url{{{root}{rel}}}"}
     else:
@@ -145,10 +144,6 @@ def _bibtex(key: str, fields: dict, rel: str, root: str | None) -> str:
     order = ("author", "title", "howpublished", "year", "note")
     body = ",\n".join(f"  {k} = {{{fields[k]}}}" for k in order if fields.get(k))
     return f"@misc{{{key},\n{body}\n}}"
-
-
-def _version_note(shown: str) -> str:
-    return f"版本 {shown}，发布于 {release_date()}"
 
 
 def figure_citations(fig_id: str, numbering: Numbering, version: str, root: str | None = None) -> dict[str, str]:
@@ -164,8 +159,8 @@ def figure_citations(fig_id: str, numbering: Numbering, version: str, root: str 
         "APA": (f"{author}. ({_year()}). {label} (Figure {fig_id}) [Figure]. In {title} "
                 f"(Version {shown}). {link}"),
         "BibTeX": _bibtex(f"zzreview-{fig_id}", {
-            "author": f"{{{author}}}", "title": f"{label}（{fig_id}）", "year": _year(),
-            "note": f"载于《{title}》，{_version_note(shown)}"}, rel, root),
+            "author": f"{{{author}}}", "title": f"{label}（{fig_id}，《{title}》版本 {shown}）", "year": _year(),
+            "note": f"发布于 {date}"}, rel, root),
     }
 
 
@@ -264,8 +259,8 @@ def book_citations(version: str, root: str | None = None) -> dict[str, str]:
     return {
         "GB/T 7714-2015": f"{author}. {title}[EB/OL]. 版本 {shown}. ({date}){ACCESS_DATE}. {link}.",
         "APA": f"{author}. ({_year()}). {title} (Version {shown}). {link}",
-        "BibTeX": _bibtex("zzreview", {"author": f"{{{author}}}", "title": title, "year": _year(),
-                                       "note": _version_note(shown)}, rel, root),
+        "BibTeX": _bibtex("zzreview", {"author": f"{{{author}}}", "title": f"{title}（版本 {shown}）", "year": _year(),
+                                       "note": f"发布于 {date}"}, rel, root),
     }
 
 

@@ -30,12 +30,12 @@ def draw_card(drawing_png, out_png, number: str, book: str, version: str, addres
         top = fig.add_axes((0, BAND_IN / height_in, 1, drawing_in / height_in))
         top.imshow(image, interpolation="antialiased")
         top.set_axis_off()
-        fig.add_artist(plt.Line2D([0.04, 0.96], [BAND_IN / height_in] * 2, color=charts.PALETTE["grid"], lw=0.8))
+        fig.add_artist(plt.Line2D([0.03, 0.97], [BAND_IN / height_in] * 2, color=charts.PALETTE["grid"], lw=0.8))
         text_right = (width_in - QR_IN - 0.2) / width_in if address else 0.96
         lines = [f"{number} · 《{book}》", f"版本 {version}"]
         lines.append("扫码看本图的数据、出处与引用" if address else "本书的公开网址不详")
         wrapped = [part for line in lines for part in charts._wrap(line, int(text_right * width_in * 72 / 8.5))]
-        fig.text(0.04, (BAND_IN - 0.15) / height_in, "\n".join(wrapped), ha="left", va="top", fontsize=8.5,
+        fig.text(0.03, (BAND_IN - 0.15) / height_in, "\n".join(wrapped), ha="left", va="top", fontsize=8.5,
                  color=charts.PALETTE["ink"], linespacing=1.5)
         if address:
             qr = fig.add_axes(((width_in - QR_IN - 0.1) / width_in, 0.1 / height_in, QR_IN / width_in, QR_IN / height_in))

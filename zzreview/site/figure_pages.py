@@ -61,7 +61,7 @@ def _metatags(fid: str, title: str, description: str, root: str | None) -> str:
     if not root:
         return ""
     tags = {"og:type": "article", "og:title": title, "og:description": description,
-            "og:url": f"{root}{cite.figure_page(fid)}", "og:image": f"{root}figures/{fid}.card.png",
+            "og:url": f"{root}{cite.figure_page(fid)}", "og:image": f"{root}figures/{fid}.png",
             "og:site_name": meta.book_title(), "og:locale": "zh_CN"}
     out = "".join(f'<meta property="{k}" content="{html.escape(v)}" />\n' for k, v in tags.items())
     return out + '<meta name="twitter:card" content="summary_large_image" />\n'
