@@ -55,7 +55,7 @@ def test_every_figure_has_five_downloads_of_the_right_type(built_site):
         assert round(png.info["dpi"][0]) >= 300
         assert ET.parse(root / f"{fid}.svg").getroot().tag.endswith("svg")
         assert (root / f"{fid}.pdf").read_bytes().startswith(b"%PDF")
-        rows = list(csv.DictReader(io.StringIO((root / f"{fid}.csv").read_text(encoding="utf-8"))))
+        rows = list(csv.DictReader(io.StringIO((root / f"{fid}.csv").read_text(encoding="utf-8-sig"))))
         assert rows and set(rows[0]) >= {"id", "value", "unit", "qualifier", "quote"}
         meta = json.loads((root / f"{fid}.json").read_text(encoding="utf-8"))
         assert meta["id"] == fid and meta["licence"] and meta["book_version"]
@@ -65,7 +65,7 @@ def test_every_figure_has_five_downloads_of_the_right_type(built_site):
 def test_each_csv_holds_exactly_the_values_drawn(built_site):
     for item in REGISTRY:
         rows = list(csv.DictReader(io.StringIO(
-            (built_site["html"] / "figures" / f"{item['id']}.csv").read_text(encoding="utf-8"))))
+            (built_site["html"] / "figures" / f"{item['id']}.csv").read_text(encoding="utf-8-sig"))))
         wanted = ([item["total"]] if item.get("total") else []) + item["metrics"]
         named = [r for r in rows if r["id"] in wanted]
         assert [r["id"] for r in named] == wanted
@@ -127,8 +127,8 @@ def test_csvs_open_in_a_chinese_excel(built_site):
         assert (built_site["html"] / "figures" / f"{fid}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
         with zipfile.ZipFile(built_site["html"] / "figures" / f"{fid}.zip") as bundle:
             for name in (f"{fid}.csv", f"{fid}.metric-rows.csv"):
-                assert bundle.read(name).startswith(b"\xef\xbb\xbf"), name
-            readme = bundle.read("README.md").decode("utf-8")
+                assert bundle.read(f"{fid}/{name}").startswith(b"\xef\xbb\xbf"), name
+            readme = bundle.read(f"{fid}/README.md").decode("utf-8")
         for column in ("lower_bound", "upper_bound", "qualifier", "quote", "more_than", "approx", "nearly"):
             assert f"`{column}`" in readme, column  # every column and code explained, in Chinese
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.build
 STYLES = ("GB/T 7714-2015", "APA", "BibTeX", cite.ARTICLE_STYLE)
 
 
-PUBLIC = "http://zzreview.example"  # a public address, served from the test's loopback server
+PUBLIC = "https://zzreview.example"  # a public address (secure: the clipboard needs it), answered from loopback
 
 
 def _public(ctx, base: str) -> None:
@@ -129,7 +129,7 @@ def test_a_figure_bundle_holds_what_citing_and_reusing_it_needs(site):  # noqa: 
     with zipfile.ZipFile(site["root"] / "figures" / f"{fid}.zip") as zf:
         names = {n.split("/", 1)[1] for n in zf.namelist()}
         readme = zf.read(f"{fid}/README.md").decode("utf-8")
-        rows = zf.read(f"{fid}/{fid}.metric-rows.csv").decode("utf-8")
+        rows = zf.read(f"{fid}/{fid}.metric-rows.csv").decode("utf-8-sig")
         drawn = zf.read(f"{fid}/{fid}.csv")
     assert {f"{fid}.{ext}" for ext in ("csv", "json", "svg", "png", "pdf")} | {"README.md", f"{fid}.metric-rows.csv"} <= names
     assert drawn == (site["root"] / "figures" / f"{fid}.csv").read_bytes()
@@ -147,7 +147,7 @@ def test_a_partial_breakdowns_bundle_names_the_computed_remainder(site):  # noqa
     partial = next(f["id"] for f in figures.registry() if f["form"] == "partial")
     with zipfile.ZipFile(site["root"] / "figures" / f"{partial}.zip") as zf:
         readme = zf.read(f"{partial}/README.md").decode("utf-8")
-        drawn = zf.read(f"{partial}/{partial}.csv").decode("utf-8")
+        drawn = zf.read(f"{partial}/{partial}.csv").decode("utf-8-sig")
     assert figures.REST_LABEL in drawn and "由总数减去" in readme
     assert sum(1 for _ in io.StringIO(drawn)) == len(figures.metric_ids(partial)) + 2  # header + rows + remainder
 

@@ -169,7 +169,7 @@ def test_every_chart_has_its_data_as_a_table(layouts, site):
             assert fig["before"]["expanded"] == "false" and fig["before"]["label"], (rel, fig["id"])
             assert not fig["before"]["visible"], f"{rel} {fig['id']}: the table shows before it is asked for"
             assert fig["after"] == {"expanded": "true", "visible": True}, f"{rel} {fig['id']}: Enter did not open it"
-            rows = list(csv.DictReader(io.StringIO((site["root"] / "figures" / f"{fig['id']}.csv").read_text(encoding="utf-8"))))
+            rows = list(csv.DictReader(io.StringIO((site["root"] / "figures" / f"{fig['id']}.csv").read_text(encoding="utf-8-sig"))))
             shown = fig["rows"]
             assert [s[0] for s in shown] == [r["label"] for r in rows]
             for s, r in zip(shown, rows):

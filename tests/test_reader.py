@@ -7,6 +7,7 @@ from bs4 import BeautifulSoup
 
 from zzreview import book
 from zzreview.dataset import data
+from zzreview.drawing import figures
 from zzreview.newspaper import structure
 from test_browser import browser, site  # noqa: F401 (fixtures)
 
@@ -148,9 +149,9 @@ def test_a_figure_link_lands_on_its_chart(browser, site, width):
     ctx.add_init_script(NO_SCROLL_ANCHORING)
     page = ctx.new_page()
     missed = {}
-    for sidecar in sorted((site["root"] / "figures").glob("fig-*.json")):
-        fid = sidecar.stem
-        rel = json.loads(sidecar.read_text(encoding="utf-8"))["page"]
+    for item in figures.registry():
+        fid = item["id"]
+        rel = json.loads((site["root"] / "figures" / f"{fid}.json").read_text(encoding="utf-8"))["page"]
         page.goto("about:blank")
         page.goto(f"{site['base']}/{rel}#{fid}", wait_until="load")
         # every image the browser chose to load (a lazy one far away never starts: it is not waited for)

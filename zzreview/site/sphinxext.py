@@ -627,6 +627,20 @@ def _technical(app, pagename, templatename, context, doctree):
     context["body"] += f'<details class="zz-tech"><summary>技术信息</summary>{body}</details>\n'
 
 
+def _description(app, pagename, templatename, context, doctree):
+    """A meta description on every page (what a search result or a shared link shows): a figure
+    page's own, else the page's first paragraph, else the book's title."""
+    text = context.get("zz_description")
+    if not text and doctree is not None:
+        first = next((p for p in doctree.findall(nodes.paragraph)
+                      if not any(isinstance(a, (nodes.admonition, nodes.table, nodes.container)) for a in latex.ancestors(p))
+                      and len(p.astext()) > 20), None)
+        text = first.astext() if first is not None else ""
+    text = " ".join((text or book_title()).split())
+    text = text if len(text) <= 150 else text[:149] + "…"
+    context["metatags"] = context.get("metatags", "") + f'<meta name="description" content="{html.escape(text)}" />\n'
+
+
 def _changes_digest(app, config):
     """A config value that changes with data/changes.csv: Sphinx then writes every page again
     (its rebuild is "html": nothing is re-read or re-executed)."""
@@ -770,6 +784,7 @@ def setup(app):
     app.connect("html-page-context", _button_words, priority=900)
     app.connect("html-page-context", _technical, priority=901)
     app.connect("html-page-context", _page_changes, priority=902)
+    app.connect("html-page-context", _description)
     app.connect("html-page-context", screen.page_markup, priority=910)
     app.connect("build-finished", screen.slim_site, priority=900)  # after the downloads are written
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3",
