@@ -36,7 +36,7 @@ def test_every_figure_has_its_page_linked_both_ways(built_site):
         page = _soup(html_root / "figures" / f"{fid}.html")
         assert any(h.get_text().endswith(item["title"]) for h in page.select("article h1, main h1"))
         assert page.find("meta", attrs={"name": "description"})["content"]
-        img = page.select_one(f"figure#{fid} img")
+        img = page.select_one("figure.zz-figure-page img")
         assert img["width"] and img["height"] and img["alt"]
         chapter = json.loads((html_root / "figures" / f"{fid}.json").read_text(encoding="utf-8"))["page"]
         back = [a["href"] for a in page.select("a[href]") if a["href"].endswith(f"{chapter}#{fid}")]
@@ -44,7 +44,7 @@ def test_every_figure_has_its_page_linked_both_ways(built_site):
         chapter_page = _soup(html_root / chapter)
         assert chapter_page.select(f'a[href$="figures/{fid}.html"]'), f"{chapter} does not link to {fid}'s page"
         ids = {el["id"] for el in chapter_page.select("[id]")}
-        for a in page.select("#sources ~ ul a[href], table a[href]"):  # each quote: its marked phrase
+        for a in page.select("#sources + ul a[href], #data + div table a[href]"):  # each quote: its marked phrase
             target = a["href"].split("#", 1)
             assert target[0].endswith(chapter) and target[1] in ids, a["href"]
         for ext, _ in DOWNLOADS:
@@ -59,7 +59,7 @@ def test_a_figure_page_reads_without_scripts(browser, site):  # noqa: F811
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
     page = ctx.new_page()
     page.goto(f"{site['base']}/figures/fig-med-funnel.html", wait_until="load")
-    box = page.locator("figure#fig-med-funnel img").bounding_box()
+    box = page.locator("figure.zz-figure-page img").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 300
     assert page.locator("#data ~ div table").first.is_visible()
     assert "网址不详" in page.locator(".zz-cite-text").first.text_content()

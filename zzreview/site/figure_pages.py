@@ -89,7 +89,7 @@ def _body(app, fid: str, numbering, version: str, root: str | None) -> str:
     chapter_title = app.env.titles[chapter].astext()
     parts = [f'<h1>图 {number} {html.escape(item["title"])}</h1>',
              f'<p class="zz-lead">{html.escape(" ".join(item["caption"].split()))}</p>',
-             f'<figure id="{fid}">{_picture(pagename, fid, item)}</figure>',
+             f'<figure class="zz-figure-page">{_picture(pagename, fid, item)}</figure>',
              f'<p>在书中：<a href="{at(f"{chapter}.html#{fid}")}">《{html.escape(chapter_title)}》的图 {number}</a>'
              f'（那里有原文、注释和原文未说清之处）。</p>']
     parts.append(_data_table(fid, pagename, chapter))
@@ -117,8 +117,8 @@ def _data_table(fid: str, pagename: str, chapter: str) -> str:
         value = bounds_text(float(r["value"]), r["qualifier"]) if r["value"] else ""
         mark = href(pagename, f"{chapter}.html#m-{r['id']}")
         quote = f'<a href="{mark}">「{html.escape(r["quote"])}」</a>' if r["quote"] else html.escape(r["note"])
-        body.append(f'<tr><td data-label="指标">{html.escape(r["label"])}</td><td data-label="数值">{html.escape(value)}</td>'
-                    f'<td data-label="单位">{html.escape(r["unit"])}</td><td data-label="原文">{quote}</td></tr>')
+        body.append(f'<tr><td>{html.escape(r["label"])}</td><td>{html.escape(value)}</td>'
+                    f'<td>{html.escape(r["unit"])}</td><td>{quote}</td></tr>')
     head = "".join(f'<th scope="col">{h}</th>' for h in ("指标", "数值", "单位", "原文"))
     return (f'<h2 id="data">数据</h2><div class="zz-cards"><table class="table"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>'
