@@ -20,7 +20,6 @@ from zzreview import meta, paths, records
 from zzreview.dataset import data, validate
 from zzreview.dataset.bounds import Interval, interval_text, remainder
 from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, parse, when_text, with_unit
-from zzreview.drawing.forms import FORMS
 from zzreview.newspaper import marks, structure
 
 QUALIFIER_SHORT = {"exact": "确数", "more_than": "下限", "approx": "约数", "nearly": "上限"}
@@ -278,15 +277,7 @@ class FigureOutput:
     @property
     def alt(self) -> str:
         """Alt text with the values, generated from the data so it never goes stale."""
-        charts, figures = _drawing()
-        item = self.item
-        rows = self.rows
-        form = FORMS[item["form"]].name_zh
-        if item["form"] == "ranks":
-            parts = [f"{r['label']}：{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
-        else:
-            parts = [f"{r['label']}：{charts.value_text(r)}" for r in rows]
-        return f"{form}，{item['title']}：" + "；".join(parts) + "。"
+        return _drawing()[1].alt_text(self.fig_id, self.rows)
 
     def markdown(self) -> str:
         # not this build's path: the cached output stays valid wherever the build is (sphinxext)

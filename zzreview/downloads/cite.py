@@ -128,9 +128,17 @@ def _address(rel: str, root: str | None) -> str:
     return f"{root}{rel}" if root else UNKNOWN_ADDRESS
 
 
+BOOK_PAGE = "book/index.html"  # what the book's citation points to: its front page
+
+
 def figure_page(fig_id: str) -> str:
     """The figure's own page (chart, data, sources, downloads, citation): what a citation points to."""
     return f"figures/{fig_id}.html"
+
+
+def figure_label(fig_id: str, numbering: Numbering) -> str:
+    """"图 2.2 平和县……": the figure's number (Sphinx's) and title, as every citation gives it."""
+    return f"图 {numbering.number(fig_id)} {figures.entry(fig_id)['title']}"
 
 
 def _bibtex(key: str, fields: dict, rel: str, root: str | None) -> str:
@@ -148,8 +156,7 @@ def _bibtex(key: str, fields: dict, rel: str, root: str | None) -> str:
 
 def figure_citations(fig_id: str, numbering: Numbering, version: str, root: str | None = None) -> dict[str, str]:
 
-    item = figures.entry(fig_id)
-    label = f"图 {numbering.number(fig_id)} {item['title']}"
+    label = figure_label(fig_id, numbering)
     rel, date, shown = figure_page(fig_id), release_date(), version_label(version)
     link = _address(rel, root)
     author, title = meta.book_author(), meta.book_title()
@@ -164,6 +171,12 @@ def figure_citations(fig_id: str, numbering: Numbering, version: str, root: str 
     }
 
 
+def figure_texts(fig_id: str, numbering: Numbering, version: str, root: str | None) -> dict[str, str]:
+    """What a page offers to cite for a figure: its citations, then the newspaper articles its
+    numbers come from."""
+    return {**figure_citations(fig_id, numbering, version, root), ARTICLE_STYLE: "\n".join(article_citations(fig_id))}
+
+
 def _iso_parts(date: str) -> list[int] | None:
     return [int(x) for x in date.split("-")] if re.fullmatch(r"\d{4}-\d\d-\d\d", date) else None
 
@@ -173,12 +186,10 @@ def csl_json(version: str, root: str | None, fig_id: str | None = None, numberin
     shown, title = version_label(version), meta.book_title()
     item = {"id": "zzreview", "type": "book", "title": title, "author": [{"literal": meta.book_author()}],
             "version": shown, "language": "zh-CN"}
-    rel = "book/index.html"
+    rel = figure_page(fig_id) if fig_id else BOOK_PAGE
     if fig_id:
-        rel = figure_page(fig_id)
-        item.update(id=f"zzreview-{fig_id}", type="figure", container_title=title, number=fig_id,
-                    title=f"图 {numbering.number(fig_id)} {figures.entry(fig_id)['title']}")
-        item["container-title"] = item.pop("container_title")
+        item.update({"id": f"zzreview-{fig_id}", "type": "figure", "container-title": title, "number": fig_id,
+                     "title": figure_label(fig_id, numbering)})
     parts = _iso_parts(release_date())
     if parts:
         item["issued"] = {"date-parts": [parts]}
@@ -194,12 +205,11 @@ def ris(version: str, root: str | None, fig_id: str | None = None, numbering: Nu
     shown, title = version_label(version), meta.book_title()
     lines = [("TY", "FIGURE" if fig_id else "BOOK"), ("AU", meta.book_author() + ",")]
     if fig_id:
-        lines += [("TI", f"图 {numbering.number(fig_id)} {figures.entry(fig_id)['title']}（{fig_id}）"), ("T2", title)]
+        lines += [("TI", f"{figure_label(fig_id, numbering)}（{fig_id}）"), ("T2", title)]
     else:
         lines.append(("TI", title))
     lines += [("PY", _year()), ("DA", release_date().replace("-", "/")), ("ET", shown), ("LA", "zh-CN")]
-    lines.append(("UR", f"{root}{figure_page(fig_id) if fig_id else 'book/index.html'}") if root
-                 else ("N1", UNKNOWN_ADDRESS))
+    lines.append(("UR", f"{root}{figure_page(fig_id) if fig_id else BOOK_PAGE}") if root else ("N1", UNKNOWN_ADDRESS))
     return "".join(f"{tag}  - {value}\r\n" for tag, value in lines) + "ER  - \r\n"
 
 
@@ -207,7 +217,7 @@ def paper_citation(version: str, fig_id: str | None = None, numbering: Numbering
     """GB/T 7714 for the printed book ([M]: a monograph), a figure's title and id if one is cited:
     on paper a web address would be useless (the PDF appends the page)."""
     author, title = meta.book_author(), meta.book_title()
-    part = f"：图 {numbering.number(fig_id)} {figures.entry(fig_id)['title']}（{fig_id}）" if fig_id else ""
+    part = f"：{figure_label(fig_id, numbering)}（{fig_id}）" if fig_id else ""
     return f"{author}. {title}{part}[M]. 版本 {version_label(version)}. {_year()}"
 
 
@@ -253,7 +263,7 @@ def article_citations(fig_id: str) -> list[str]:
 
 
 def book_citations(version: str, root: str | None = None) -> dict[str, str]:
-    rel, date, shown = "book/index.html", release_date(), version_label(version)
+    rel, date, shown = BOOK_PAGE, release_date(), version_label(version)
     link = _address(rel, root)
     author, title = meta.book_author(), meta.book_title()
     return {
@@ -424,7 +434,7 @@ def figure_bundle_readme(fig_id: str, meta_: dict) -> str:
     return BUNDLE_README.format(
         number=meta_["number"], title=item["title"], fig_id=fig_id, caption=meta_["caption"],
         book=meta_["book"], version=meta_["book_version_label"], built=meta_["built"],
-        address=meta_["figure_page"] + ("" if "://" in meta_["figure_page"] else "（本书的公开网址不详）"),
+        address=meta_["figure_page"] + ("" if "://" in meta_["figure_page"] else f"（在本书网站上是 {figure_page(fig_id)}）"),
         columns="\n".join(f"| `{c}` | {zh} | {text} |" for c, zh, text in csv_columns(fig_id)),
         codes="\n".join(f"- `{code}`：{text}" for code, text in qualifier_codes()),
         unknown="" if "://" in meta_["figure_page"] else "；本书的公开网址不详，请补上你取得本图的网址",

@@ -88,6 +88,21 @@ def source_line(rows: list[dict]) -> str:
     return meta.source_line(titles)
 
 
+def alt_text(fig_id: str, rows: list[dict] | None = None) -> str:
+    """A drawing's alt text: its form, title and every value drawn (the chapter's figure and the
+    figure's own page say the same)."""
+    from zzreview.drawing import charts  # matplotlib: only where a figure is drawn
+    from zzreview.drawing.forms import FORMS
+
+    item = entry(fig_id)
+    rows = rows if rows is not None else drawn_rows(fig_id)
+    if item["form"] == "ranks":
+        parts = [f"{r['label']}：{charts.RANK_NAMES.get(int(r['value']), int(r['value']))}" for r in rows]
+    else:
+        parts = [f"{r['label']}：{charts.value_text(r)}" for r in rows]
+    return f"{FORMS[item['form']].name_zh}，{item['title']}：" + "；".join(parts) + "。"
+
+
 EDITED_STAMP = "「数据已改动，非原书图表」"
 
 

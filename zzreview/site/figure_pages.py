@@ -41,15 +41,14 @@ def collect(app):
     version, root = app.config.zz_version, cite.site_root(app.config.html_baseurl)
     for item in figures.registry():
         fid = item["id"]
-        number = f"图 {numbering.number(fid)}"
-        title = f"{number} {item['title']}"
+        title = cite.figure_label(fid, numbering)
         description = f"{title}：{' '.join(item['caption'].split())}"
         yield page_name(fid), {
-            "title": title, "body": _body(app, fid, numbering, version, root),
+            "title": title, "body": _body(app, fid, title, numbering, version, root),
             "metatags": _metatags(fid, title, description, root), "zz_description": description,
         }, "page.html"
         yield embed_name(fid), {
-            "title": title, "zz_figure": _picture(embed_name(fid), fid, item),
+            "title": title, "zz_figure": _picture(embed_name(fid), fid),
             "zz_source": html.escape(figures.source_line(figures.drawn_rows(fid))),
             "zz_page": href(embed_name(fid), cite.figure_page(fid)), "zz_book": html.escape(meta.book_title()),
             "zz_description": description,
@@ -67,45 +66,37 @@ def _metatags(fid: str, title: str, description: str, root: str | None) -> str:
     return out + '<meta name="twitter:card" content="summary_large_image" />\n'
 
 
-def _picture(pagename: str, fid: str, item: dict) -> str:
-    """The chart as the chapter shows it: the phone drawing on a phone, the print one elsewhere."""
-    rows = figures.drawn_rows(fid)
-    alt = html.escape(f"{item['title']}：" + "；".join(f"{r['label']}：{bounds_text(r['value'], r['qualifier'])}"
-                                                      f"{r['unit']}" for r in rows if r["value"] is not None) + "。")
-    return (f'<picture><source media="(max-width: {screen.NARROW_MAX_PX}px)" '
-            f'srcset="{href(pagename, f"figures/{fid}.narrow.webp")}" {screen.size_attributes(fid + ".narrow")} />'
-            f'<img alt="{alt}" src="{href(pagename, f"figures/{fid}.svg")}" {screen.size_attributes(fid)} '
-            f'decoding="async" style="width: 100%;" /></picture>')
+def _picture(pagename: str, fid: str) -> str:
+    """The chart as the chapter shows it, with the chapter's alt text."""
+    return screen.picture(pagename, fid, html.escape(figures.alt_text(fid)), href(pagename, f"figures/{fid}.svg"),
+                          lazy=False)
 
 
-def _body(app, fid: str, numbering, version: str, root: str | None) -> str:
+def _body(app, fid: str, title: str, numbering, version: str, root: str | None) -> str:
     from zzreview.site.sphinxext import changes_html, citation_html  # the book's own pieces
 
     pagename = page_name(fid)
     item = figures.entry(fid)
     chapter = numbering.page(fid)
     number = numbering.number(fid)
-    at = lambda target: href(pagename, target)  # noqa: E731
     chapter_title = app.env.titles[chapter].astext()
-    parts = [f'<h1>图 {number} {html.escape(item["title"])}</h1>',
+    parts = [f'<h1>{html.escape(title)}</h1>',
              f'<p class="zz-lead">{html.escape(" ".join(item["caption"].split()))}</p>',
-             f'<figure class="zz-figure-page">{_picture(pagename, fid, item)}</figure>',
-             f'<p>在书中：<a href="{at(f"{chapter}.html#{fid}")}">《{html.escape(chapter_title)}》的图 {number}</a>'
+             f'<figure class="zz-figure-page">{_picture(pagename, fid)}</figure>',
+             f'<p>在书中：<a href="{href(pagename, f"{chapter}.html#{fid}")}">《{html.escape(chapter_title)}》的图 {number}</a>'
              f'（那里有原文、注释和原文未说清之处）。</p>']
     parts.append(_data_table(fid, pagename, chapter))
     if item.get("notes"):
         parts.append(f'<h2 id="notes">注释</h2><p>{html.escape(item["notes"])}</p>')
     parts.append(_sources(fid, pagename, chapter))
     parts.append(_downloads(fid, pagename))
-    texts = dict(cite.figure_citations(fid, numbering, version, root))
-    texts[cite.ARTICLE_STYLE] = "\n".join(cite.article_citations(fid))
-    templates = None
-    if not root:
-        templates = dict(cite.figure_citations(fid, numbering, version, cite.ROOT_MARK))
+    texts = cite.figure_texts(fid, numbering, version, root)
+    templates = {} if root else cite.figure_texts(fid, numbering, version, cite.ROOT_MARK)
     parts.append('<h2 id="cite">引用</h2><p>按你的报告所用的格式复制一种。“[引用日期]”在网页上会换成今天的日期。</p>'
-                 + "".join(citation_html(style, text, pagename, (templates or {}).get(style))
-                           for style, text in texts.items()))
-    parts.append(_embed(fid, root))
+                 + "".join(citation_html(style, text, pagename, templates.get(style)) for style, text in texts.items()))
+    where = "" if root else "（本书的公开网址不详：把 src 换成本书网站上这一文件的完整网址）"
+    parts.append('<h2 id="embed">嵌入</h2><p>把下面的代码放进你的网页，显示这幅图（只有图、出处和本页链接）'
+                 f'{where}：</p>' + citation_html("嵌入代码", _embed_code(fid, root), pagename, None))
     parts.append(changes_html(chapter, pagename))
     return "\n".join(parts)
 
@@ -149,12 +140,7 @@ def _downloads(fid: str, pagename: str) -> str:
             f'<p><code>qualifier</code>（限定）列的代码：</p><ul>{codes}</ul></details>')
 
 
-def _embed(fid: str, root: str | None) -> str:
+def _embed_code(fid: str, root: str | None) -> str:
     src = f"{root}{embed_name(fid)}.html" if root else f"{embed_name(fid)}.html"
-    code = (f'<iframe src="{src}" title="{html.escape(figures.entry(fid)["title"])}" '
+    return (f'<iframe src="{src}" title="{html.escape(figures.entry(fid)["title"])}" '
             f'style="width: 100%; height: 640px; border: 0;" loading="lazy"></iframe>')
-    where = "" if root else "（本书的公开网址不详：把 src 换成本书网站上这一文件的完整网址）"
-    from zzreview.site.sphinxext import citation_html
-
-    return ('<h2 id="embed">嵌入</h2><p>把下面的代码放进你的网页，显示这幅图（只有图、出处和本页链接）'
-            f'{where}：</p>' + citation_html("嵌入代码", code, "", None))

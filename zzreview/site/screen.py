@@ -55,13 +55,17 @@ def page_markup(app, pagename, templatename, context, doctree):
 
 
 def _picture(m: re.Match, pagename: str) -> str:
+    return picture(pagename, m.group("id"), m.group("alt"), f'{m.group("up")}_images/{m.group("id")}.svg', lazy=True)
+
+
+def picture(pagename: str, fig_id: str, alt_html: str, svg_src: str, lazy: bool) -> str:
     """Both drawings with their width and height (the browser keeps their room before they load,
-    so a link to the figure lands on it)."""
-    fig_id = m.group("id")
+    so a link to the figure lands on it): the phone drawing on a phone, the print one elsewhere."""
     narrow = href(pagename, f"figures/{fig_id}.narrow.webp")  # the phone drawing, light (figures.SCREEN_PX)
+    loading = ' loading="lazy"' if lazy else ""
     return (f'<picture><source media="(max-width: {NARROW_MAX_PX}px)" srcset="{narrow}" '
             f'{size_attributes(fig_id + ".narrow")} />'
-            f'<img alt="{m.group("alt")}" src="{m.group("up")}_images/{fig_id}.svg" {size_attributes(fig_id)} loading="lazy" '
+            f'<img alt="{alt_html}" src="{svg_src}" {size_attributes(fig_id)}{loading} '
             f'decoding="async" style="width: 100%;" /></picture>')
 
 

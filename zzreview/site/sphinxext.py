@@ -360,7 +360,7 @@ def _resolve_pending(app, doctree, docname):
             alt = html.escape(f"图 {numbering.number(fid)} 的缩略图：{item['title']}")
             thumb += nodes.raw("", f'<img src="{href(docname, f"figures/{fid}.narrow.webp")}" alt="{alt}" '
                                    f'{screen.size_attributes(fid + ".narrow", 320)} loading="lazy">', format="html")
-            node.replace_self([nodes.title("", f"图 {numbering.number(fid)} {item['title']}"),
+            node.replace_self([nodes.title("", cite.figure_label(fid, numbering)),
                                nodes.paragraph("", "", thumb)])
         elif kind == "index-body":
             where = nodes.paragraph("", "所在章节：")
@@ -397,13 +397,9 @@ def _to_figure_page(docname: str, fid: str) -> nodes.paragraph:
 
 
 def _figure_texts(fid: str, numbering, version: str, root: str | None, docname: str) -> tuple:
-    """The figure's citations, then the newspaper articles its numbers come from (for
-    _citation_block: texts, docname, templates)."""
-    def texts(at):
-        out = dict(cite.figure_citations(fid, numbering, version, at))
-        out[cite.ARTICLE_STYLE] = "\n".join(cite.article_citations(fid))
-        return out
-    return texts(root), docname, None if root else texts(cite.ROOT_MARK)
+    """_citation_block's texts, docname and templates for a figure (cite.figure_texts)."""
+    templates = None if root else cite.figure_texts(fid, numbering, version, cite.ROOT_MARK)
+    return cite.figure_texts(fid, numbering, version, root), docname, templates
 
 
 def _latex_label(fig_id: str, numbering) -> str:
