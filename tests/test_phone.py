@@ -21,6 +21,9 @@ def chapters(site):
 
 
 TABLE_PROBE = """() => {
+  // Tables as a reader reads them: a fold opened (a closed one's content is not laid out anew on a
+  // resize, so what it measures depends on timing)
+  for (const d of document.querySelectorAll('article details')) d.open = true;
   const narrow = [], wide = [];
   for (const table of document.querySelectorAll('article table')) {
     const row = table.querySelector('tbody tr');
