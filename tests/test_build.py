@@ -198,6 +198,18 @@ def test_data_is_shown_byte_identical_to_the_data_package(built_site):
             assert row["id"] in text and f"「{row['quote']}」" in text, row["id"]
 
 
+def test_the_site_carries_the_whole_data_package(built_site):
+    """data/datapackage.json on the site validates there: every file it names is beside it, as in
+    the repository."""
+    from frictionless import Package
+
+    site = built_site["html"] / "data"
+    report = Package(str(site / "datapackage.json")).validate()
+    assert report.valid, [e.message for task in report.tasks for e in task.errors][:5]
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        assert path.read_bytes() == (REPO / "data" / path.relative_to(site)).read_bytes(), path
+
+
 def test_no_line_break_between_chinese_characters_reaches_a_page(built_site):
     """The Markdown wraps Chinese prose anywhere; a browser shows a line break between two
     Chinese characters as a gap, so none may reach the page (code and preformatted text aside)."""

@@ -546,9 +546,12 @@ def _write_downloads(app, exception):
     record = chapters.execution_record(_cache(app), app.env.zz_started)
     (out / EXECUTION_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
 
-    for name in ("datapackage.json", "metrics.csv", "numeral_exclusions.csv"):
-        (out / "data").mkdir(exist_ok=True)
-        shutil.copyfile(paths.data_dir() / name, out / "data" / name)
+    # the data package whole, as its descriptor lists it: a program that reads data/datapackage.json
+    # from the site finds every file it names
+    descriptor = paths.data_dir() / "datapackage.json"
+    for rel in ["datapackage.json"] + [r["path"] for r in json.loads(descriptor.read_text(encoding="utf-8"))["resources"]]:
+        (out / "data" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(paths.data_dir() / rel, out / "data" / rel)
 
 
 ROOT_PAGE = """<!DOCTYPE html>
