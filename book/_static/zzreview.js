@@ -50,53 +50,27 @@
       });
     }
   }
-  // 执行记录: the table of executions.json (the HTML build writes it, zzreview/site/sphinxext.py).
+  // 执行记录: the build writes a row per chapter (zzreview/site/sphinxext.py); what varies from
+  // build to build comes from executions.json, which the HTML build writes beside the pages.
   async function executions() {
     const box = document.querySelector(".zz-executions[data-src]");
     if (!box) return;
-    const src = new URL(box.dataset.src, window.location.href);
     let record;
     try {
-      record = await (await fetch(src)).json();
+      record = await (await fetch(new URL(box.dataset.src, window.location.href))).json();
     } catch (err) {
       return;  // opened from a file: the link to the JSON stays
     }
-    const heads = ["笔记本", "本次构建", "最近一次运行（UTC）", "用时（秒）", "结果"];
-    const table = document.createElement("table");
-    table.className = "table";
-    const when = document.createElement("p");  // not a <caption>: a phone shows the table as cards
-    when.textContent = `本次构建于 ${record.built_at.replace("T", " ").replace("+00:00", "")}（UTC）。`;
-    const head = table.createTHead().insertRow();
-    for (const text of heads) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = text;
-      head.appendChild(th);
-    }
-    const body = table.createTBody();
+    const when = (iso) => iso.replace("T", " ").replace("+00:00", "");
+    box.querySelector(".zz-built-at").textContent = when(record.built_at);
     for (const ch of record.chapters) {
-      const row = body.insertRow();
-      const page = new URL(`${ch.notebook}.html`, new URL(".", src));
-      const cells = [null, ch.status === "ran" ? "重新运行" : "取自缓存",
-        ch.ran_at ? ch.ran_at.replace("T", " ").replace("+00:00", "") : "不详",
+      const row = box.querySelector(`tr[data-notebook="${CSS.escape(ch.notebook)}"]`);
+      if (!row) continue;
+      const texts = [ch.status === "ran" ? "重新运行" : "取自缓存", ch.ran_at ? when(ch.ran_at) : "不详",
         ch.seconds == null ? "不详" : ch.seconds.toFixed(1), ch.succeeded ? "成功" : "失败"];
-      cells.forEach((text, i) => {
-        const td = row.insertCell();
-        td.dataset.label = heads[i];
-        if (i === 0) {
-          const a = document.createElement("a");
-          a.href = page.href;
-          a.textContent = ch.notebook;
-          td.appendChild(a);
-        } else {
-          td.textContent = text;
-        }
-      });
+      texts.forEach((text, i) => { row.cells[i + 1].textContent = text; });
     }
-    const cards = document.createElement("div");
-    cards.className = "zz-cards";
-    cards.appendChild(table);
-    box.replaceChildren(when, cards);
+    box.dataset.filled = "";
   }
   function start() {
     fill();

@@ -461,15 +461,26 @@ class ReplicationDownload(Directive):
 
 
 class ExecutionRecord(Directive):
-    """The 执行记录 table: drawn in the browser from executions.json (EXECUTION_RECORD), which
-    each HTML build writes; the page itself stays the same from build to build."""
+    """The 执行记录 table: one row per chapter, written here; what varies from build to build (how
+    each ran, when, how long) the page's script fills in from executions.json (EXECUTION_RECORD),
+    which each HTML build writes. The page itself stays the same from build to build, and does not
+    shift when the script fills it."""
+
+    HEADS = ("笔记本", "本次构建", "最近一次运行（UTC）", "用时（秒）", "结果")
 
     def run(self):
         env = self.state.document.settings.env
         src = href(env.docname, EXECUTION_RECORD)
-        box = nodes.raw("", f'<div class="zz-executions" data-src="{src}"><p>执行记录由网页中的脚本读取 '
-                            f'<a href="{src}">{EXECUTION_RECORD}</a> 画成表格；脚本未运行时请直接打开该文件。</p></div>',
-                        format="html")
+        head = "".join(f'<th scope="col">{h}</th>' for h in self.HEADS)
+        rows = "".join(
+            f'<tr data-notebook="{c.docname}"><td><a href="{href(env.docname, c.docname + ".html")}">{c.docname}</a></td>'
+            + "<td>—</td>" * (len(self.HEADS) - 1) + "</tr>"  # screen.py labels the cells for a phone
+            for c in chapters.chapters())
+        box = nodes.raw("", f'<div class="zz-executions" data-src="{src}">'
+                            f'<p>本次构建于 <span class="zz-built-at">—</span>（UTC）。表中各项由网页中的脚本读取 '
+                            f'<a href="{src}">{EXECUTION_RECORD}</a> 填入；脚本未运行时请直接打开该文件。</p>'
+                            f'<div class="zz-cards"><table class="table"><thead><tr>{head}</tr></thead>'
+                            f'<tbody>{rows}</tbody></table></div></div>', format="html")
         on_paper = nodes.paragraph("", f"执行记录随每次构建而变，只在网页版中给出（{EXECUTION_RECORD}）。")
         return [_only("html", box), _only("latex", on_paper)]
 
