@@ -66,6 +66,17 @@ def test_each_copy_button_copies_the_complete_citation(browser, site, width):  #
     ctx.close()
 
 
+def test_the_embed_code_carries_the_public_address(browser, site):  # noqa: F811
+    """Served from a public address, a figure page's embed code points at its embeddable page there."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 900})
+    _public(ctx, site["base"])
+    page = ctx.new_page()
+    page.goto(f"{PUBLIC}/figures/fig-med-funnel.html", wait_until="load")
+    code = page.locator(".zz-cite-text", has_text="<iframe").inner_text()
+    assert f'src="{PUBLIC}/figures/fig-med-funnel.embed.html"' in code, code
+    ctx.close()
+
+
 def test_a_local_or_file_address_is_never_cited(browser, site):  # noqa: F811
     """Opened from loopback (or a file), the citation says the address is unknown."""
     page, seen = open_page(browser, site, "book/traffic/mediation.html", width=390)

@@ -208,6 +208,20 @@ def test_pages_are_light(layouts, browser, site):
     print(f"\nheaviest first view: {heaviest[0]} {heaviest[1] / 1024:.0f} KB")
 
 
+def test_figure_pages_are_light(browser, site):
+    """A figure's own page opened first, from a link shared to a phone: within a chapter's budget."""
+    ctx = browser.new_context(viewport={"width": WEIGHED_WIDTH, "height": 900})
+    first_view = first_view_weigher(ctx.new_page())
+    weights = {rel: first_view(f"{site['base']}/{rel}") for rel in site["pages"]
+               if rel.startswith("figures/") and not rel.endswith(".embed.html")}
+    ctx.close()
+    assert len(weights) >= 9
+    heaviest = max(weights.items(), key=lambda kv: kv[1])
+    assert heaviest[1] <= FIRST_VIEW_KB * 1024, f"{heaviest[0]}: first view {heaviest[1] / 1024:.0f} KB"
+    print(f"\nfigure pages' first views at {WEIGHED_WIDTH} px: {min(weights.values()) / 1024:.0f}–{heaviest[1] / 1024:.0f} KB"
+          f" (heaviest {heaviest[0]})")
+
+
 def test_html_is_valid(site):
     """The Nu HTML Checker (npm vnu-jar, run with Debian's Java): no error on any page."""
     jar = REPO / "tools" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"

@@ -94,9 +94,12 @@ def _body(app, fid: str, title: str, numbering, version: str, root: str | None) 
     templates = {} if root else cite.figure_texts(fid, numbering, version, cite.ROOT_MARK)
     parts.append('<h2 id="cite">引用</h2><p>按你的报告所用的格式复制一种。“[引用日期]”在网页上会换成今天的日期。</p>'
                  + "".join(citation_html(style, text, pagename, templates.get(style)) for style, text in texts.items()))
-    where = "" if root else "（本书的公开网址不详：把 src 换成本书网站上这一文件的完整网址）"
-    parts.append('<h2 id="embed">嵌入</h2><p>把下面的代码放进你的网页，显示这幅图（只有图、出处和本页链接）'
-                 f'{where}：</p>' + citation_html("嵌入代码", _embed_code(fid, root), pagename, None))
+    # like the citations: the address filled in by a page served from a public host (zzreview.js)
+    parts.append('<h2 id="embed">嵌入</h2><p>把下面的代码放进你的网页，显示这幅图（只有图、出处和本页链接）。'
+                 'src 须是以 https:// 开头的完整网址：从本书网站上打开本页时，代码里已经是；从本机打开时，'
+                 '请换成本书网站上这一文件的网址。</p>'
+                 + citation_html("嵌入代码", _embed_code(fid, root), pagename,
+                                 None if root else _embed_code(fid, cite.ROOT_MARK), what=""))
     parts.append(changes_html(chapter, pagename))
     return "\n".join(parts)
 
@@ -141,6 +144,6 @@ def _downloads(fid: str, pagename: str) -> str:
 
 
 def _embed_code(fid: str, root: str | None) -> str:
-    src = f"{root}{embed_name(fid)}.html" if root else f"{embed_name(fid)}.html"
+    src = f"{root or ''}{embed_name(fid)}.html"
     return (f'<iframe src="{src}" title="{html.escape(figures.entry(fid)["title"])}" '
             f'style="width: 100%; height: 640px; border: 0;" loading="lazy"></iframe>')

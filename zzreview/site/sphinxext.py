@@ -219,13 +219,13 @@ def _citation_block(title: str, texts: dict, docname: str, templates: dict | Non
     return box
 
 
-def citation_html(style: str, text: str, docname: str, template: str | None) -> str:
+def citation_html(style: str, text: str, docname: str, template: str | None, what: str = "引用文字") -> str:
 
     label = html.escape(style)
     completes = (f' data-template="{html.escape(template)}" data-root="{cite.root_from(docname)}"'
                  if template and template != text else "")
     return (f'<div class="zz-cite-style"><p class="zz-cite-head">{label} '
-            f'<button type="button" class="zz-copy" hidden aria-label="复制{label}引用文字">复制</button></p>'
+            f'<button type="button" class="zz-copy" hidden aria-label="复制{label}{what}">复制</button></p>'
             f'<pre class="zz-cite-text"{completes}>{html.escape(text)}</pre></div>')
 
 
