@@ -231,8 +231,8 @@ READER_TEXT = """() => {
     const el = t.parentElement;
     if (el && !el.closest(skip) && el.checkVisibility()) out.push(t.data);
   }
-  for (const el of document.querySelectorAll('[title], [placeholder], img[alt], [data-bs-title]'))
-    if (!el.closest(skip)) for (const a of ['title', 'placeholder', 'alt', 'data-bs-title'])
+  for (const el of document.querySelectorAll('[title], [placeholder], img[alt], [data-bs-title], [aria-label]'))
+    if (!el.closest(skip)) for (const a of ['title', 'placeholder', 'alt', 'data-bs-title', 'aria-label'])
       if (el.getAttribute(a)) out.push(el.getAttribute(a));
   return out.join('\\n');
 }"""
