@@ -164,3 +164,9 @@ def test_every_chapter_page_links_its_notebook(built_site):
     for ch in chapters.chapters():
         link = soup_of(built_site, ch.docname).select_one("details.zz-tech a[href$='.ipynb']")  # 技术信息
         assert link and (built_site["html"] / ch.docname).parent.joinpath(link["href"]).resolve().is_file()
+
+
+def test_the_data_package_carries_the_release():
+    """The data package's version is the release readers quote (CITATION.cff, the one authority)."""
+    package = json.loads((REPO / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["version"] == meta.release()["version"]
