@@ -473,7 +473,8 @@ class ExecutionRecord(Directive):
         src = href(env.docname, EXECUTION_RECORD)
         head = "".join(f'<th scope="col">{h}</th>' for h in self.HEADS)
         rows = "".join(
-            f'<tr data-notebook="{c.docname}"><td><a href="{href(env.docname, c.docname + ".html")}">{c.docname}</a></td>'
+            f'<tr data-notebook="{html.escape(c.docname)}"><td><a href="{html.escape(href(env.docname, c.docname + ".html"))}">'
+            f'{html.escape(c.docname)}</a></td>'
             + "<td>—</td>" * (len(self.HEADS) - 1) + "</tr>"  # screen.py labels the cells for a phone
             for c in chapters.chapters())
         box = nodes.raw("", f'<div class="zz-executions" data-src="{src}">'
@@ -651,10 +652,17 @@ def _description(app, pagename, templatename, context, doctree):
     context["metatags"] = context.get("metatags", "") + f'<meta name="description" content="{html.escape(text)}" />\n'
 
 
-def _changes_digest(app, config):
-    """A config value that changes with data/changes.csv: Sphinx then writes every page again
-    (its rebuild is "html": nothing is re-read or re-executed)."""
-    config.zz_changes = hashlib.sha256(paths.changes_path().read_bytes()).hexdigest()
+def _unseen_inputs_digest(app, config):
+    """A config value that changes with what the pages show but Sphinx does not watch:
+    data/changes.csv (every page's 更新记录) and the book's own static files (Sphinx copies them
+    only when it writes some page, so an edited stylesheet alone would never reach the site).
+    Sphinx then writes every page again (the value's rebuild is "html": nothing is re-read or
+    re-executed)."""
+    digest = hashlib.sha256(paths.changes_path().read_bytes())
+    for folder in config.html_static_path:
+        for path in sorted(p for p in (Path(app.confdir) / folder).rglob("*") if p.is_file()):
+            digest.update(path.relative_to(app.confdir).as_posix().encode() + b"\0" + path.read_bytes())
+    config.zz_unseen_inputs = digest.hexdigest()
 
 
 def _page_changes(app, pagename, templatename, context, doctree):
@@ -761,8 +769,8 @@ def setup(app):
     app.connect("env-updated", _stderr_is_an_error)
     # "html": a new version is written into every page (footer, citations) but re-reads none
     app.add_config_value("zz_version", "", "html")
-    app.add_config_value("zz_changes", "", "html")
-    app.connect("config-inited", _changes_digest)
+    app.add_config_value("zz_unseen_inputs", "", "html")
+    app.connect("config-inited", _unseen_inputs_digest)
     app.connect("config-inited", _footer_version)
     app.add_js_file("zzreview.js", loading_method="defer")  # citations: the page's address, the date, copy
     app.add_transform(GeneratedFiles)
