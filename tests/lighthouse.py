@@ -8,18 +8,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
+import re
 import subprocess
 import tempfile
-import time
-import urllib.request
+import threading
 from pathlib import Path
 
-from browsing import CHROMIUM
+from browsing import CHROMIUM, CHROMIUM_ARGS
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
-CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"
+CHROME_FLAGS = " ".join(["--headless=new", *CHROMIUM_ARGS])
 
 
 def pages(root: Path) -> list[str]:
@@ -31,25 +30,23 @@ def pages(root: Path) -> list[str]:
 
 @contextlib.contextmanager
 def served_compressed(root: Path):
-    """The site on a free loopback port, gzip-compressed as a static host serves it: yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(TOOLS / "node_modules" / ".bin" / "serve"), "--no-clipboard", "--no-port-switching",
-                             "--config", str(TOOLS / "serve.json"), "--listen", f"tcp://127.0.0.1:{port}", str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    """The site on a free loopback port, gzip-compressed as a static host serves it: yields its base
+    URL. serve picks the port (port 0) and says which; it is not asked about updates."""
+    proc = subprocess.Popen([str(TOOLS / "node_modules" / ".bin" / "serve"), "--no-clipboard", "--no-request-logging",
+                             "--config", str(TOOLS / "serve.json"), "--listen", "tcp://127.0.0.1:0", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "NO_UPDATE_CHECK": "1", "NO_COLOR": "1"})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/book/index.html", timeout=2).close()
+        said = []
+        for line in proc.stdout:  # "INFO  Accepting connections at http://127.0.0.1:PORT"
+            said.append(line)
+            found = re.search(r"Accepting connections at (http://127\.0\.0\.1:\d+)", line)
+            if found:
                 break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not start on port {port}") from None
-                time.sleep(0.1)
-        yield base
+        else:
+            raise RuntimeError(f"serve did not start: {''.join(said)[-1000:]}")
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # whatever it says later
+        yield found.group(1)
     finally:
         proc.terminate()
         proc.wait()

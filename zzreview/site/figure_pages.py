@@ -95,9 +95,10 @@ def _body(app, fid: str, title: str, numbering, version: str, root: str | None) 
     parts.append('<h2 id="cite">引用</h2><p>按你的报告所用的格式复制一种。“[引用日期]”在网页上会换成今天的日期。</p>'
                  + "".join(citation_html(style, text, pagename, templates.get(style)) for style, text in texts.items()))
     # like the citations: the address filled in by a page served from a public host (zzreview.js)
-    parts.append('<h2 id="embed">嵌入</h2><p>把下面的代码放进你的网页，显示这幅图（只有图、出处和本页链接）。'
-                 'src 须是以 https:// 开头的完整网址：从本书网站上打开本页时，代码里已经是；从本机打开时，'
-                 '请换成本书网站上这一文件的网址。</p>'
+    where = ("代码中的 src 已是本书网站上的完整网址。" if root else
+             "src 须是完整网址（以 http:// 或 https:// 开头）：从本书网站打开本页时已自动填好；"
+             "从本机打开时，请把它换成本书网站上这一文件的网址。")
+    parts.append(f'<h2 id="embed">嵌入</h2><p>把下面的代码放进你的网页，显示这幅图（只有图、出处和本页链接）。{where}</p>'
                  + citation_html("嵌入代码", _embed_code(fid, root), pagename,
                                  None if root else _embed_code(fid, cite.ROOT_MARK), what=""))
     parts.append(changes_html(chapter, pagename))
