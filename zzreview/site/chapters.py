@@ -21,7 +21,6 @@ import functools
 import hashlib
 import json
 import logging
-import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,10 +207,6 @@ def run_ahead(cache, todo: list[Chapter], config) -> None:
     chapter; one that failed has no record, so myst-nb runs it again as it reads it and reports
     the failure there. `config`: myst-nb's (its timeout, errors allowed, temporary folders)."""
     pks = [cache.add_nb_to_project(str(c.path), read_data=MYST_READER).pk for c in todo]
-    # The executor's pool forks its workers by default, and the build's process has threads by
-    # now: a fork copies a lock some thread holds, and that worker waits on it for ever (a build
-    # hung so on Python 3.13). Workers from a fork server start clean (Python 3.14's default).
-    multiprocessing.set_start_method("forkserver", force=True)
     executor = "temp-parallel" if config.execution_in_temp else "local-parallel"
     load_executor(executor, cache, logger=QUIET).run_and_cache(
         filter_pks=pks, timeout=config.execution_timeout, allow_errors=config.execution_allow_errors)
