@@ -560,8 +560,8 @@ def _write_downloads(app, exception):
 
     # the data package whole, as its descriptor lists it: a program that reads data/datapackage.json
     # from the site finds every file it names
-    descriptor = paths.data_dir() / "datapackage.json"
-    for rel in ["datapackage.json"] + [r["path"] for r in json.loads(descriptor.read_text(encoding="utf-8"))["resources"]]:
+    descriptor = paths.datapackage_path()
+    for rel in [descriptor.name] + [r["path"] for r in meta.datapackage()["resources"]]:
         (out / "data" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(paths.data_dir() / rel, out / "data" / rel)
 
