@@ -1,8 +1,13 @@
 """The execution cache is never stale: a chapter re-executes when its code changes or when
 anything it read while it ran changes (each chapter's last cell recorded what it read, in its
 jupyter-cache record), and only then."""
+import contextlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -164,3 +169,59 @@ def test_incremental_rebuilds_are_never_stale(built_site, tmp_path, data_copy):
     for rel in ("_static/scripts/fontawesome.js", "_static/styles/pydata-sphinx-theme.css",
                 "_static/styles/sphinx-book-theme.css"):
         assert (out / "html" / rel).read_bytes() == (built_site["html"] / rel).read_bytes(), rel
+
+
+POOL_RUN = r"""
+import json, logging, multiprocessing.process, sys
+import nbformat
+from jupyter_cache import get_cache
+from jupyter_cache.executors import load_executor
+from zzreview.site import chapters
+
+killed = []  # workers still running when the pool ended them with SIGTERM
+_terminate = multiprocessing.process.BaseProcess.terminate
+def terminate(process):
+    if process.exitcode is None:
+        killed.append(process.pid)
+    _terminate(process)
+multiprocessing.process.BaseProcess.terminate = terminate  # (the test's observation, not the book's)
+
+folder, executor = sys.argv[1], sys.argv[2]
+cache = get_cache(folder + "/cache")
+pks = []
+for i in range(3):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "dies", "display_name": "dies", "language": "python"}})
+    nb.cells.append(nbformat.v4.new_code_cell(f"print({i})"))
+    nbformat.write(nb, f"{folder}/nb{i}.ipynb")
+    pks.append(cache.add_nb_to_project(f"{folder}/nb{i}.ipynb").pk)
+quiet = logging.getLogger("quiet")
+quiet.setLevel(logging.CRITICAL)
+run = chapters.ParallelExecutor(cache, quiet) if executor == "book" else load_executor(executor, cache, logger=quiet)
+result = run.run_and_cache(filter_pks=pks, timeout=30)
+print(json.dumps({"failed": len(result.errored) + len(result.excepted), "killed": len(killed)}))
+"""
+
+
+def test_the_parallel_run_ends_even_when_a_kernel_failed_to_start(tmp_path, executor="book"):
+    """A kernel that dies at start leaves nbclient's SIGTERM handler in the pool worker that ran
+    it (nbclient removes it only after a kernel started), so the worker ignores SIGTERM: a pool
+    that ends its workers with SIGTERM, as jupyter-cache's local-parallel does, can wait for ever
+    for one that was waiting for the task queue's lock (a pristine-machine build hung so, twice).
+    The book's executor lets its workers leave by themselves: none is left to be killed.
+    (With executor="local-parallel", jupyter-cache's own, this test hung until its timeout.)"""
+    kernel = tmp_path / "jupyter" / "kernels" / "dies"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps(
+        {"argv": ["/bin/false", "{connection_file}"], "display_name": "dies", "language": "python"}))
+    env = {**os.environ, "JUPYTER_PATH": str(tmp_path / "jupyter")}
+    proc = subprocess.Popen([sys.executable, "-c", POOL_RUN, str(tmp_path), executor], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a hung pool's workers with it
+    assert proc.returncode == 0, err[-3000:]
+    ran = json.loads(out.strip().splitlines()[-1])
+    assert ran["failed"] == 3, ran
+    assert ran["killed"] == 0, f"the pool ended {ran['killed']} running worker(s) with SIGTERM"

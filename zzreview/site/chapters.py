@@ -21,10 +21,12 @@ import functools
 import hashlib
 import json
 import logging
+import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_cache.executors import load_executor
+from jupyter_cache.executors.base import ExecutorRunResult, JupyterExecutorAbstract
+from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ExecutionWorkerTempMProc, ProcessData
 from myst_nb.core.read import read_myst_markdown_notebook
 
 from zzreview import meta, paths, records
@@ -202,14 +204,39 @@ def uncached(cache, docnames: set[str], excluded: list[str]) -> list[Chapter]:
 
 
 def run_ahead(cache, todo: list[Chapter], config) -> None:
-    """Chapters executed before Sphinx reads them, side by side: jupyter-cache's local-parallel
-    executor, one kernel a core. myst-nb then finds their outputs in the cache, as for any
-    chapter; one that failed has no record, so myst-nb runs it again as it reads it and reports
-    the failure there. `config`: myst-nb's (its timeout, errors allowed, temporary folders)."""
+    """Chapters executed before Sphinx reads them, side by side, one kernel a core. myst-nb then
+    finds their outputs in the cache, as for any chapter; one that failed has no record, so myst-nb
+    runs it again as it reads it and reports the failure there. `config`: myst-nb's (its timeout,
+    errors allowed, temporary folders)."""
     pks = [cache.add_nb_to_project(str(c.path), read_data=MYST_READER).pk for c in todo]
-    executor = "temp-parallel" if config.execution_in_temp else "local-parallel"
-    load_executor(executor, cache, logger=QUIET).run_and_cache(
+    ParallelExecutor(cache, QUIET, in_temp=config.execution_in_temp).run_and_cache(
         filter_pks=pks, timeout=config.execution_timeout, allow_errors=config.execution_allow_errors)
+
+
+class ParallelExecutor(JupyterExecutorAbstract):
+    """jupyter-cache's local-parallel (or temp-parallel) executor, its workers and all, except in
+    how the pool ends: closed and joined, so each worker leaves when the work runs out, where
+    jupyter-cache's terminates it. nbclient removes its SIGTERM handler only from an execution
+    whose kernel started, so a worker whose kernel failed to start ignores SIGTERM; if it was
+    waiting for the task queue's lock, which the terminating pool holds, the build waited for ever
+    (seen twice on pristine machines; tests/test_cache.py makes that worker)."""
+
+    def __init__(self, cache, logger=None, in_temp: bool = False):
+        super().__init__(cache, logger)
+        self.worker = ExecutionWorkerTempMProc() if in_temp else ExecutionWorkerLocalMProc()
+
+    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False,
+                      force=False, **kwargs) -> ExecutorRunResult:
+        records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
+        multiprocessing.get_logger().setLevel(self.logger.level)  # the workers log there
+        with multiprocessing.Pool() as pool:
+            results = pool.map(self.worker, [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors)
+                                             for r in records])
+            pool.close()
+            pool.join()
+        return ExecutorRunResult(succeeded=[uri for code, uri in results if code == 0],
+                                 excepted=[uri for code, uri in results if code == 1],
+                                 errored=[uri for code, uri in results if code == 2])
 
 
 def execution_record(cache, since: float) -> dict:
