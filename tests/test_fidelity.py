@@ -293,3 +293,26 @@ def test_each_fact_is_typed_in_one_place(fact):
         assert meta.datapackage()["contributors"][0]["title"] == fact
         places = [p for p in places if p.name != "datapackage.json"]
     assert len(places) <= 1, places
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1, max_size=4),
+       st.integers(0, 500))
+def test_a_remainder_that_may_overlap_holds_every_overlap(parts, extra):
+    """Exact counts of categories that may overlap: each category is a set of cases, the total
+    covers their union and `extra` unnamed ones; the printed range holds the true remainder."""
+    cases = [set(range(start, start + size)) for start, size in parts]  # overlapping runs of case numbers
+    union = set().union(*cases)
+    total = {"value": len(union) + extra, "qualifier": "exact"}
+    named = [{"value": len(c), "qualifier": "exact"} for c in cases]
+    rest = bounds.remainder(total, named, may_overlap=True)
+    assert rest.lo <= extra <= rest.hi
+    if all(not (a & b) for i, a in enumerate(cases) for b in cases[i + 1:]):  # apart: the assumption's figure
+        assert bounds.remainder(total, named).lo == extra
+
+
+def test_the_nanjing_remainder_gives_its_range_without_the_assumption():
+    d = book.difference("nanjing-violations", ["nanjing-drunk-driving", "nanjing-truck-overload",
+                                               "nanjing-plates-licences"], "x", may_overlap=True)
+    assert d.result_text() == "61 起"  # 122 − (7 + 4 + 50), the categories apart
+    assert d.caveats[-1] == "不作这一假定，则为 61 起 – 72 起"  # they may cover as few as 50

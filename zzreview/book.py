@@ -18,7 +18,7 @@ from IPython.display import display
 
 from zzreview import meta, paths, records
 from zzreview.dataset import data, validate
-from zzreview.dataset.bounds import Interval, interval_text, remainder
+from zzreview.dataset.bounds import Interval, covered, if_overlapping, interval_text, remainder, sum_of
 from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, parse, when_text, with_unit
 from zzreview.newspaper import marks, structure
 
@@ -406,24 +406,28 @@ def ratio(numerator: str, denominator: str, label: str, percent: bool = False,
                    percent, caveats, unit)
 
 
-def total(ids: list[str], label: str, caveat: str | None = None) -> Derived:
-    """Sum of figures that share a unit."""
+def total(ids: list[str], label: str, caveat: str | None = None, may_overlap: bool = False) -> Derived:
+    """Sum of figures that share a unit; `may_overlap`: the caveats give the range if they overlap."""
     rows = [data.metric(i) for i in ids]
     units = {r["unit"] for r in rows}
     if len(units) != 1:
         raise ValueError(f"单位不同的数字不能相加：{'、'.join(sorted(units))}")
-    result = sum((Interval.of_row(r) for r in rows[1:]), Interval.of_row(rows[0]))
     caveats = _bound_caveats(rows) + ([caveat] if caveat else [])
-    return Derived(label, " + ".join(r["label"] for r in rows), rows, result, False, caveats, rows[0]["unit"])
+    if may_overlap:
+        caveats.append(if_overlapping(covered(rows), rows[0]["unit"]))
+    return Derived(label, " + ".join(r["label"] for r in rows), rows, sum_of(rows), False, caveats, rows[0]["unit"])
 
 
-def difference(whole: str, parts: list[str], label: str, caveat: str | None = None) -> Derived:
-    """whole − sum(parts), e.g. the part of a total the source leaves unclassified."""
+def difference(whole: str, parts: list[str], label: str, caveat: str | None = None,
+               may_overlap: bool = False) -> Derived:
+    """whole − sum(parts), e.g. the part of a total the source leaves unclassified; `may_overlap`:
+    the caveats give the range if the parts overlap."""
     w, rows = data.metric(whole), [data.metric(p) for p in parts]
-    result = remainder(w, rows)
     caveats = _bound_caveats([w] + rows) + ([caveat] if caveat else [])
+    if may_overlap:
+        caveats.append(if_overlapping(remainder(w, rows, may_overlap=True), w["unit"]))
     return Derived(label, f"{w['label']} − （" + " + ".join(r["label"] for r in rows) + "）",
-                   [w] + rows, result, False, caveats, w["unit"])
+                   [w] + rows, remainder(w, rows), False, caveats, w["unit"])
 
 
 def derived_table(items: list[Derived]) -> Markdown:

@@ -104,8 +104,23 @@ def interval_text(iv: Interval, unit: str = "", percent: bool = False) -> str:
     return f"约 {show(iv.point, 'nearest')}（两数都是界限，真实值可大可小）"
 
 
-def remainder(total: dict, parts: list[dict]) -> Interval:
+def remainder(total: dict, parts: list[dict], may_overlap: bool = False) -> Interval:
     """What a total leaves after the parts the source names, with the bound their qualifiers
-    allow (the parts are assumed not to overlap: the figure's note says so)."""
-    named = sum((Interval.of_row(p) for p in parts[1:]), Interval.of_row(parts[0]))
-    return Interval.of_row(total) - named
+    allow: assuming the parts do not overlap (the figure's note says so), or, `may_overlap`,
+    allowing that they do."""
+    return Interval.of_row(total) - (covered(parts) if may_overlap else sum_of(parts))
+
+
+def sum_of(parts: list[dict]) -> Interval:
+    return sum((Interval.of_row(p) for p in parts[1:]), Interval.of_row(parts[0]))
+
+
+def covered(parts: list[dict]) -> Interval:
+    """What parts that may overlap cover together: at least the largest, at most their sum."""
+    whole = sum_of(parts)
+    return Interval(max(Interval.of_row(p).lo for p in parts), whole.hi, whole.approx, whole.point)
+
+
+def if_overlapping(iv: Interval, unit: str) -> str:
+    """The caveat that gives a result's range if the parts it assumed apart overlap."""
+    return f"不作这一假定，则为 {interval_text(iv, unit)}"

@@ -16,7 +16,7 @@ import os
 
 from zzreview import meta, paths, records
 from zzreview.dataset import data  # charts (matplotlib) only where a figure is drawn
-from zzreview.dataset.bounds import Interval, interval_text, remainder
+from zzreview.dataset.bounds import Interval, if_overlapping, interval_text, remainder
 from zzreview.newspaper.structure import page
 
 FORMATS = ("svg", "pdf", "png")
@@ -56,12 +56,14 @@ def drawn_rows(fig_id: str, given: dict[str, dict] | None = None) -> list[dict]:
                      "quote": r["quote"], "note": r["note"] or "", "section": r["section"]})
     if item["form"] == "partial":
         total = metric(item["total"])
-        rest = remainder(total, [metric(m) for m in item["metrics"]])
+        parts = [metric(m) for m in item["metrics"]]
+        rest = remainder(total, parts)
         rows.append({"id": f"{item['total']}-unclassified", "label": REST_LABEL, "value": rest.point,
                      "unit": total["unit"], "qualifier": rest.qualifier,
                      "lower_bound": None if rest.approx else rest.lo,
                      "upper_bound": None if rest.approx or math.isinf(rest.hi) else rest.hi,
-                     "quote": "", "note": "由总数减去原文点名的各类算出，假定各类互不重叠",
+                     "quote": "", "note": "由总数减去原文点名的各类算出，假定各类互不重叠；"
+                     + if_overlapping(remainder(total, parts, may_overlap=True), total["unit"]),
                      "section": total["section"], "text": interval_text(rest, total["unit"])})
     return rows
 
