@@ -199,7 +199,7 @@ def test_no_label_is_cut_in_any_rendering():
 
 def test_chart_text_follows_chinese_line_breaking():
     """No line of any drawn text starts with a closing mark (，。、；：）」…) or ends with an opening
-    one, and no number or date is cut across lines."""
+    one, no number or date is cut across lines, nor parted from the unit after it (“100 倍”)."""
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -217,6 +217,7 @@ def test_chart_text_follows_chinese_line_breaking():
                 for before, after in zip(text, text[1:]):
                     assert after[:1] not in charts.NO_LINE_START and before[-1:] not in charts.NO_LINE_END, (item["id"], text)
                     assert not (charts.WORD.match(before[-1:] or " ") and charts.WORD.match(after[:1] or " ")), (item["id"], text)
+                    assert not (before[-1:].isdigit() and charts.HAN.match(after[:1])), (item["id"], text)  # 100 / 倍
 
 
 # Proper names that are English by nature (a licence); code, file names and citation styles are

@@ -199,12 +199,16 @@ def _label(row, chars: int = 16) -> str:
 NO_LINE_START = "，。、；：？！）」』”’》〉%"  # Chinese line-breaking rules (禁则): these never begin a line
 NO_LINE_END = "（「『“‘《〈"  # … and these never end one
 WORD = re.compile(r"[0-9A-Za-z.,:/%-]")  # a date, a number or a Latin word is never cut
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _breakable(text: str, i: int) -> bool:
-    """Whether a line may end between text[i-1] and text[i]."""
+    """Whether a line may end between text[i-1] and text[i] (a space there disappears)."""
     a, b = text[i - 1], text[i]
-    return b not in NO_LINE_START and a not in NO_LINE_END and not (WORD.match(a) and WORD.match(b))
+    before, after = text[:i].rstrip()[-1:], text[i:].lstrip()[:1]
+    number_and_unit = before.isdigit() and bool(HAN.match(after))  # “100 倍”“2021年” stay together
+    return (b not in NO_LINE_START and a not in NO_LINE_END and not (WORD.match(a) and WORD.match(b))
+            and not number_and_unit)
 
 
 def _wrap(text: str, chars: int) -> list[str]:
@@ -339,9 +343,12 @@ def magnitudes(rows, title: str, source: str, width_in: float | None = None):
                 break
             hi *= 10
             ax.set_xlim(lo, hi)
-        step = 10 if math.log10(hi / lo) <= 6 else 100  # a gridline a decade, or every second one
-        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=step))
-        note = f"对数刻度：相邻两条刻度线相差 {step} 倍；各项单位不同，只比较数量级"
+        decades = round(math.log10(hi / lo))
+        step = 1 if decades <= 6 else 2  # a gridline a decade, or every second one; set, not left to
+        # matplotlib, which thins a crowded log axis by itself and would belie the note below
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([lo * 10 ** k for k in range(0, decades + 1, step)]))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        note = f"对数刻度：相邻两条刻度线相差 {10 ** step} 倍；各项单位不同，只比较数量级"
         ax.set_xlabel("\n".join(_wrap(note, int(frame.width_in * 0.9 * 72 / frame.note_pt))),
                       fontsize=frame.note_pt, color=PALETTE["muted"])
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_pow10_label))
@@ -357,11 +364,11 @@ def magnitudes(rows, title: str, source: str, width_in: float | None = None):
 
 
 def _pow10_label(x, _pos) -> str:
+    """A power of ten in Chinese units: 1, 10, 100, 1000, 1万 … 1000万, 1亿 … 1000亿."""
     if x <= 0:
         return ""
-    e = round(math.log10(x))
-    names = {0: "1", 1: "10", 2: "100", 3: "1000", 4: "1万", 5: "10万", 6: "100万", 7: "1000万", 8: "1亿"}
-    return names.get(e, f"1e{e}")
+    myriads, zeros = divmod(round(math.log10(x)), 4)
+    return "1" + "0" * zeros + ("", "万", "亿")[myriads] if 0 <= myriads < 3 else f"{x:.0e}"
 
 
 def _legend(fig, with_bounds: bool, mark: str = "▶") -> None:
