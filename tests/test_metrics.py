@@ -82,7 +82,7 @@ def test_one_phrase_with_several_facts_gives_one_row_each():
     ("200余万人", 2000000, "人", "more_than"),
     ("25万余元", 250000, "元", "more_than"),
     ("980370元", 980370, "元", "exact"),
-    ("3200多名", 3200, "名", "more_than"),
+    ("抓获涉诈嫌疑人3200多名", 3200, "名", "more_than"),
     ("连续保持六年", 6, "年", "exact"),
     ("三个道路交通防控圈", 3, "个", "exact"),
     ("涉牌涉证50起", 50, "起", "exact"),

@@ -216,14 +216,15 @@ def metrics_table(section_id: str) -> Markdown:
         parts.append(_container("metrics-table", "\n".join(out)))
     if others:
         parts.append("原文中另有以下含数字的短语，不作为数据：\n\n" + "\n".join(others))
-    summary = (f"本部分的 {len(rows)} 个数字" if len(rows) else "本部分的数字") + \
-        (f"及 {len(others)} 处不计作数据的数字" if others else "")
+    summary = (f"本部分的 {len(rows)} 个数字" + (f"及 {len(others)} 处不计作数据的数字" if others else "")
+               if len(rows) else f"本部分没有数据；另有 {len(others)} 处含数字的短语不计作数据")
     return Markdown(fold(summary, "\n\n".join(parts) + "\n", "zz-data"))
 
 
-def _register_labels() -> dict[str, str]:
-    res = next(r for r in meta.datapackage()["resources"] if r["name"] == "ambiguities")
-    return next(f for f in res["schema"]["fields"] if f["name"] == "kind")["x_labels"]
+def _code_labels(resource: str, field: str) -> dict[str, str]:
+    """A coded column's Chinese names, as the data package gives them (x_labels)."""
+    res = next(r for r in meta.datapackage()["resources"] if r["name"] == resource)
+    return next(f for f in res["schema"]["fields"] if f["name"] == field)["x_labels"]
 
 
 def _register_item(row, labels: dict, links: bool = True) -> str:
@@ -243,7 +244,7 @@ def ambiguities(section_id: str) -> Markdown:
     rows = df[df["section"] == section_id]
     if rows.empty:
         return Markdown("登记表中没有本部分的条目。\n")
-    labels = _register_labels()
+    labels = _code_labels("ambiguities", "kind")
     body = "\n".join(_register_item(r, labels) for r in rows.itertuples()) + "\n"
     return Markdown(fold(f"本部分的 {len(rows)} 条核对记录", body, "zz-register"))
 
@@ -251,7 +252,7 @@ def ambiguities(section_id: str) -> Markdown:
 def ambiguity_register() -> Markdown:
     """The whole register, part by part, in reading order."""
     df = data.ambiguities()
-    pg, labels = structure.page(), _register_labels()
+    pg, labels = structure.page(), _code_labels("ambiguities", "kind")
     out = []
     for art in pg.articles:
         for sec in art.sections:
@@ -381,7 +382,9 @@ class Derived:
     unit: str = ""
 
     def result_text(self) -> str:
-        return interval_text(self.result, self.unit, self.percent)
+        bounds = {r["qualifier"] for r in self.inputs} - {"exact"}
+        inputs = {"more_than": "下限", "nearly": "上限"}.get(bounds.pop(), "界限") if len(bounds) == 1 else "界限"
+        return interval_text(self.result, self.unit, self.percent, inputs)
 
 
 def _bound_caveats(rows: list[dict]) -> list[str]:
@@ -484,9 +487,9 @@ def parser_rules() -> Markdown:
 
 
 def exclusions_table() -> Markdown:
-    df = data.exclusions()
+    df, labels = data.exclusions(), _code_labels("numeral-exclusions", "category")
     out = ["| 原文短语 | 出现次数 | 类别 | 原因 |", "|---|---|---|---|"]
-    out += [f"| 「{esc(r.phrase)}」 | {r.occurrences} | `{r.category}` | {esc(r.reason)} |"
+    out += [f"| 「{esc(r.phrase)}」 | {r.occurrences} | {labels[r.category]} | {esc(r.reason)} |"
             for r in df.itertuples()]
     return Markdown(fold(f"全部 {len(df)} 个短语", _container("zz-cards", "\n".join(out))))
 

@@ -82,8 +82,9 @@ def decimals_for(x: float, percent: bool) -> int:
     return 0 if float(x).is_integer() or abs(x) >= 100 else 1
 
 
-def interval_text(iv: Interval, unit: str = "", percent: bool = False) -> str:
-    """An interval as the page prints it; bounds rounded outwards."""
+def interval_text(iv: Interval, unit: str = "", percent: bool = False, inputs: str = "界限") -> str:
+    """An interval as the page prints it; bounds rounded outwards. `inputs`: what the inputs are
+    (下限, 上限), named when the result is known only roughly."""
     def show(x: float, direction: str) -> str:
         scale = 100.0 if percent else 1.0
         d = decimals_for(x * scale, percent)
@@ -101,7 +102,7 @@ def interval_text(iv: Interval, unit: str = "", percent: bool = False) -> str:
         return f"≤ {show(iv.hi, 'up')}"
     if q == "range":
         return f"{show(iv.lo, 'down')} – {show(iv.hi, 'up')}"
-    return f"约 {show(iv.point, 'nearest')}（两数都是界限，真实值可大可小）"
+    return f"约 {show(iv.point, 'nearest')}（两数都是{inputs}，真实值可大可小）"
 
 
 def remainder(total: dict, parts: list[dict], may_overlap: bool = False) -> Interval:

@@ -107,17 +107,20 @@ def _body(app, fid: str, title: str, numbering, version: str, root: str | None) 
 
 def _data_table(fid: str, pagename: str, chapter: str) -> str:
     rows = list(csv.DictReader(io.StringIO(cite.figure_csv(fid))))
-    body = []
+    body, values = [], []
     for r in rows:
         value = bounds_text(float(r["value"]), r["qualifier"]) if r["value"] else ""
+        values.append(value)
         mark = href(pagename, f"{chapter}.html#m-{r['id']}")
-        quote = f'<a href="{mark}">「{html.escape(r["quote"])}」</a>' if r["quote"] else html.escape(r["note"])
+        quote = (f'<a href="{mark}">「{html.escape(r["quote"])}」</a>' if r["quote"]
+                 else f'—（本书计算：{html.escape(r["note"])}）')  # not the source's words
         body.append(f'<tr><td>{html.escape(r["label"])}</td><td>{html.escape(value)}</td>'
                     f'<td>{html.escape(r["unit"])}</td><td>{quote}</td></tr>')
     head = "".join(f'<th scope="col">{h}</th>' for h in ("指标", "数值", "单位", "原文"))
+    bound = "“≥”表示原文带“余”“多”，所给数字是下限；" if any(v.startswith("≥") for v in values) else ""
     return (f'<h2 id="data">数据</h2><div class="zz-cards"><table class="table"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>'
-            '<p>“≥”表示原文带“余”“多”，所给数字是下限；点原文可看它在书中原文里的位置。</p>')
+            f'<p>{bound}点原文可看它在书中原文里的位置。</p>')
 
 
 def _sources(fid: str, pagename: str, chapter: str) -> str:
