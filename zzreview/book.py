@@ -535,7 +535,7 @@ def source_statement() -> Markdown:
         ("版次", unknown if x["page"] == meta.UNKNOWN else esc(x["page"])),
         ("出版日期", (unknown if x["published"] == meta.UNKNOWN else esc(x["published"]))
          + f"；据文中日期推断不早于 {x['published_not_before']}，依据：{esc(x['evidence_for_date'])}"),
-        ("收到的文本", "UTF-8 纯文本（文件名和 sha256 校验值见本页底部的“技术信息”）"),
+        ("收到的文本", "UTF-8 纯文本；文件名和 sha256 校验值记在数据包中，网页版也列在本页底部的“技术信息”里"),
         ("说明", esc(src["description"])),
     ]
     out = ["| 项目 | 内容 |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]

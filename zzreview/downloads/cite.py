@@ -218,7 +218,8 @@ def paper_citation(version: str, fig_id: str | None = None, numbering: Numbering
     on paper a web address would be useless (the PDF appends the page)."""
     author, title = meta.book_author(), meta.book_title()
     part = f"：{figure_label(fig_id, numbering)}（{fig_id}）" if fig_id else ""
-    return f"{author}. {title}{part}[M]. 版本 {version_label(version)}. {_year()}"
+    # GB/T 7714's 出版地: 出版者 — the group publishes the book itself; no place is given anywhere
+    return f"{author}. {title}{part}[M]. 版本 {version_label(version)}. [出版地不详]: {author}, {_year()}"
 
 
 ACCESS_DATE = "[引用日期]"  # GB/T 7714's access date: the page fills in the reader's date
@@ -251,8 +252,8 @@ def article_citations(fig_id: str) -> list[str]:
     articles = dict.fromkeys(pg.section(s).article_id for s in sections)
     paper = meta.known("newspaper").replace("不详", "报纸名称不详")
     date = meta.known("published").replace("不详", "出版日期不详")
-    if meta.source_facts().get("published") == meta.UNKNOWN:
-        date += f"（不早于 {meta.source_facts()['published_not_before']}）"
+    if meta.source_facts().get("published") == meta.UNKNOWN:  # what the citer adds goes in [ ]
+        date = f"[{date}, 不早于 {meta.source_facts()['published_not_before']}]"
     issue = meta.known("page").replace("不详", "版次不详")
     out = []
     for aid in articles:
