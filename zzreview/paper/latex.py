@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import unicodedata
@@ -21,6 +22,7 @@ from sphinx.util.texescape import escape as tex
 from zzreview import meta, paths
 from zzreview.dataset.quantity import when_text
 from zzreview.downloads import cite
+from zzreview.newspaper.structure import page
 
 # xeCJK drops a typed space between two Chinese characters, but such a space means something:
 # it separates a headline's halves, two names in a byline, a slogan's halves. On paper it becomes
@@ -118,22 +120,28 @@ LONG_TABLE_ROWS = 8
 LATIN_TOKEN = re.compile(r"[!-,.-~]+-?")  # ids break after a hyphen (zzreview.sty)
 
 
-# A date, a number with its unit (and the bound before it): one box on paper (xeCJK may break
-# between any digit and a Chinese character)
+# A date, a number with its unit (and the bound before it), a byline's name: one box on paper
+# (xeCJK may break between any two Chinese characters, or a digit and one)
 UNBREAKABLE = re.compile(r"(?:[≥≤≈<] |约 ?)?(?:(?:\d{4}年)?\d{1,2}月\d{1,2}日(?:\d{1,2}时(?:\d{1,2}分)?)?"
                          r"|\d[\d,.]*(?: ?(?:%|[\u4e00-\u9fff]{1,2}(?:/[\u4e00-\u9fff]{1,2})?))?)")
 
 
+@functools.cache
+def _unbreakable() -> re.Pattern:
+    names = {n for art in page().articles for n in cite.byline_authors(art.byline)}  # “姚珠敏”
+    return re.compile("|".join([*map(re.escape, sorted(names, key=len, reverse=True)), UNBREAKABLE.pattern]))
+
+
 def _unbroken(doctree) -> None:
-    """No line breaks after ≥, inside a date, or between a number and its unit: each is an \\mbox
-    (not in titles: a title is also a PDF bookmark, where a box is no text)."""
+    """No line breaks after ≥, inside a date, between a number and its unit, or inside a name: each
+    is an \\mbox (not in titles: a title is also a PDF bookmark, where a box is no text)."""
     for text in list(doctree.findall(nodes.Text)):
         if any(isinstance(a, (nodes.literal, nodes.literal_block, nodes.raw, nodes.title, nodes.subtitle))
                for a in ancestors(text)):
             continue
         pieces, last, value = [], 0, str(text)
-        for m in UNBREAKABLE.finditer(value):
-            if " " not in m.group(0) and not re.search(r"\d\D", m.group(0)):
+        for m in _unbreakable().finditer(value):
+            if m.group(0)[0].isdigit() and " " not in m.group(0) and not re.search(r"\d\D", m.group(0)):
                 continue  # a bare number: nothing to keep together
             pieces += [nodes.Text(value[last:m.start()]), nodes.raw("", r"\mbox{%s}" % tex(m.group(0)), format="latex")]
             last = m.end()
