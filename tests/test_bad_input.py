@@ -24,6 +24,19 @@ def test_invalid_datapackage(data_copy):
     assert any("datapackage.json" in p.file or "numbr" in str(p) for p in problems), [str(p) for p in problems]
 
 
+def test_a_code_without_its_chinese_name_is_reported(data_copy):
+    """A new register kind added to the enum but not to x_labels would otherwise fail inside a
+    chapter's kernel (a KeyError) instead of as one line before anything runs."""
+    path = data_copy / "datapackage.json"
+    dp = json.loads(path.read_text(encoding="utf-8"))
+    kind = next(f for r in dp["resources"] if r["name"] == "ambiguities" for f in r["schema"]["fields"]
+                if f["name"] == "kind")
+    kind["constraints"]["enum"].append("new-kind")
+    path.write_text(json.dumps(dp, ensure_ascii=False), encoding="utf-8")
+    problems = [str(p) for p in validate.problems()]
+    assert any("kind 列有代码没有中文名称：new-kind" in p for p in problems), problems
+
+
 def test_bom_and_crlf_are_accepted(data_copy):
     path = data_copy / "metrics.csv"
     text = path.read_text(encoding="utf-8")

@@ -298,21 +298,25 @@ def test_each_fact_is_typed_in_one_place(fact):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1, max_size=4),
        st.integers(0, 500))
-def test_a_remainder_that_may_overlap_holds_every_overlap(parts, extra):
+def test_a_remainder_that_may_overlap_holds_every_overlap_and_no_more(parts, extra):
     """Exact counts of categories that may overlap: each category is a set of cases, the total
-    covers their union and `extra` unnamed ones; the printed range holds the true remainder."""
+    covers their union and `extra` unnamed ones; the printed range holds the true remainder. And
+    it is no wider than it must be: nested categories reach its top, apart ones its bottom."""
     cases = [set(range(start, start + size)) for start, size in parts]  # overlapping runs of case numbers
     union = set().union(*cases)
     total = {"value": len(union) + extra, "qualifier": "exact"}
     named = [{"value": len(c), "qualifier": "exact"} for c in cases]
     rest = bounds.remainder(total, named, may_overlap=True)
     assert rest.lo <= extra <= rest.hi
-    if all(not (a & b) for i, a in enumerate(cases) for b in cases[i + 1:]):  # apart: the assumption's figure
-        assert bounds.remainder(total, named).lo == extra
+    sizes = [len(c) for c in cases]
+    nested_rest = total["value"] - max(sizes)  # every category inside the largest
+    apart_rest = max(0, total["value"] - sum(sizes))  # no two share a case (clamped: counts)
+    assert (rest.lo, rest.hi) == (apart_rest, nested_rest)
+    assert bounds.remainder(total, named).lo == apart_rest  # the no-overlap assumption's figure
 
 
 def test_the_nanjing_remainder_gives_its_range_without_the_assumption():
     d = book.difference("nanjing-violations", ["nanjing-drunk-driving", "nanjing-truck-overload",
                                                "nanjing-plates-licences"], "x", may_overlap=True)
     assert d.result_text() == "61 起"  # 122 − (7 + 4 + 50), the categories apart
-    assert d.caveats[-1] == "不作这一假定，则为 61 起 – 72 起"  # they may cover as few as 50
+    assert d.caveats[-1] == "若各项可能重叠，则为 61 起 – 72 起"  # they may cover as few as 50

@@ -260,3 +260,26 @@ def test_no_english_sentence_on_a_readers_page(browser, site):
             found[rel] = sorted(english)
     ctx.close()
     assert not found, found
+
+
+def test_axis_labels_stand_apart():
+    """Neighbouring tick labels of every axis keep at least a quarter of their height between them
+    (the log axes' ticks are set by the book, not thinned by matplotlib), print and phone drawings."""
+    import matplotlib.pyplot as plt
+
+    from zzreview.drawing import charts, figures
+
+    charts.setup()
+    for item in figures.registry():
+        for width in (None, charts.NARROW_IN):
+            fig = figures.draw(item["id"]) if width is None else figures.draw(item["id"], width)
+            try:
+                fig.draw_without_rendering()
+                renderer = fig.canvas.get_renderer()
+                for ax in fig.axes:
+                    boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                                    if t.get_visible() and t.get_text()), key=lambda b: b.x0)
+                    for a, b in zip(boxes, boxes[1:]):
+                        assert b.x0 - a.x1 >= a.height / 4, (item["id"], width, "tick labels crowd", a, b)
+            finally:
+                plt.close(fig)

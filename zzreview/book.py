@@ -382,9 +382,10 @@ class Derived:
     unit: str = ""
 
     def result_text(self) -> str:
-        bounds = {r["qualifier"] for r in self.inputs} - {"exact"}
-        inputs = {"more_than": "下限", "nearly": "上限"}.get(bounds.pop(), "界限") if len(bounds) == 1 else "界限"
-        return interval_text(self.result, self.unit, self.percent, inputs)
+        kinds = {r["qualifier"] for r in self.inputs} - {"exact"}
+        what = QUALIFIER_SHORT[next(iter(kinds))] if len(kinds) == 1 and kinds != {"approx"} else "界限"
+        return interval_text(self.result, self.unit, self.percent,
+                             f"{'两' if len(self.inputs) == 2 else '各'}数都是{what}")
 
 
 def _bound_caveats(rows: list[dict]) -> list[str]:
@@ -416,9 +417,10 @@ def total(ids: list[str], label: str, caveat: str | None = None, may_overlap: bo
     if len(units) != 1:
         raise ValueError(f"单位不同的数字不能相加：{'、'.join(sorted(units))}")
     caveats = _bound_caveats(rows) + ([caveat] if caveat else [])
-    if may_overlap:
-        caveats.append(if_overlapping(covered(rows), rows[0]["unit"]))
-    return Derived(label, " + ".join(r["label"] for r in rows), rows, sum_of(rows), False, caveats, rows[0]["unit"])
+    result = sum_of(rows)
+    overlapping = if_overlapping(covered(rows), result, rows[0]["unit"]) if may_overlap else None
+    return Derived(label, " + ".join(r["label"] for r in rows), rows, result, False,
+                   caveats + ([overlapping] if overlapping else []), rows[0]["unit"])
 
 
 def difference(whole: str, parts: list[str], label: str, caveat: str | None = None,
@@ -427,10 +429,10 @@ def difference(whole: str, parts: list[str], label: str, caveat: str | None = No
     the caveats give the range if the parts overlap."""
     w, rows = data.metric(whole), [data.metric(p) for p in parts]
     caveats = _bound_caveats([w] + rows) + ([caveat] if caveat else [])
-    if may_overlap:
-        caveats.append(if_overlapping(remainder(w, rows, may_overlap=True), w["unit"]))
+    result = remainder(w, rows)
+    overlapping = if_overlapping(remainder(w, rows, may_overlap=True), result, w["unit"]) if may_overlap else None
     return Derived(label, f"{w['label']} − （" + " + ".join(r["label"] for r in rows) + "）",
-                   [w] + rows, remainder(w, rows), False, caveats, w["unit"])
+                   [w] + rows, result, False, caveats + ([overlapping] if overlapping else []), w["unit"])
 
 
 def derived_table(items: list[Derived]) -> Markdown:

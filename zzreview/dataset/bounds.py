@@ -82,9 +82,9 @@ def decimals_for(x: float, percent: bool) -> int:
     return 0 if float(x).is_integer() or abs(x) >= 100 else 1
 
 
-def interval_text(iv: Interval, unit: str = "", percent: bool = False, inputs: str = "界限") -> str:
+def interval_text(iv: Interval, unit: str = "", percent: bool = False, inputs: str = "两数都是界限") -> str:
     """An interval as the page prints it; bounds rounded outwards. `inputs`: what the inputs are
-    (下限, 上限), named when the result is known only roughly."""
+    (“两数都是下限”), said when the result is known only roughly."""
     def show(x: float, direction: str) -> str:
         scale = 100.0 if percent else 1.0
         d = decimals_for(x * scale, percent)
@@ -102,7 +102,7 @@ def interval_text(iv: Interval, unit: str = "", percent: bool = False, inputs: s
         return f"≤ {show(iv.hi, 'up')}"
     if q == "range":
         return f"{show(iv.lo, 'down')} – {show(iv.hi, 'up')}"
-    return f"约 {show(iv.point, 'nearest')}（两数都是{inputs}，真实值可大可小）"
+    return f"约 {show(iv.point, 'nearest')}（{inputs}，真实值可大可小）"
 
 
 def remainder(total: dict, parts: list[dict], may_overlap: bool = False) -> Interval:
@@ -122,6 +122,9 @@ def covered(parts: list[dict]) -> Interval:
     return Interval(max(Interval.of_row(p).lo for p in parts), whole.hi, whole.approx, whole.point)
 
 
-def if_overlapping(iv: Interval, unit: str) -> str:
-    """The caveat that gives a result's range if the parts it assumed apart overlap."""
-    return f"不作这一假定，则为 {interval_text(iv, unit)}"
+def if_overlapping(iv: Interval, apart: Interval, unit: str) -> str | None:
+    """The caveat that gives a result's range (`iv`) if the parts assumed apart may overlap; none
+    when it is the same as the result (`apart`) or only approximate."""
+    if iv.approx or (iv.lo, iv.hi) == (apart.lo, apart.hi):
+        return None
+    return f"若各项可能重叠，则为 {interval_text(iv, unit)}"

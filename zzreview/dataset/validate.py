@@ -145,6 +145,12 @@ def _package_problems() -> list[Problem]:
     for err in report.errors:
         problems.append(Problem(rel_dp, f"数据包有误：{err.title}：{err.note}",
                                 hint="请对照 Data Package 规范修改，或从 git 恢复该文件"))
+    for res in descriptor.get("resources", []):  # a code the book prints needs its Chinese name
+        for field in res.get("schema", {}).get("fields", []):
+            unnamed = set(field.get("constraints", {}).get("enum", [])) - set(field.get("x_labels", {}))
+            if "x_labels" in field and unnamed:
+                problems.append(Problem(rel_dp, f"资源 {res['name']} 的 {field['name']} 列有代码没有中文名称："
+                                        f"{'、'.join(sorted(unnamed))}", hint="请在该列的 x_labels 中补上"))
     return problems
 
 

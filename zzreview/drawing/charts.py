@@ -344,7 +344,7 @@ def magnitudes(rows, title: str, source: str, width_in: float | None = None):
             hi *= 10
             ax.set_xlim(lo, hi)
         decades = round(math.log10(hi / lo))
-        step = 1 if decades <= 6 else 2  # a gridline a decade, or every second one; set, not left to
+        step = 1 if decades <= 5 else 2  # a gridline a decade, or every second one; set, not left to
         # matplotlib, which thins a crowded log axis by itself and would belie the note below
         ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([lo * 10 ** k for k in range(0, decades + 1, step)]))
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -364,11 +364,14 @@ def magnitudes(rows, title: str, source: str, width_in: float | None = None):
 
 
 def _pow10_label(x, _pos) -> str:
-    """A power of ten in Chinese units: 1, 10, 100, 1000, 1万 … 1000万, 1亿 … 1000亿."""
+    """A power of ten in Chinese units: 0.1, 1, 10, 100, 1000, 1万 … 1000万, 1亿 … 1000万亿."""
     if x <= 0:
         return ""
-    myriads, zeros = divmod(round(math.log10(x)), 4)
-    return "1" + "0" * zeros + ("", "万", "亿")[myriads] if 0 <= myriads < 3 else f"{x:.0e}"
+    e = round(math.log10(x))
+    if e < 0:
+        return f"{x:.{-e}f}"
+    myriads, zeros = divmod(min(e, 15), 4)
+    return "1" + "0" * (zeros + e - min(e, 15)) + ("", "万", "亿", "万亿")[myriads]
 
 
 def _legend(fig, with_bounds: bool, mark: str = "▶") -> None:

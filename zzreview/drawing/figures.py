@@ -62,8 +62,8 @@ def drawn_rows(fig_id: str, given: dict[str, dict] | None = None) -> list[dict]:
                      "unit": total["unit"], "qualifier": rest.qualifier,
                      "lower_bound": None if rest.approx else rest.lo,
                      "upper_bound": None if rest.approx or math.isinf(rest.hi) else rest.hi,
-                     "quote": "", "note": "由总数减去原文点名的各类算出，假定各类互不重叠；"
-                     + if_overlapping(remainder(total, parts, may_overlap=True), total["unit"]),
+                     "quote": "", "note": "；".join(filter(None, ["由总数减去原文点名的各类算出，假定各类互不重叠",
+                     if_overlapping(remainder(total, parts, may_overlap=True), rest, total["unit"])])),
                      "section": total["section"], "text": interval_text(rest, total["unit"])})
     return rows
 

@@ -178,8 +178,7 @@ def _fit_columns(table: nodes.table) -> None:
             text = entry.astext()
             longest[i] = max(longest[i], _ems(text))
             words = LATIN_TOKEN.findall(text) + re.findall(r"[^!-~\s]{1,4}", text)
-            boxes = [_ems(b) + 0.25 * len(re.findall(r"\d(?=[^\d,.\s])|[^\d,.\s](?=\d)", b))  # xeCJK's
-                     for b in UNBREAKABLE.findall(text)]  # space between a digit and a Chinese character
+            boxes = [_ems(b) for b in UNBREAKABLE.findall(text)]
             widest_word[i] = max([widest_word[i], *(_ems(w) for w in words), *boxes])
             longest[i] = max([longest[i], *boxes])
     room = LINE_EM - PAD_EM * len(colspecs)  # less the padding between columns

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,16 +215,17 @@ def run_ahead(cache, todo: list[Chapter], config) -> None:
 
 
 class ParallelExecutor(JupyterExecutorAbstract):
-    """jupyter-cache's local-parallel (or temp-parallel) executor, its workers and all, except in
-    how the pool ends: closed and joined, so each worker leaves when the work runs out, where
-    jupyter-cache's terminates it. nbclient removes its SIGTERM handler only from an execution
-    whose kernel started, so a worker whose kernel failed to start ignores SIGTERM; if it was
-    waiting for the task queue's lock, which the terminating pool holds, the build waited for ever
-    (seen twice on pristine machines; tests/test_cache.py makes that worker)."""
+    """jupyter-cache's local-parallel (or temp-parallel) executor, its workers and all, made safe to
+    end. nbclient removes its SIGTERM and SIGINT handlers only from an execution whose kernel
+    started, so a worker whose kernel failed to start ignored SIGTERM, and jupyter-cache's pool,
+    which ends its workers with SIGTERM, could wait for it for ever (a build hung so on pristine
+    machines; docs/architecture.md, "Problems met"). Here the pool is closed and joined, each worker
+    leaving when the work runs out, and each worker puts the default handlers back after every
+    notebook, so that a pool ended early (an error, Ctrl-C) can still end it."""
 
     def __init__(self, cache, logger=None, in_temp: bool = False):
         super().__init__(cache, logger)
-        self.worker = ExecutionWorkerTempMProc() if in_temp else ExecutionWorkerLocalMProc()
+        self.worker = TempWorker() if in_temp else LocalWorker()
 
     def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False,
                       force=False, **kwargs) -> ExecutorRunResult:
@@ -237,6 +239,23 @@ class ParallelExecutor(JupyterExecutorAbstract):
         return ExecutorRunResult(succeeded=[uri for code, uri in results if code == 0],
                                  excepted=[uri for code, uri in results if code == 1],
                                  errored=[uri for code, uri in results if code == 2])
+
+
+class _DefaultSignals:
+    def __call__(self, data):
+        try:
+            return super().__call__(data)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class LocalWorker(_DefaultSignals, ExecutionWorkerLocalMProc):
+    """jupyter-cache's worker (runs a notebook in its folder); default signal handlers after it."""
+
+
+class TempWorker(_DefaultSignals, ExecutionWorkerTempMProc):
+    """jupyter-cache's worker (runs a notebook in a temporary folder); default signal handlers after it."""
 
 
 def execution_record(cache, since: float) -> dict:
