@@ -18,7 +18,7 @@ from IPython.display import display
 
 from zzreview import meta, paths, records
 from zzreview.dataset import data, validate
-from zzreview.dataset.bounds import Interval, covered, if_overlapping, interval_text, remainder, sum_of
+from zzreview.dataset.bounds import Interval, interval_text, overlap_caveat, remainder, sum_of
 from zzreview.dataset.quantity import QUALIFIERS, RULES, bounds_text, parse, when_text, with_unit
 from zzreview.newspaper import marks, structure
 
@@ -382,8 +382,8 @@ class Derived:
     unit: str = ""
 
     def result_text(self) -> str:
-        kinds = {r["qualifier"] for r in self.inputs} - {"exact"}
-        what = QUALIFIER_SHORT[next(iter(kinds))] if len(kinds) == 1 and kinds != {"approx"} else "界限"
+        kinds = {r["qualifier"] for r in self.inputs} - {"exact"}  # (an approximate result is printed without it)
+        what = QUALIFIER_SHORT[kinds.pop()] if len(kinds) == 1 else "界限"
         return interval_text(self.result, self.unit, self.percent,
                              f"{'两' if len(self.inputs) == 2 else '各'}数都是{what}")
 
@@ -416,11 +416,9 @@ def total(ids: list[str], label: str, caveat: str | None = None, may_overlap: bo
     units = {r["unit"] for r in rows}
     if len(units) != 1:
         raise ValueError(f"单位不同的数字不能相加：{'、'.join(sorted(units))}")
-    caveats = _bound_caveats(rows) + ([caveat] if caveat else [])
-    result = sum_of(rows)
-    overlapping = if_overlapping(covered(rows), result, rows[0]["unit"]) if may_overlap else None
-    return Derived(label, " + ".join(r["label"] for r in rows), rows, result, False,
-                   caveats + ([overlapping] if overlapping else []), rows[0]["unit"])
+    overlap = overlap_caveat(rows, rows[0]["unit"]) if may_overlap else None
+    caveats = _bound_caveats(rows) + [c for c in (caveat, overlap) if c]
+    return Derived(label, " + ".join(r["label"] for r in rows), rows, sum_of(rows), False, caveats, rows[0]["unit"])
 
 
 def difference(whole: str, parts: list[str], label: str, caveat: str | None = None,
@@ -428,11 +426,10 @@ def difference(whole: str, parts: list[str], label: str, caveat: str | None = No
     """whole − sum(parts), e.g. the part of a total the source leaves unclassified; `may_overlap`:
     the caveats give the range if the parts overlap."""
     w, rows = data.metric(whole), [data.metric(p) for p in parts]
-    caveats = _bound_caveats([w] + rows) + ([caveat] if caveat else [])
-    result = remainder(w, rows)
-    overlapping = if_overlapping(remainder(w, rows, may_overlap=True), result, w["unit"]) if may_overlap else None
+    overlap = overlap_caveat(rows, w["unit"], total=w) if may_overlap else None
+    caveats = _bound_caveats([w] + rows) + [c for c in (caveat, overlap) if c]
     return Derived(label, f"{w['label']} − （" + " + ".join(r["label"] for r in rows) + "）",
-                   [w] + rows, result, False, caveats + ([overlapping] if overlapping else []), w["unit"])
+                   [w] + rows, remainder(w, rows), False, caveats, w["unit"])
 
 
 def derived_table(items: list[Derived]) -> Markdown:

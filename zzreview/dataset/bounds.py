@@ -122,9 +122,11 @@ def covered(parts: list[dict]) -> Interval:
     return Interval(max(Interval.of_row(p).lo for p in parts), whole.hi, whole.approx, whole.point)
 
 
-def if_overlapping(iv: Interval, apart: Interval, unit: str) -> str | None:
-    """The caveat that gives a result's range (`iv`) if the parts assumed apart may overlap; none
-    when it is the same as the result (`apart`) or only approximate."""
+def overlap_caveat(parts: list[dict], unit: str, total: dict | None = None) -> str | None:
+    """The caveat giving what parts assumed apart come to if they may overlap: their sum, or what
+    they leave of `total`; none when that is the same figure or only approximate."""
+    apart = sum_of(parts) if total is None else remainder(total, parts)
+    iv = covered(parts) if total is None else remainder(total, parts, may_overlap=True)
     if iv.approx or (iv.lo, iv.hi) == (apart.lo, apart.hi):
         return None
     return f"若各项可能重叠，则为 {interval_text(iv, unit)}"

@@ -16,7 +16,7 @@ import os
 
 from zzreview import meta, paths, records
 from zzreview.dataset import data  # charts (matplotlib) only where a figure is drawn
-from zzreview.dataset.bounds import Interval, if_overlapping, interval_text, remainder
+from zzreview.dataset.bounds import Interval, interval_text, overlap_caveat, remainder
 from zzreview.newspaper.structure import page
 
 FORMATS = ("svg", "pdf", "png")
@@ -63,7 +63,7 @@ def drawn_rows(fig_id: str, given: dict[str, dict] | None = None) -> list[dict]:
                      "lower_bound": None if rest.approx else rest.lo,
                      "upper_bound": None if rest.approx or math.isinf(rest.hi) else rest.hi,
                      "quote": "", "note": "；".join(filter(None, ["由总数减去原文点名的各类算出，假定各类互不重叠",
-                     if_overlapping(remainder(total, parts, may_overlap=True), rest, total["unit"])])),
+                     overlap_caveat(parts, total["unit"], total=total)])),
                      "section": total["section"], "text": interval_text(rest, total["unit"])})
     return rows
 
